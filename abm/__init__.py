@@ -1,0 +1,11 @@
+"""Agent-based lattice tissue model of immune control of breast-cancer metastasis."""
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("tissue-abm")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+source"
+
+from .model import TissueModel  # noqa: E402
+
+__all__ = ["TissueModel", "__version__"]

@@ -1,0 +1,255 @@
+"""Run configuration: YAML validated by pydantic. Units live in the key names.
+
+Every problem is reported as one line naming the file, the key and what is wrong
+(``ConfigError``); the CLI prints it and exits with status 2.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .celltypes import CELL_TYPES
+from .errors import ConfigError
+
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class LatticeConfig(Strict):
+    shape: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=3)] = Field(
+        description="sites per axis: [nx, ny] (2D) or [nx, ny, nz] (3D)")
+    dx_um: Positive = Field(20.0, description="lattice spacing, micrometres (about one cell diameter)")
+    neighbourhood: Literal["von_neumann", "moore"] = Field(
+        "moore", description="contact neighbourhood: von_neumann (4/6 sites) or moore (8/26 sites)")
+
+
+class TimeConfig(Strict):
+    dt_min: Positive = Field(6.0, description="time step, minutes")
+    duration_h: Positive = Field(24.0, description="simulated time, hours")
+
+    @property
+    def steps(self) -> int:
+        return max(1, int(round(self.duration_h * 60.0 / self.dt_min)))
+
+
+class FieldConfig(Strict):
+    diffusion_um2_per_min: NonNegative = Field(description="diffusion coefficient, um^2/min")
+    decay_per_min: NonNegative = Field(0.0, description="first-order decay rate, 1/min")
+    boundary: Literal["no_flux", "fixed"] = Field(
+        "no_flux", description="no_flux walls, or walls held at boundary_value")
+    boundary_value: NonNegative = Field(0.0, description="wall concentration when boundary is fixed")
+    initial_value: NonNegative = Field(0.0, description="uniform starting concentration")
+    units: str = Field("ng/mL", description="concentration units (label written to the output)")
+
+
+class FieldsConfig(Strict):
+    ifng: FieldConfig = Field(description="IFN-gamma, secreted by active NK cells")
+
+
+class TumorConfig(Strict):
+    division_rate_per_h: NonNegative = Field(
+        description="rate of division into a free neighbouring site, 1/h (contact inhibition: none if no free site)")
+    death_rate_per_h: NonNegative = Field(0.0, description="baseline death rate, 1/h")
+
+
+class NKConfig(Strict):
+    move_rate_per_h: NonNegative = Field(
+        description="rate of random-walk steps to a free neighbouring site, 1/h (no move while touching a tumor cell)")
+    kill_probability_per_contact: Probability = Field(
+        description="probability, per step, that an NK cell kills one neighbouring tumor cell it touches")
+    ifng_secretion_per_min: NonNegative = Field(
+        0.0, description="IFN-gamma added to the NK cell's site, concentration units per minute")
+
+
+class CellsConfig(Strict):
+    tumor: TumorConfig
+    nk: NKConfig
+
+
+class BallPlacement(Strict):
+    pattern: Literal["ball"]
+    cell_type: Literal[CELL_TYPES]  # type: ignore[valid-type]
+    count: Annotated[int, Field(ge=0)] = Field(description="cells in the disc (2D) or sphere (3D)")
+    center_um: list[float] | None = Field(None, description="centre in micrometres; default lattice centre")
+
+
+class ScatterPlacement(Strict):
+    pattern: Literal["scatter"]
+    cell_type: Literal[CELL_TYPES]  # type: ignore[valid-type]
+    count: Annotated[int, Field(ge=0)] = Field(description="cells placed on uniformly random free sites")
+    inner_radius_um: NonNegative = Field(0.0, description="only sites at least this far from the centre")
+    outer_radius_um: Positive | None = Field(None, description="only sites at most this far from the centre")
+    center_um: list[float] | None = Field(None, description="centre in micrometres; default lattice centre")
+
+
+Placement = Annotated[Union[BallPlacement, ScatterPlacement], Field(discriminator="pattern")]
+
+
+class OutputConfig(Strict):
+    path: str | None = Field(None, description="HDF5 output; default runs/<name>.h5")
+    snapshot_every_steps: Annotated[int, Field(ge=0)] = Field(
+        20, description="lattice, agent and field snapshot interval in steps (0: first and last only)")
+    compression_level: Annotated[int, Field(ge=0, le=9)] = Field(4, description="gzip level of snapshots")
+
+
+class DebugConfig(Strict):
+    check_invariants: bool = Field(False, description="check lattice/agent invariants after every step")
+
+
+class Config(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)] = Field(
+        description="run name; default output runs/<name>.h5")
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(0, description="random seed")
+    device: Literal["auto", "cpu", "gpu"] = Field("auto", description="compute backend")
+    lattice: LatticeConfig
+    time: TimeConfig = TimeConfig()
+    fields: FieldsConfig
+    cells: CellsConfig
+    placement: list[Placement] = Field(default_factory=list)
+    output: OutputConfig = OutputConfig()
+    debug: DebugConfig = DebugConfig()
+
+    @model_validator(mode="after")
+    def _placements_fit(self):
+        n_sites = math.prod(self.lattice.shape)
+        wanted = sum(p.count for p in self.placement)
+        if wanted > n_sites:
+            raise ValueError(f"placement asks for {wanted} cells but the lattice has {n_sites} sites")
+        extent = [n * self.lattice.dx_um for n in self.lattice.shape]
+        for i, p in enumerate(self.placement):
+            if p.center_um is not None:
+                if len(p.center_um) != len(extent):
+                    raise ValueError(f"placement.{i}.center_um: needs {len(extent)} coordinates")
+                if any(not 0 <= c <= e for c, e in zip(p.center_um, extent)):
+                    raise ValueError(f"placement.{i}.center_um: {p.center_um} lies outside the lattice (0..{extent} um)")
+        return self
+
+
+def json_schema() -> str:
+    return json.dumps(Config.model_json_schema(), indent=2)
+
+
+# ---------------------------------------------------------------- loading and overrides
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'a.b.c=value' -> ('a.b.c', parsed YAML scalar/list)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. cells.nk.kill_probability_per_contact=0.2")
+    key, _, value = text.partition("=")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {key}: value {value!r} is not valid YAML ({error.__class__.__name__})") from None
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any], source: str) -> dict:
+    """Set dotted keys in a nested dict (list items by index: placement.0.count)."""
+    for key, value in overrides.items():
+        parts = key.split(".")
+        node: Any = raw
+        for depth, part in enumerate(parts[:-1]):
+            child = _child(node, part)
+            if child is None:
+                if isinstance(node, dict):
+                    node[part] = child = {}
+                else:
+                    raise ConfigError(f"{source}: --set {key}: no item {'.'.join(parts[:depth + 1])}")
+            node = child
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ConfigError(f"{source}: --set {key}: no item {last} in {'.'.join(parts[:-1])}")
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ConfigError(f"{source}: --set {key}: {'.'.join(parts[:-1])} is not a section")
+    return raw
+
+
+def _child(node, part):
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return node[int(part)]
+    return None
+
+
+def _format_validation_error(error: ValidationError, source: str) -> str:
+    problems = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"] if part not in ("ball", "scatter")]
+        key = ".".join(loc) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        elif "input" in item and not isinstance(item["input"], (dict, list)):
+            message = f"{message} (got {item['input']!r})"
+        problems.append(f"{key}: {message}")
+    return f"{source}: " + "; ".join(problems)
+
+
+def load_raw(path: str | Path) -> tuple[dict, str]:
+    """Read a YAML file into a dict; returns (dict, text)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a YAML config file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config ({error.__class__.__name__}: {error})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
+    if raw is None:
+        raise ConfigError(f"{path}: config file is empty")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of keys, got {type(raw).__name__}")
+    return raw, text
+
+
+def validate(raw: dict, source: str = "<config>") -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(error, source)) from None
+
+
+def load_config(path_or_dict, overrides: dict[str, Any] | None = None) -> tuple[Config, str]:
+    """Load, override and validate. Returns (config, source label for messages)."""
+    if isinstance(path_or_dict, Config):
+        raw, source = path_or_dict.model_dump(mode="json"), "<config>"
+    elif isinstance(path_or_dict, dict):
+        import copy
+
+        raw, source = copy.deepcopy(path_or_dict), "<dict>"
+    else:
+        raw, _text = load_raw(path_or_dict)
+        source = str(path_or_dict)
+    if overrides:
+        raw = apply_overrides(raw, dict(overrides), source)
+    return validate(raw, source), source
+
+
+def to_yaml(config: Config) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,1 @@
+"""Pictures of runs: `abm plot` (plot.py)."""
