@@ -26,12 +26,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class AxisCoefficients:
-    """Thomas coefficients of (1 + decay_share + 2r) c_i - r c_{i-1} - r c_{i+1} = d_i on one axis."""
+    """Thomas coefficients of (1 + decay_share + 2r) c_i - r c_{i-1} - r c_{i+1} = d_i on one axis
+    (first and last rows adjusted for the walls)."""
 
     r: np.float64  # D dt / dx^2
     inv_denominator: np.ndarray  # 1 / pivot, per position on the axis
     upper: np.ndarray  # -c'_i of the Thomas algorithm (>= 0), per position
-    boundary_inflow: np.float64  # r * boundary value, added at both ends (fixed-value walls)
+    boundary_inflow: np.float64  # 2 r * boundary value, added at both ends (fixed-value walls)
 
 
 def axis_coefficients(n, diffusion_um2_per_min, decay_per_min, dx_um, dt_min, n_axes,
@@ -40,9 +41,11 @@ def axis_coefficients(n, diffusion_um2_per_min, decay_per_min, dx_um, dt_min, n_
     decay_share = decay_per_min * dt_min / n_axes
     fixed = boundary == "fixed"
     diagonal = np.full(n, 1.0 + decay_share + 2.0 * r)
-    if not fixed:  # no-flux: the wall contributes no exchange term
-        diagonal[0] -= r
-        diagonal[-1] -= r
+    # The wall lies half a site beyond the first and last site centres. No-flux: no exchange
+    # with it. Fixed value: exchange over half a spacing, so twice the coupling (finite volumes).
+    wall_coupling = 2.0 * r if fixed else 0.0
+    diagonal[0] += wall_coupling - r
+    diagonal[-1] += wall_coupling - r
     inv_denominator = np.empty(n)
     upper = np.empty(n)
     previous_upper = 0.0
@@ -55,7 +58,7 @@ def axis_coefficients(n, diffusion_um2_per_min, decay_per_min, dx_um, dt_min, n_
         r=np.float64(r),
         inv_denominator=inv_denominator,
         upper=upper,
-        boundary_inflow=np.float64(r * boundary_value if fixed else 0.0),
+        boundary_inflow=np.float64(wall_coupling * boundary_value),
     )
 
 
