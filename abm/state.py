@@ -40,6 +40,7 @@ class Lattice:
         self.neighbourhood = neighbourhood
         self.n_sites = math.prod(self.shape)
         self.offsets = neighbour_offsets(self.ndim, neighbourhood)  # host array, (n_offsets, 3)
+        self.offsets_device = xp.asarray(self.offsets)  # the same table on the backend, uploaded once
         self.occupancy = xp.full(self.n_sites, EMPTY, dtype=xp.int32)  # site -> agent slot
 
     def coordinates_um(self, sites):

@@ -46,7 +46,8 @@ class StepContext:
         """(has_one, site): a uniformly chosen neighbour whose table column matches (a type or EMPTY)."""
         mask = self.neighbour_masks[slots, column]
         offset = pick_from_mask(mask, word, len(self.lattice.offsets), xp=self.xp)
-        site = site_at_offset(self.agents["site"][slots], offset, self.lattice.shape, self.lattice.offsets, xp=self.xp)
+        site = site_at_offset(self.agents["site"][slots], offset, self.lattice.shape,
+                              self.lattice.offsets_device, xp=self.xp)
         return offset >= 0, site
 
 

@@ -1,0 +1,234 @@
+"""CuPy launchers for the CUDA kernels in this folder: same signatures and results as the NumPy twins.
+
+Imported only when CuPy arrays are in use (the NumPy twins dispatch here), so CuPy is imported
+at module level. Each .cu file is compiled once per process with NVRTC (RawModule) and
+--fmad=false, which keeps every a*b+c as two roundings, as NumPy computes it.
+
+Dtypes. Index-like inputs are converted (a no-op when they already have the dtype below, a copy
+otherwise): ids, sites, targets int64; occupancy int32; slot_type int8; keys uint64; masks
+uint32; words uint64. Arrays updated in place must already be right, else TypeError: field
+float32 C-contiguous, field_flat float32 1-D contiguous, scratch uint64 contiguous. secreted and
+keep must be float32 arrays (or Python scalars): other dtypes would make NumPy compute in
+float64 and round differently, so they raise TypeError rather than silently diverge.
+Sites passed to apply_sources_and_uptake must be distinct (one cell per site), as in NumPy.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import cupy
+import numpy as np
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+CUDA_SOURCES = [os.path.join(_HERE, name)
+                for name in ("philox.cu", "neighbours.cu", "claims.cu", "diffusion.cu")]
+NVCC_OPTIONS = ("--fmad=false",)
+_RAWMODULE_OPTIONS = NVCC_OPTIONS + ("-std=c++17",)
+BLOCK = 256
+_WORD = 0xFFFFFFFF
+
+
+@functools.lru_cache(maxsize=None)
+def _module(file_name):
+    with open(os.path.join(_HERE, file_name)) as source:
+        return cupy.RawModule(code=source.read(), options=_RAWMODULE_OPTIONS)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel(file_name, kernel_name):
+    return _module(file_name).get_function(kernel_name)
+
+
+def _launch(file_name, kernel_name, n_threads, args):
+    """One thread per item; kernels return early past n. Scalars must be NumPy scalars of the
+    exact C parameter type (CuPy passes a Python int as 8 bytes)."""
+    grid = (int(n_threads) + BLOCK - 1) // BLOCK
+    _kernel(file_name, kernel_name)((grid,), (BLOCK,), args)
+
+
+def _as(array, dtype):
+    """C-contiguous device array of `dtype` (no copy when it already is one)."""
+    return cupy.ascontiguousarray(cupy.asarray(array).astype(dtype, copy=False))
+
+
+def _require(array, dtype, what):
+    if not (isinstance(array, cupy.ndarray) and array.dtype == dtype
+            and array.flags.c_contiguous):
+        raise TypeError(f"{what} must be a C-contiguous CuPy {np.dtype(dtype).name} array "
+                        f"(it is updated in place), got {type(array).__name__} "
+                        f"{getattr(array, 'dtype', '')}")
+    return array
+
+
+# ---------------------------------------------------------------- philox.cu
+
+
+def philox_draw(seed, step, purpose, ids):
+    """(4, n) uint32 Philox words, as philox.draw_numpy."""
+    ids = _as(ids, cupy.int64)
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
+    n = ids.shape[0]
+    out = cupy.empty((4, n), dtype=cupy.uint32)
+    if n:
+        seed, step, purpose = int(seed), int(step), int(purpose)
+        _launch("philox.cu", "philox_draw", n, (
+            ids, np.int64(n), np.uint32(seed & _WORD), np.uint32((seed >> 32) & _WORD),
+            np.uint32(step & _WORD), np.uint32(purpose & _WORD), out))
+    return out
+
+
+# ---------------------------------------------------------------- neighbours.cu
+
+_offsets_cache = {}
+
+
+def _device_offsets(offsets):
+    """Offsets (n, 3) int64 on the device; host tables are uploaded once per content."""
+    if isinstance(offsets, cupy.ndarray):
+        table = _as(offsets, cupy.int64)
+    else:
+        host = np.ascontiguousarray(offsets, dtype=np.int64)
+        key = (cupy.cuda.runtime.getDevice(), host.shape, host.tobytes())
+        table = _offsets_cache.get(key)
+        if table is None:
+            table = _offsets_cache[key] = cupy.asarray(host)
+    if table.ndim != 2 or table.shape[1] != 3:
+        raise ValueError(f"offsets must have shape (n, 3), got {table.shape}")
+    if table.shape[0] > 32:
+        raise ValueError(f"at most 32 offsets fit in a uint32 mask, got {table.shape[0]}")
+    return table
+
+
+def scan_neighbours(occupancy, slot_type, sites, shape, offsets, n_types):
+    """(counts int32, masks uint32), both (n, n_types + 1), as scan_neighbours_numpy."""
+    dims = tuple(int(s) for s in shape)
+    nx, ny, nz = dims + (1,) * (3 - len(dims))
+    occupancy = _as(occupancy, cupy.int32)
+    slot_type = _as(slot_type, cupy.int8)
+    sites = _as(sites, cupy.int64)
+    table = _device_offsets(offsets)
+    n, width = sites.shape[0], int(n_types) + 1
+    counts = cupy.empty((n, width), dtype=cupy.int32)  # the kernel writes whole rows
+    masks = cupy.empty((n, width), dtype=cupy.uint32)
+    if n:
+        _launch("neighbours.cu", "scan_neighbours", n, (
+            occupancy, slot_type, sites, np.int64(n), np.int64(nx), np.int64(ny), np.int64(nz),
+            table, np.int32(table.shape[0]), np.int32(n_types), counts, masks))
+    return counts, masks
+
+
+def pick_from_mask(masks, words, n_offsets):
+    """int32 offset index of a uniformly chosen set bit, -1 if none, as pick_from_mask_numpy.
+
+    words broadcast to masks' shape, like NumPy; the result has masks' shape."""
+    masks = _as(masks, cupy.uint32)
+    words = _as(cupy.broadcast_to(cupy.asarray(words).astype(cupy.uint64, copy=False),
+                                  masks.shape), cupy.uint64)
+    chosen = cupy.empty(masks.shape, dtype=cupy.int32)
+    n = masks.size
+    if n:
+        _launch("neighbours.cu", "pick_from_mask", n,
+                (masks, words, np.int64(n), np.int32(n_offsets), chosen))
+    return chosen
+
+
+# ---------------------------------------------------------------- claims.cu
+
+
+def resolve_claims(targets, keys, scratch):
+    """bool per claim: lowest key on its target, as resolve_claims_numpy.
+
+    scratch (uint64 per target) is NO_CLAIM on entry and is restored to it before returning."""
+    _require(scratch, cupy.uint64, "scratch")
+    targets = _as(targets, cupy.int64)
+    keys = _as(cupy.broadcast_to(cupy.asarray(keys).astype(cupy.uint64, copy=False),
+                                 targets.shape), cupy.uint64)
+    won = cupy.empty(targets.shape, dtype=cupy.bool_)
+    n = targets.size
+    if n:
+        count = np.int64(n)
+        _launch("claims.cu", "claims_min", n, (targets, keys, count, scratch))
+        _launch("claims.cu", "claims_won", n, (targets, keys, count, scratch, won))
+        _launch("claims.cu", "claims_restore", n, (targets, count, scratch))
+    return won
+
+
+# ---------------------------------------------------------------- diffusion.cu
+
+_coefficients_cache = {}
+
+
+def _float64_scalar(value, what):
+    # NumPy computes `r * lines` in float64 only for a NumPy float64 scalar; a Python float is
+    # a "weak" scalar (NEP 50) and would make the NumPy twin compute in float32.
+    if type(value) is not np.float64:
+        raise TypeError(f"AxisCoefficients.{what} must be numpy.float64 (as axis_coefficients() "
+                        f"builds it) for the CUDA and NumPy sweeps to agree, got "
+                        f"{type(value).__name__}")
+    return value
+
+
+def _device_coefficients(coefficients):
+    """(inv_denominator, upper) float64 on the device, uploaded once per AxisCoefficients."""
+    key = (id(coefficients), cupy.cuda.runtime.getDevice())
+    cached = _coefficients_cache.get(key)
+    if cached is None or cached[0] is not coefficients:
+        # The cache keeps the object alive, so its id cannot be reused by another one.
+        cached = _coefficients_cache[key] = (
+            coefficients,
+            cupy.asarray(np.ascontiguousarray(coefficients.inv_denominator, dtype=np.float64)),
+            cupy.asarray(np.ascontiguousarray(coefficients.upper, dtype=np.float64)),
+        )
+    return cached[1], cached[2]
+
+
+def diffuse(field, axes_coefficients):
+    """One implicit LOD step, in place (returns field), as diffuse_numpy: a sweep per axis whose
+    coefficients are not None, in axis order, one thread per line."""
+    _require(field, cupy.float32, "field")
+    for axis, coefficients in enumerate(axes_coefficients):
+        if coefficients is None:
+            continue
+        if axis >= field.ndim:
+            raise ValueError(f"coefficients for axis {axis} of a {field.ndim}-D field")
+        n = field.shape[axis]
+        if field.size == 0:
+            continue
+        inv_denominator, upper = _device_coefficients(coefficients)
+        if inv_denominator.shape[0] < n or upper.shape[0] < n:
+            raise ValueError(f"axis {axis} has length {n} but its coefficients have "
+                             f"{inv_denominator.shape[0]}")
+        inner = int(np.prod(field.shape[axis + 1:], dtype=np.int64))
+        n_lines = field.size // n
+        _launch("diffusion.cu", "diffuse_axis", n_lines, (
+            field, np.int64(n_lines), np.int64(n), np.int64(inner), inv_denominator, upper,
+            _float64_scalar(coefficients.r, "r"),
+            _float64_scalar(coefficients.boundary_inflow, "boundary_inflow")))
+    return field
+
+
+def _float32_operand(value, n, what):
+    if isinstance(value, (int, float)) and not isinstance(value, np.generic):
+        return cupy.full(n, value, dtype=cupy.float32)  # weak Python scalar: float32 in NumPy too
+    array = cupy.asarray(value)
+    if array.dtype != cupy.float32:
+        raise TypeError(f"{what} must be float32 (NumPy would compute (c + secreted) * keep in "
+                        f"{array.dtype} and round differently), got {array.dtype}")
+    return cupy.ascontiguousarray(cupy.broadcast_to(array, (n,)))
+
+
+def apply_sources_and_uptake(field_flat, sites, secreted, keep):
+    """c <- (c + secreted) * keep at the (distinct) sites, float32, in place; returns field_flat."""
+    _require(field_flat, cupy.float32, "field_flat")
+    if field_flat.ndim != 1:
+        raise ValueError(f"field_flat must be 1-D, got shape {field_flat.shape}")
+    sites = _as(sites, cupy.int64).ravel()
+    n = sites.size
+    secreted = _float32_operand(secreted, n, "secreted")
+    keep = _float32_operand(keep, n, "keep")
+    if n:
+        _launch("diffusion.cu", "apply_sources_and_uptake", n,
+                (field_flat, sites, secreted, keep, np.int64(n)))
+    return field_flat
