@@ -16,8 +16,16 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line 'abm: error: ...' with status 2, like every other user error."""
+
+    def error(self, message):
+        message = " ".join(str(message).split())
+        self.exit(EXIT_USER_ERROR, f"abm: error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="abm", description="Lattice tissue model of immune control of metastasis")
+    parser = _OneLineParser(prog="abm", description="Lattice tissue model of immune control of metastasis")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a scenario from a YAML config, writing one HDF5 file")
@@ -90,6 +98,9 @@ def main(argv=None) -> int:
     except AbmError as error:
         print(f"abm: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # e.g. `abm schema | head`
+        sys.stderr.close()
+        return 0
     except Exception as error:  # noqa: BLE001 - a bug: one line unless debugging
         if os.environ.get("ABM_DEBUG"):
             raise

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from .celltypes import CELL_TYPES
 from .errors import ConfigError
@@ -20,13 +20,16 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
+MAX_STEPS = 10**9  # duration_h * 60 / dt_min; more is a typo, and would overflow the step counters
+FLOAT32_MAX = 3.4028234663852886e38  # fields are stored in float32
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class LatticeConfig(Strict):
-    shape: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=3)] = Field(
+    shape: Annotated[list[Annotated[StrictInt, Field(ge=1)]], Field(min_length=2, max_length=3)] = Field(
         description="sites per axis: [nx, ny] (2D) or [nx, ny, nz] (3D)")
     dx_um: Positive = Field(20.0, description="lattice spacing, micrometres (about one cell diameter)")
     neighbourhood: Literal["von_neumann", "moore"] = Field(
@@ -110,7 +113,7 @@ class Config(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)] = Field(
         description="run name; default output runs/<name>.h5")
     description: str = ""
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = Field(0, description="random seed")
+    seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = Field(0, description="random seed")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="compute backend")
     lattice: LatticeConfig
     time: TimeConfig = TimeConfig()
@@ -125,7 +128,7 @@ class Config(Strict):
         n_sites = math.prod(self.lattice.shape)
         wanted = sum(p.count for p in self.placement)
         if wanted > n_sites:
-            raise ValueError(f"placement asks for {wanted} cells but the lattice has {n_sites} sites")
+            raise ValueError(f"placement: asks for {wanted} cells but the lattice has {n_sites} sites")
         extent = [n * self.lattice.dx_um for n in self.lattice.shape]
         for i, p in enumerate(self.placement):
             if p.center_um is not None:
@@ -133,6 +136,32 @@ class Config(Strict):
                     raise ValueError(f"placement.{i}.center_um: needs {len(extent)} coordinates")
                 if any(not 0 <= c <= e for c, e in zip(p.center_um, extent)):
                     raise ValueError(f"placement.{i}.center_um: {p.center_um} lies outside the lattice (0..{extent} um)")
+        return self
+
+    @model_validator(mode="after")
+    def _numbers_fit(self):
+        """Values each valid alone whose combination overflows the numerics (inf/NaN, huge step counts)."""
+        dt = self.time.dt_min
+        steps = self.time.duration_h * 60.0 / dt
+        if not steps <= MAX_STEPS:
+            raise ValueError(f"time.dt_min: duration_h {self.time.duration_h:g} h at dt_min {dt:g} min "
+                             f"gives {steps:.3g} steps, more than the {MAX_STEPS:.0e} allowed")
+        dx2 = self.lattice.dx_um * self.lattice.dx_um
+        if not 0 < dx2 < math.inf:
+            raise ValueError(f"lattice.dx_um: {self.lattice.dx_um:g} um is too small or too large to compute with")
+        for name, field in self.fields:
+            key = f"fields.{name}"
+            r = field.diffusion_um2_per_min * dt / dx2
+            if not math.isfinite(2.0 * r):
+                raise ValueError(f"{key}.diffusion_um2_per_min: {field.diffusion_um2_per_min:g} um^2/min with "
+                                 f"dt_min {dt:g} and dx_um {self.lattice.dx_um:g} overflows the diffusion solver")
+            for value_key in ("initial_value", "boundary_value"):
+                if getattr(field, value_key) > FLOAT32_MAX:
+                    raise ValueError(f"{key}.{value_key}: {getattr(field, value_key):g} does not fit a float32 "
+                                     f"field (at most {FLOAT32_MAX:.3g})")
+        if self.cells.nk.ifng_secretion_per_min * dt > FLOAT32_MAX:
+            raise ValueError(f"cells.nk.ifng_secretion_per_min: {self.cells.nk.ifng_secretion_per_min:g} per min "
+                             f"does not fit a float32 field (at most {FLOAT32_MAX:.3g} per step)")
         return self
 
 
@@ -148,8 +177,11 @@ def parse_override(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. cells.nk.kill_probability_per_contact=0.2")
     key, _, value = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text!r}: empty key or empty part in {key!r}; expected e.g. cells.nk.move_rate_per_h=5")
     try:
-        return key.strip(), yaml.safe_load(value)
+        return key, yaml.safe_load(value)
     except yaml.YAMLError as error:
         raise ConfigError(f"--set {key}: value {value!r} is not valid YAML ({error.__class__.__name__})") from None
 
@@ -187,20 +219,55 @@ def _child(node, part):
     return None
 
 
+MAX_PROBLEMS = 5  # per message; the rest are counted
+
+
+def _short_repr(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _format_validation_error(error: ValidationError, source: str) -> str:
+    """One line: '<file>: key.path: what is wrong; other.key: ...'."""
     problems = []
     for item in error.errors():
         loc = [str(part) for part in item["loc"] if part not in ("ball", "scatter")]
         key = ".".join(loc) or "(top level)"
         message = item["msg"]
-        if item["type"] == "extra_forbidden":
+        kind = item["type"]
+        if kind == "extra_forbidden":
             message = "unknown key"
-        elif item["type"] == "missing":
+        elif kind == "missing":
             message = "required key is missing"
+        elif kind == "union_tag_invalid":  # placement entry with an unknown pattern
+            key, message = f"{key}.pattern", f"unknown pattern {item['ctx']['tag']!r}; expected {item['ctx']['expected_tags']}"
+        elif kind == "union_tag_not_found":
+            key, message = f"{key}.pattern", "required key is missing (ball or scatter)"
+        elif kind == "value_error":  # our own validators: the message starts with the key when loc is empty
+            message = message.removeprefix("Value error, ")
+            if not loc:
+                problems.append(message)
+                continue
         elif "input" in item and not isinstance(item["input"], (dict, list)):
-            message = f"{message} (got {item['input']!r})"
+            message = f"{message} (got {_short_repr(item['input'])})"
         problems.append(f"{key}: {message}")
-    return f"{source}: " + "; ".join(problems)
+    if len(problems) > MAX_PROBLEMS:
+        problems = problems[:MAX_PROBLEMS] + [f"and {len(problems) - MAX_PROBLEMS} more problems"]
+    return " ".join(f"{source}: {'; '.join(problems)}".split())  # one line, whatever the messages contain
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key written twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_raw(path: str | Path) -> tuple[dict, str]:
@@ -215,7 +282,7 @@ def load_raw(path: str | Path) -> tuple[dict, str]:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read config ({error.__class__.__name__}: {error})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

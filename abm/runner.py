@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .config import load_raw
+from .config import load_config, load_raw
 from .errors import OutputError
-from .io.hdf5 import RunWriter
+from .io.hdf5 import RunWriter, check_writable
 from .model import TissueModel
 
 
@@ -17,12 +17,17 @@ def default_output(name: str) -> Path:
 def run_to_file(config_path, overrides=None, out=None, device=None, overwrite=False, progress=True,
                 log=print) -> Path:
     """Validate everything, then run to completion writing one HDF5 file. Returns its path."""
+    if out is not None and not str(out).strip():
+        raise OutputError("--out: empty output path")
+    # The config and the output path first: a bad path fails before a large lattice is allocated.
+    config, _source = load_config(config_path, overrides)
+    path = Path(out or config.output.path or default_output(config.name))
+    check_writable(path, overwrite)
     model = TissueModel(config_path, device=device, overrides=overrides)
-    log(f"abm: {model.config.name}: backend {model.backend.description}")
-    path = Path(out or model.config.output.path or default_output(model.config.name))
     config_text = load_raw(config_path)[1] if isinstance(config_path, (str, Path)) else None
     writer = RunWriter(path, model, config_text=config_text, overwrite=overwrite)
     model.observers.append(writer)
+    log(f"abm: {model.config.name}: backend {model.backend.description}")  # after every setup error
     bar = _progress_bar(model, progress)
     try:
         while model.steps < model.total_steps:

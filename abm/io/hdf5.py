@@ -87,6 +87,8 @@ class RunWriter:
         from ..config import to_yaml
 
         model, attrs = self.model, self.file.attrs
+        attrs["completed"] = False  # first: a file cut short at any point reads as incomplete
+        attrs["status"] = "running"
         attrs["format"] = FORMAT
         attrs["format_version"] = FORMAT_VERSION
         attrs["package_version"] = __version__
@@ -108,8 +110,6 @@ class RunWriter:
         attrs["units"] = json.dumps(UNITS)
         attrs["start_time"] = _now()
         attrs["end_time"] = ""
-        attrs["status"] = "running"
-        attrs["completed"] = False
 
     # -------------------------------------------------------------- time series
 
