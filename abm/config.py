@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from .celltypes import CELL_TYPES
+from .config_cells import CellsConfig
+from .interventions import InterventionsConfig
 from .errors import ConfigError
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -53,30 +55,24 @@ class FieldConfig(Strict):
     boundary_value: NonNegative = Field(0.0, description="wall concentration when boundary is fixed")
     initial_value: NonNegative = Field(0.0, description="uniform starting concentration")
     units: str = Field("ng/mL", description="concentration units (label written to the output)")
+    production_per_min: NonNegative = Field(
+        0.0, description="uniform production everywhere (e.g. stromal IL-15), concentration per min")
 
 
 class FieldsConfig(Strict):
-    ifng: FieldConfig = Field(description="IFN-gamma, secreted by active NK cells")
+    """The cytokine fields; a field left out is not simulated (its concentration reads as 0)."""
 
+    ifng: FieldConfig | None = Field(None, description="IFN-gamma: NK cells secrete it; holds tumor cells dormant")
+    cxcl12: FieldConfig | None = Field(None, description="CXCL12: activated stellate cells secrete it; quiets NK cells")
+    neutrophil_cytokine: FieldConfig | None = Field(
+        None, description="IL-6/IL-1beta-like signal of neutrophils; shortens the tumor cell cycle")
+    il15: FieldConfig | None = Field(None, description="IL-15: drives NK proliferation and survival")
+    chemoattractant: FieldConfig | None = Field(
+        None, description="tumor-derived chemoattractant that NK cells and neutrophils climb")
 
-class TumorConfig(Strict):
-    division_rate_per_h: NonNegative = Field(
-        description="rate of division into a free neighbouring site, 1/h (contact inhibition: none if no free site)")
-    death_rate_per_h: NonNegative = Field(0.0, description="baseline death rate, 1/h")
-
-
-class NKConfig(Strict):
-    move_rate_per_h: NonNegative = Field(
-        description="rate of random-walk steps to a free neighbouring site, 1/h (no move while touching a tumor cell)")
-    kill_probability_per_contact: Probability = Field(
-        description="probability, per step, that an NK cell kills one neighbouring tumor cell it touches")
-    ifng_secretion_per_min: NonNegative = Field(
-        0.0, description="IFN-gamma added to the NK cell's site, concentration units per minute")
-
-
-class CellsConfig(Strict):
-    tumor: TumorConfig
-    nk: NKConfig
+    def present(self):
+        """(name, FieldConfig) of the simulated fields, in a fixed order."""
+        return [(name, field) for name, field in self if field is not None]
 
 
 class BallPlacement(Strict):
@@ -85,17 +81,60 @@ class BallPlacement(Strict):
     count: Annotated[int, Field(ge=0)] = Field(description="cells in the disc (2D) or sphere (3D)")
     center_um: list[float] | None = Field(None, description="centre in micrometres; default lattice centre")
 
+    def cells(self, lattice) -> int:
+        return self.count
+
 
 class ScatterPlacement(Strict):
     pattern: Literal["scatter"]
     cell_type: Literal[CELL_TYPES]  # type: ignore[valid-type]
-    count: Annotated[int, Field(ge=0)] = Field(description="cells placed on uniformly random free sites")
+    count: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="cells placed on uniformly random free sites (or give density_per_mm2)")
+    density_per_mm2: NonNegative | None = Field(
+        None, description="cells per mm^2 of lattice (2D) or per mm^3 (3D), instead of count")
     inner_radius_um: NonNegative = Field(0.0, description="only sites at least this far from the centre")
     outer_radius_um: Positive | None = Field(None, description="only sites at most this far from the centre")
     center_um: list[float] | None = Field(None, description="centre in micrometres; default lattice centre")
 
+    @model_validator(mode="after")
+    def _count_or_density(self):
+        if (self.count is None) == (self.density_per_mm2 is None):
+            raise ValueError("give exactly one of count and density_per_mm2")
+        return self
 
-Placement = Annotated[Union[BallPlacement, ScatterPlacement], Field(discriminator="pattern")]
+    def cells(self, lattice) -> int:
+        if self.count is not None:
+            return self.count
+        extent_mm = [n * lattice.dx_um / 1000.0 for n in lattice.shape]
+        return int(round(self.density_per_mm2 * math.prod(extent_mm)))
+
+
+class ClusterPlacement(Strict):
+    pattern: Literal["clusters"]
+    cell_type: Literal[CELL_TYPES]  # type: ignore[valid-type]
+    count: Annotated[int, Field(ge=0)] = Field(description="number of clusters, at uniformly random free places")
+    cluster_size: Annotated[int, Field(ge=1)] = Field(description="cells per cluster (1: single cells)")
+    escort_type: Literal[CELL_TYPES] | None = Field(  # type: ignore[valid-type]
+        None, description="cell type placed touching each cluster (e.g. neutrophil)")
+    escorts_per_cluster: Annotated[int, Field(ge=0)] = Field(0, description="escort cells per cluster")
+    min_spacing_um: NonNegative = Field(0.0, description="least distance between cluster centres")
+    inner_radius_um: NonNegative = Field(0.0, description="only centres at least this far from the lattice centre")
+
+    def cells(self, lattice) -> int:
+        return self.count * (self.cluster_size + self.escorts_per_cluster)
+
+
+Placement = Annotated[Union[BallPlacement, ScatterPlacement, ClusterPlacement], Field(discriminator="pattern")]
+
+
+class ValidationConfig(Strict):
+    """How `abm validate` runs this scenario (not read by `abm run`)."""
+
+    seeds: Annotated[int, Field(ge=1)] = Field(30, description="replicate seeds per arm")
+    quick_seeds: Annotated[int, Field(ge=1)] = Field(6, description="replicate seeds per arm with --quick")
+    quick_overrides: dict[str, Any] = Field(default_factory=dict, description="overrides applied with --quick")
+    lesion_min_cells: Annotated[int, Field(ge=1)] = Field(
+        10, description="a connected group of viable tumor cells counts as a lesion from this size")
 
 
 class OutputConfig(Strict):
@@ -117,21 +156,25 @@ class Config(Strict):
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="compute backend")
     lattice: LatticeConfig
     time: TimeConfig = TimeConfig()
-    fields: FieldsConfig
+    fields: FieldsConfig = FieldsConfig()
     cells: CellsConfig
     placement: list[Placement] = Field(default_factory=list)
+    interventions: InterventionsConfig = InterventionsConfig()
+    arms: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="named arms: overrides (dotted keys) selected with --arm NAME")
+    validation: ValidationConfig = ValidationConfig()
     output: OutputConfig = OutputConfig()
     debug: DebugConfig = DebugConfig()
 
     @model_validator(mode="after")
     def _placements_fit(self):
         n_sites = math.prod(self.lattice.shape)
-        wanted = sum(p.count for p in self.placement)
+        wanted = sum(p.cells(self.lattice) for p in self.placement)
         if wanted > n_sites:
             raise ValueError(f"placement: asks for {wanted} cells but the lattice has {n_sites} sites")
         extent = [n * self.lattice.dx_um for n in self.lattice.shape]
         for i, p in enumerate(self.placement):
-            if p.center_um is not None:
+            if getattr(p, "center_um", None) is not None:
                 if len(p.center_um) != len(extent):
                     raise ValueError(f"placement.{i}.center_um: needs {len(extent)} coordinates")
                 if any(not 0 <= c <= e for c, e in zip(p.center_um, extent)):
@@ -149,7 +192,7 @@ class Config(Strict):
         dx2 = self.lattice.dx_um * self.lattice.dx_um
         if not 0 < dx2 < math.inf:
             raise ValueError(f"lattice.dx_um: {self.lattice.dx_um:g} um is too small or too large to compute with")
-        for name, field in self.fields:
+        for name, field in self.fields.present():
             key = f"fields.{name}"
             r = field.diffusion_um2_per_min * dt / dx2
             if not math.isfinite(2.0 * r):
@@ -159,6 +202,9 @@ class Config(Strict):
                 if getattr(field, value_key) > FLOAT32_MAX:
                     raise ValueError(f"{key}.{value_key}: {getattr(field, value_key):g} does not fit a float32 "
                                      f"field (at most {FLOAT32_MAX:.3g})")
+            if field.production_per_min * dt > FLOAT32_MAX:
+                raise ValueError(f"{key}.production_per_min: {field.production_per_min:g} per min does not fit "
+                                 f"a float32 field")
         if self.cells.nk.ifng_secretion_per_min * dt > FLOAT32_MAX:
             raise ValueError(f"cells.nk.ifng_secretion_per_min: {self.cells.nk.ifng_secretion_per_min:g} per min "
                              f"does not fit a float32 field (at most {FLOAT32_MAX:.3g} per step)")
@@ -302,8 +348,9 @@ def validate(raw: dict, source: str = "<config>") -> Config:
         raise ConfigError(_format_validation_error(error, source)) from None
 
 
-def load_config(path_or_dict, overrides: dict[str, Any] | None = None) -> tuple[Config, str]:
-    """Load, override and validate. Returns (config, source label for messages)."""
+def load_config(path_or_dict, overrides: dict[str, Any] | None = None,
+                arm: str | None = None) -> tuple[Config, str]:
+    """Load, apply an arm's overrides then the user's, validate. Returns (config, source label)."""
     if isinstance(path_or_dict, Config):
         raw, source = path_or_dict.model_dump(mode="json"), "<config>"
     elif isinstance(path_or_dict, dict):
@@ -313,6 +360,14 @@ def load_config(path_or_dict, overrides: dict[str, Any] | None = None) -> tuple[
     else:
         raw, _text = load_raw(path_or_dict)
         source = str(path_or_dict)
+    if arm is not None:
+        arms = raw.get("arms") or {}
+        if arm not in arms:
+            raise ConfigError(f"{source}: --arm {arm}: no such arm (arms: {', '.join(arms) or 'none'})")
+        if not isinstance(arms[arm], dict):
+            raise ConfigError(f"{source}: arms.{arm}: must be a mapping of dotted keys to values")
+        raw = apply_overrides(raw, dict(arms[arm]), f"{source} (arm {arm})")
+        raw["name"] = f"{raw.get('name', 'run')}-{arm}"
     if overrides:
         raw = apply_overrides(raw, dict(overrides), source)
     return validate(raw, source), source

@@ -13,17 +13,22 @@ import numpy as np
 
 from . import placement
 from .backend import select_backend
-from .celltypes import CELL_STATES, MAX_STATES, N_TYPES, TYPE_CODE, count_columns
+from .celltypes import CELL_STATES, MAX_STATES, N_CATEGORIES, N_TYPES, TYPE_CODE, count_columns
 from .config import Config, load_config
 from .errors import ConfigError
+from .interventions import active
 from .kernels.claims import new_scratch
 from .kernels.diffusion import DiffusionOperator, apply_sources_and_uptake
 from .kernels.neighbours import scan_neighbours
-from .resolution import remove_dead, resolve
-from .rules import Intents, StepContext, nk, tumor
+from .resolution import remove_cells, removal_mask, resolve
+from .rules import Intents, StepContext, nk, neutrophil, stellate, tcell, tumor
+from .sensing import categorise, initial_traits
 from .state import AGENT_COLUMNS, Agents, Lattice, check_invariants
 
-RULES = {"tumor": tumor, "nk": nk}  # cell type -> rule module, in decision order
+RULES = {"tumor": tumor, "nk": nk, "stellate": stellate, "neutrophil": neutrophil, "tcell": tcell}
+FIELD_NAMES = ("ifng", "cxcl12", "neutrophil_cytokine", "il15", "chemoattractant")
+EVENTS = ("births", "deaths", "kills", "moves", "contacts_single", "contacts_clustered", "kills_single",
+          "kills_clustered")
 
 
 class TissueModel(mesa.Model):
@@ -36,9 +41,10 @@ class TissueModel(mesa.Model):
 
     def __init__(self, config: str | dict | Config = "configs/default.yaml", *, device: str | None = None,
                  overrides: dict[str, Any] | None = None, seed: int | None = None, rng: Any = None,
-                 **dotted_overrides):
+                 arm: str | None = None, **dotted_overrides):
         overrides = {**(overrides or {}), **dotted_overrides}
-        self.config, self.config_source = load_config(config, overrides)
+        self.config, self.config_source = load_config(config, overrides, arm=arm)
+        self.arm = arm
         if seed is None and isinstance(rng, (int, np.integer)):
             seed = int(rng)  # batch_run passes rng=...; an integer acts as the seed
         self.seed = int(self.config.seed if seed is None else seed)
@@ -54,19 +60,19 @@ class TissueModel(mesa.Model):
         self.lattice = Lattice(lattice_config.shape, lattice_config.dx_um, lattice_config.neighbourhood, xp)
         self.cells = Agents(xp, capacity=1024, max_capacity=self.lattice.n_sites)
         self.fields = {name: xp.full(self.lattice.shape, fc.initial_value, dtype=xp.float32)
-                       for name, fc in self.config.fields}
+                       for name, fc in self.config.fields.present()}
         self.diffusion = {
             name: DiffusionOperator(self.lattice.shape, lattice_config.dx_um, self.dt_min,
                                     fc.diffusion_um2_per_min, fc.decay_per_min, fc.boundary, fc.boundary_value)
-            for name, fc in self.config.fields
+            for name, fc in self.config.fields.present()
         }
-        self.params = {name: module.prepare(getattr(self.config.cells, name), self.dt_min)
-                       for name, module in RULES.items()}
+        self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._place_cells()
 
-        self.totals = {"births": 0, "deaths": 0, "kills": 0, "moves": 0}
+        self.totals = {event: 0 for event in EVENTS}
         self.last_events = {key: 0 for key in self.totals}
+        self.in_force, self.params = {}, {}
         self.observers: list[Callable[[TissueModel], None]] = []  # called after every step (output)
         self.counts = self._count_cells()
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
@@ -81,6 +87,7 @@ class TissueModel(mesa.Model):
 
     def step(self) -> None:
         """One time step of dt_min minutes (Mesa increments self.steps before calling this)."""
+        self.intervene()
         self.secrete_and_uptake()
         self.diffuse()
         context = self.sense()
@@ -89,27 +96,68 @@ class TissueModel(mesa.Model):
         self.remove(events)
         self.collect(events)
 
+    @property
+    def step_start_min(self) -> float:
+        """Time at the start of the step being computed (self.steps counts it already)."""
+        return (self.steps - 1) * self.dt_min
+
+    def intervene(self) -> None:
+        """Interventions in force: the rules' parameters, and cell properties a therapy sets."""
+        in_force = active(self.config.interventions, self.step_start_min)
+        key = frozenset(in_force)
+        if key not in self._params_cache:  # rates -> thresholds once per set of interventions
+            self._params_cache[key] = {name: module.prepare(self.config.cells, self.dt_min, in_force)
+                                       for name, module in RULES.items()}
+        self.in_force, self.params = in_force, self._params_cache[key]
+        cells = self.cells
+        tumor_cells = cells["cell_type"] == TYPE_CODE["tumor"]
+        for switch, column, value in (("vcam1_knockout", "vcam1", 0), ("plxnb2_knockout", "plxnb2", 0),
+                                      ("emt_induction", "mesenchymal", 1)):
+            if switch in in_force:
+                cells.columns[column][: cells.n][tumor_cells] = value
+
+    def _context(self, counts=None, masks=None, category=None) -> StepContext:
+        xp, cells = self.xp, self.cells
+        flat = {name: field.reshape(-1) for name, field in self.fields.items()}
+        zeros = xp.zeros(cells.n, dtype=xp.float32)
+        local = {name: flat[name][cells["site"]] if name in flat else zeros for name in FIELD_NAMES}
+        return StepContext(xp=xp, seed=self.seed, step=self.steps, dt_min=self.dt_min,
+                           time_min=self.step_start_min, lattice=self.lattice, agents=cells, fields_flat=flat,
+                           local_concentration=local, category=category, neighbour_counts=counts,
+                           neighbour_masks=masks, in_force=self.in_force, params=self.params)
+
     def secrete_and_uptake(self) -> None:
-        """Active NK cells add IFN-gamma at their own site."""
+        """Cells add cytokine at their own site and consume some; uniform production (stroma, therapy)."""
         xp = self.xp
-        sites = nk.secretion_sites(self.cells, xp)
-        amount = xp.full(sites.shape[0], self.params["nk"].ifng_secreted_per_step, dtype=xp.float32)
-        keep = xp.ones(sites.shape[0], dtype=xp.float32)
-        apply_sources_and_uptake(self.fields["ifng"].reshape(-1), sites, amount, keep, xp=xp)
+        context = self._context()
+        by_field: dict[str, list] = {}
+        for name, module in RULES.items():
+            for secretion in module.secretion(context, self.params[name]):
+                by_field.setdefault(secretion.field, []).append(secretion)
+        for name, items in by_field.items():
+            sites = xp.concatenate([item.sites for item in items])
+            secreted = xp.concatenate([item.secreted for item in items]).astype(xp.float32)
+            keep = xp.concatenate([item.keep for item in items]).astype(xp.float32)
+            apply_sources_and_uptake(self.fields[name].reshape(-1), sites, secreted, keep, xp=xp)
+        for name, field_config in self.config.fields.present():
+            production = field_config.production_per_min
+            therapy = {"il15": "il15", "ifng": "ifng_therapy"}.get(name)
+            if therapy in self.in_force:
+                production += self.in_force[therapy].production_per_min
+            if production > 0:
+                self.fields[name] += xp.float32(production * self.dt_min)
 
     def diffuse(self) -> None:
         for name, field in self.fields.items():
             self.diffusion[name].step(field, xp=self.xp)
 
     def sense(self) -> StepContext:
-        """Local concentrations and neighbours by type, for every live cell."""
+        """What each cell perceives: local concentrations and its neighbours by category."""
         xp, cells, lattice = self.xp, self.cells, self.lattice
-        counts, masks = scan_neighbours(lattice.occupancy, cells["cell_type"], cells["site"],
-                                        lattice.shape, lattice.offsets, N_TYPES, xp=xp)
-        local = {name: field.reshape(-1)[cells["site"]] for name, field in self.fields.items()}
-        return StepContext(xp=xp, seed=self.seed, step=self.steps, dt_min=self.dt_min, lattice=lattice,
-                           agents=cells, local_concentration=local, neighbour_counts=counts,
-                           neighbour_masks=masks)
+        category = categorise(xp, cells)
+        counts, masks = scan_neighbours(lattice.occupancy, category, cells["site"],
+                                        lattice.shape, lattice.offsets, N_CATEGORIES, xp=xp)
+        return self._context(counts, masks, category)
 
     def decide(self, context: StepContext) -> Intents:
         intents = Intents()
@@ -118,14 +166,22 @@ class TissueModel(mesa.Model):
         return intents
 
     def resolve(self, intents: Intents):
-        return resolve(self.xp, self.backend.to_host, self.seed, self.steps, self.lattice, self.cells,
-                       intents, self._claim_scratch)
+        return resolve(self.xp, self.seed, self.steps, self.lattice, self.cells, intents, self._claim_scratch)
 
     def remove(self, events) -> None:
-        remove_dead(self.xp, self.lattice, self.cells, events.dead, events.deaths)
+        xp = self.xp
+        leaving = removal_mask(xp, self.cells, events.removed, self.config.cells.tumor.caspase_duration_min)
+        events.tallies["deaths"] = leaving.sum()
+        remove_cells(xp, self.lattice, self.cells, leaving)
+        # Clocks run for the cells that stay.
+        for column in ("state_age_min", "cycle_clock_min"):
+            self.cells.columns[column][: self.cells.n] += xp.float32(self.dt_min)
 
     def collect(self, events) -> None:
-        self.last_events = {key: getattr(events, key) for key in self.totals}
+        xp = self.xp
+        names = list(EVENTS)
+        values = xp.stack([xp.asarray(events.tallies.get(name, 0)).astype(xp.int64) for name in names])
+        self.last_events = dict(zip(names, (int(v) for v in self.backend.to_host(values))))
         for key, value in self.last_events.items():
             self.totals[key] += value
         self.counts = self._count_cells()
@@ -184,11 +240,9 @@ class TissueModel(mesa.Model):
         for cell_type, sites in placed:
             if len(sites) == 0:
                 continue
-            slots = self.cells.append(
-                cell_type=xp.full(len(sites), TYPE_CODE[cell_type], dtype=xp.int8),
-                state=xp.zeros(len(sites), dtype=xp.int8),
-                site=xp.asarray(sites, dtype=xp.int64),
-            )
+            slots = self.cells.append(site=xp.asarray(sites, dtype=xp.int64),
+                                      **initial_traits(xp, self.config, cell_type, len(sites)))
+            self.cells.columns["clone"][slots] = self.cells.columns["id"][slots]  # each placed cell founds a clone
             self.lattice.occupancy[xp.asarray(sites)] = xp.arange(slots.start, slots.stop, dtype=xp.int32)
 
     def _count_cells(self) -> dict[tuple[str, str], int]:
@@ -208,10 +262,10 @@ class TissueModel(mesa.Model):
     def _check_memory(self) -> None:
         """Refuse, before allocating, a lattice that cannot fit on the chosen device."""
         n_sites = math.prod(self.config.lattice.shape)
-        n_fields = len(type(self.config.fields).model_fields)
+        n_fields = len(self.config.fields.present())
         bytes_per_site = 4 + 8 + 4 * n_fields + 2  # occupancy, claim scratch, fields, snapshot type/state
-        bytes_per_agent = sum(d.itemsize for d in AGENT_COLUMNS.values()) * 2 + (N_TYPES + 1) * 8 + 64
-        expected_agents = sum(p.count for p in self.config.placement) * 4 + 1024
+        bytes_per_agent = sum(d.itemsize for d in AGENT_COLUMNS.values()) * 2 + (N_CATEGORIES + 1) * 8 + 256
+        expected_agents = sum(p.cells(self.config.lattice) for p in self.config.placement) * 4 + 1024
         needed = n_sites * bytes_per_site + expected_agents * bytes_per_agent
         available = self.backend.available_memory_bytes()
         if needed > 0.8 * available:

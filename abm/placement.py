@@ -77,18 +77,55 @@ def scatter(shape, dx_um, count, taken, rng, center_um=None, inner_radius_um=0.0
     raise ValueError(f"could not find {count} free sites for scattered cells")
 
 
+def clusters(shape, dx_um, entry, taken, rng):
+    """Compact clusters of `cluster_size` cells at random centres, each with escorts touching it.
+
+    Returns (tumor-type sites, escort sites)."""
+    members, escorts = [], []
+    centres = []
+    spacing = entry.min_spacing_um / dx_um
+    middle = np.array([n / 2.0 for n in shape])
+    for _cluster in range(entry.count):
+        for _attempt in range(10_000):
+            centre = rng.random(len(shape)) * np.array(shape)
+            far = all(np.linalg.norm(centre - c) >= spacing for c in centres)
+            if far and np.linalg.norm(centre - middle) >= entry.inner_radius_um / dx_um:
+                break
+        else:
+            raise ValueError(f"no room for {entry.count} clusters {entry.min_spacing_um} um apart")
+        centres.append(centre)
+        centre_um = list(centre * dx_um)
+        cells = ball(shape, dx_um, entry.cluster_size, taken, centre_um)
+        taken = np.concatenate([taken, cells])
+        members.append(cells)
+        if entry.escorts_per_cluster:
+            # The nearest free sites around the cluster centre touch the cluster.
+            ring = ball(shape, dx_um, entry.escorts_per_cluster, taken, centre_um)
+            taken = np.concatenate([taken, ring])
+            escorts.append(ring)
+    join = lambda parts: np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)  # noqa: E731
+    return join(members), join(escorts)
+
+
 def place_all(config, seed: int):
     """Sites of every placement entry, in order: list of (cell_type, sites)."""
     shape, dx_um = tuple(config.lattice.shape), config.lattice.dx_um
     taken = np.empty(0, dtype=np.int64)
     placed = []
     for index, entry in enumerate(config.placement):
+        rng = np.random.default_rng([seed, index])
         if entry.pattern == "ball":
             sites = ball(shape, dx_um, entry.count, taken, entry.center_um)
-        else:
-            rng = np.random.default_rng([seed, index])
-            sites = scatter(shape, dx_um, entry.count, taken, rng, entry.center_um,
+        elif entry.pattern == "scatter":
+            sites = scatter(shape, dx_um, entry.cells(config.lattice), taken, rng, entry.center_um,
                             entry.inner_radius_um, entry.outer_radius_um)
+        else:
+            sites, escorts = clusters(shape, dx_um, entry, taken, rng)
+            taken = np.concatenate([taken, sites, escorts])
+            placed.append((entry.cell_type, sites))
+            if len(escorts):
+                placed.append((entry.escort_type, escorts))
+            continue
         taken = np.concatenate([taken, sites])
         placed.append((entry.cell_type, sites))
     return placed

@@ -1,89 +1,117 @@
 """Turning the step's intents into changes of the tissue: claim-then-resolve, then apply.
 
-Order within a step: kills are resolved first (a tumor cell attacked by several NK cells dies
-once, by the lowest-key attacker); cells that die this step lose their other claims; then
-moves and divisions compete for free target sites (one winner per site, the rest stay put).
-Every target was free at the start of the step, so no claim can land on an occupied site.
+Order within a step:
+1. updates: each cell's changes to itself (state, receptors, bonds); no conflicts possible;
+2. kills: one winner per target cell (the lowest (priority, id) key); the target turns caspase+;
+3. apoptosis entries and removals (deaths) decided by the cells themselves;
+4. moves and divisions of cells that are still viable compete for free target sites (one winner
+   per site, the others stay put). Every target was free at the start of the step.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .celltypes import STATE, TYPE_CODE
 from .kernels import philox
 from .kernels.claims import claim_keys, resolve_claims
 from .rules import Intents, concat
 from .state import EMPTY
 
+APOPTOTIC = STATE["tumor"]["apoptotic"]
+
 
 @dataclass
 class StepEvents:
-    """Per-step tallies (host integers) and the host-side mask of cells to remove."""
+    """Per-step tallies (device scalars until collected) and the mask of cells removed now."""
 
-    births: int
-    deaths: int
-    kills: int
-    moves: int
-    dead: object  # device bool array over slots [0, n) after births
+    tallies: dict  # name -> device scalar
+    births: int  # host integer: it sizes the agent arrays
+    removed: object  # device bool over slots [0, n) after births
 
 
 def _priority_words(xp, seed, step, ids, word):
     return philox.draw(seed, step, "claim_priority", ids, xp=xp)[word]
 
 
-def resolve(xp, to_host, seed: int, step: int, lattice, agents, intents: Intents, scratch) -> StepEvents:
-    ids, sites, occupancy = agents["id"], agents["site"], lattice.occupancy
-    n_before = agents.n
+def apply_updates(xp, agents, updates):
+    for column, slots, values in updates:
+        if column == "state":  # a cell entering a new state starts its state clock again
+            changed = agents.columns["state"][slots] != values
+            agents.columns["state_age_min"][slots] = xp.where(
+                changed, xp.float32(0), agents.columns["state_age_min"][slots])
+        agents.columns[column][slots] = values
 
-    # 1. Kills: one winner per target cell.
-    killers, kill_sites = concat(xp, intents.kills)
+
+def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch) -> StepEvents:
+    apply_updates(xp, agents, intents.updates)
+    ids, occupancy = agents["id"], lattice.occupancy
+    n_before = agents.n
+    tallies = dict(intents.tallies)
+
+    # Kills: one winner per target; the target turns apoptotic (caspase+), the killer counts it.
+    killers, kill_sites, clustered = concat(xp, intents.kills, n_columns=3)
     kill_keys = claim_keys(_priority_words(xp, seed, step, ids[killers], 1), ids[killers], xp=xp)
     kill_won = resolve_claims(kill_sites, kill_keys, scratch, xp=xp)
     victims = occupancy[kill_sites[kill_won]].astype(xp.int64)
     agents.columns["kills"][killers[kill_won]] += 1
-    dead = xp.zeros(n_before, dtype=bool)
-    dead[victims] = True
-    (dying,) = concat(xp, intents.deaths, n_columns=1)
-    dead[dying] = True
+    clustered = clustered.astype(bool)
+    tallies["kills"] = kill_won.sum()
+    tallies["kills_single"] = (kill_won & ~clustered).sum()
+    tallies["kills_clustered"] = (kill_won & clustered).sum()
 
-    # 2. Moves and divisions of surviving cells compete for free sites.
+    (turning,) = concat(xp, intents.apoptosis, n_columns=1)
+    apoptotic_now = xp.concatenate([victims, turning])
+    agents.columns["state"][apoptotic_now] = APOPTOTIC
+    agents.columns["state_age_min"][apoptotic_now] = 0
+    agents.columns["partner"][apoptotic_now] = -1
+
+    removed = xp.zeros(n_before, dtype=bool)
+    (dying,) = concat(xp, intents.deaths, n_columns=1)
+    removed[dying] = True
+    stopped = removed.copy()
+    stopped[apoptotic_now] = True
+
+    # Moves and divisions of cells still viable compete for free sites.
     movers, move_sites = concat(xp, intents.moves)
-    parents, birth_sites = concat(xp, intents.divisions)
+    parents, birth_sites, daughter_states = concat(xp, intents.divisions, n_columns=3)
     claimants = xp.concatenate([movers, parents])
     targets = xp.concatenate([move_sites, birth_sites])
     is_move = xp.arange(claimants.shape[0]) < movers.shape[0]
-    alive = ~dead[claimants]
-    claimants, targets, is_move = claimants[alive], targets[alive], is_move[alive]
+    daughter_states = xp.concatenate([xp.zeros(movers.shape[0], dtype=xp.int64), daughter_states])
+    go = ~stopped[claimants]
+    claimants, targets, is_move, daughter_states = claimants[go], targets[go], is_move[go], daughter_states[go]
     site_keys = claim_keys(_priority_words(xp, seed, step, ids[claimants], 0), ids[claimants], xp=xp)
     site_won = resolve_claims(targets, site_keys, scratch, xp=xp)
 
     moved = site_won & is_move
     movers, destinations = claimants[moved], targets[moved]
-    occupancy[sites[movers]] = EMPTY
+    occupancy[agents["site"][movers]] = EMPTY
     occupancy[destinations] = movers.astype(occupancy.dtype)
     agents.columns["site"][movers] = destinations
+    tallies["moves"] = moved.sum()
 
     born = site_won & ~is_move
-    parents, birth_sites = claimants[born], targets[born]
-    order = xp.argsort(parents)  # daughters get ids in parent id order: backend-independent
-    parents, birth_sites = parents[order], birth_sites[order]
-
-    # Four tallies come to the host once per step: they size the arrays of the next phases.
-    tallies = xp.stack([born.sum(), dead.sum(), kill_won.sum(), moved.sum()]).astype(xp.int64)
-    births, deaths, kills, moves = (int(v) for v in to_host(tallies))
-
+    order = xp.argsort(claimants[born])  # daughters get ids in mother id order: backend-independent
+    parents, birth_sites, daughter_states = claimants[born][order], targets[born][order], daughter_states[born][order]
+    births = int(parents.shape[0])
     if births:
-        daughters = agents.append(
-            cell_type=agents["cell_type"][parents], state=agents["state"][parents], site=birth_sites)
+        agents.columns["cycle_clock_min"][parents] = 0
+        daughters = agents.append_daughters(parents, birth_sites, daughter_states.astype(xp.int8))
         occupancy[birth_sites] = xp.arange(daughters.start, daughters.stop, dtype=occupancy.dtype)
-        dead = xp.concatenate([dead, xp.zeros(births, dtype=bool)])
-    return StepEvents(births=births, deaths=deaths, kills=kills, moves=moves, dead=dead)
+        removed = xp.concatenate([removed, xp.zeros(births, dtype=bool)])
+    tallies["births"] = births
+    return StepEvents(tallies=tallies, births=births, removed=removed)
 
 
-def remove_dead(xp, lattice, agents, dead, n_dead: int) -> None:
-    """Free the sites of dead cells and compact the agent arrays (order, and so ids, preserved)."""
-    if n_dead == 0:
-        return
-    lattice.occupancy[agents["site"][dead]] = EMPTY
-    agents.compact(~dead)
+def removal_mask(xp, agents, removed, caspase_duration_min: float):
+    """Cells leaving now: removed by their own rules, or apoptotic for the caspase+ duration."""
+    tumor = agents["cell_type"] == TYPE_CODE["tumor"]
+    finished = tumor & (agents["state"] == APOPTOTIC) & (agents["state_age_min"] >= xp.float32(caspase_duration_min))
+    return removed | finished
+
+
+def remove_cells(xp, lattice, agents, leaving) -> None:
+    """Free the sites of leaving cells and compact the agent arrays (order, and so ids, preserved)."""
+    lattice.occupancy[agents["site"][leaving]] = EMPTY
+    agents.compact(~leaving)
     lattice.occupancy[agents["site"]] = xp.arange(agents.n, dtype=lattice.occupancy.dtype)
-

@@ -22,8 +22,25 @@ AGENT_COLUMNS: dict[str, np.dtype] = {
     "state": np.dtype(np.int8),
     "site": np.dtype(np.int64),  # flat lattice index (C order)
     "state_age_min": np.dtype(np.float32),  # time spent in the current state, minutes
+    "cycle_clock_min": np.dtype(np.float32),  # time since the cell was born or last divided, minutes
+    "clone": np.dtype(np.int64),  # id of the founding cell: daughters inherit it (clonality of lesions)
+    "partner": np.dtype(np.int64),  # id of the cell this one is bound or conjugated to, -1 none
+    "partner_site": np.dtype(np.int64),  # where that partner sat when the bond formed
+    "heading": np.dtype(np.int8),  # invasive leaders: offset index of the current direction, -1 none
+    "mesenchymal": np.dtype(np.int8),  # tumor: 1 after EMT (no epithelial character)
+    "vcam1": np.dtype(np.int8),  # tumor: 1 if VCAM1+ (binds neutrophils, VLA-4+ T cells)
+    "plxnb2": np.dtype(np.int8),  # tumor: 1 if Plexin-B2+ (homotypic adhesion, clustering)
+    "clonogenicity": np.dtype(np.float32),  # tumor: probability to form a colony if plated
+    "inhibitory_receptors": np.dtype(np.float32),  # NK: TIGIT/KLRG1 level (education by tumor contact)
     "kills": np.dtype(np.int32),  # NK: tumor cells killed so far
 }
+
+# Value of a column for a new cell when none is given.
+DEFAULTS = {"partner": -1, "partner_site": -1, "heading": -1}
+
+# Columns a daughter does not inherit from its mother, and their value at birth.
+RESET_AT_BIRTH = {"state_age_min": 0.0, "cycle_clock_min": 0.0, "partner": -1, "partner_site": -1,
+                  "heading": -1, "kills": 0}
 
 
 class InvariantError(AssertionError):
@@ -85,10 +102,19 @@ class Agents:
         for name, column in self.columns.items():
             if name == "id":
                 continue
-            column[slots] = values[name] if name in values else 0
+            column[slots] = values[name] if name in values else DEFAULTS.get(name, 0)
         self.n += count
         self.next_id += count
         return slots
+
+    def append_daughters(self, parents, sites, state) -> slice:
+        """Daughters of `parents` (slots, in id order) on `sites`: copies of their mothers except
+        the columns in RESET_AT_BIRTH, in `state`."""
+        values = {name: column[parents] for name, column in self.columns.items() if name != "id"}
+        for name, value in RESET_AT_BIRTH.items():
+            values[name] = self.xp.full(parents.shape[0], value, dtype=self.columns[name].dtype)
+        values["site"], values["state"] = sites, state
+        return self.append(**values)
 
     def compact(self, keep):
         """Drop cells where keep is False, preserving order. Returns the new slot of each kept cell."""

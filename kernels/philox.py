@@ -31,6 +31,7 @@ PURPOSES = {
     "state_change": 9,
     "binding": 10,
     "lifespan": 11,
+    "escort_move": 12,
 }
 
 

@@ -58,7 +58,12 @@ def _ref_name(schema: dict) -> str | None:
 
 
 def _model(name: str) -> type[BaseModel]:
-    model = getattr(config_module, name)
+    from abm import config_cells, interventions
+
+    for module in (config_module, config_cells, interventions):
+        model = getattr(module, name, None)
+        if model is not None:
+            break
     assert isinstance(model, type) and issubclass(model, BaseModel), name
     return model
 
@@ -150,7 +155,7 @@ def _rows(model: type[BaseModel], schema: dict, prefix: str, defs: dict, section
     required = set(schema.get("required", []))
     for name, prop in schema.get("properties", {}).items():
         path = f"{prefix}{name}"
-        ref = _ref_name(prop)
+        ref = _ref_name(prop) or next((_ref_name(o) for o in prop.get("anyOf", []) if _ref_name(o)), None)
         description = prop.get("description", "")
         if ref:
             sub = _model(ref)

@@ -1,9 +1,12 @@
 """Cell-level rules, one module per cell type. Each reads like the biology it encodes.
 
-A rule module exposes ``prepare(cell_config, dt_min) -> params`` (rates turned into integer
-thresholds once, on the host) and ``decide(ctx, params) -> Intents``: what each cell of that
-type wants to do this step. Nothing is applied here; contested intents are resolved later
-(claim-then-resolve), so every cell decides from the same snapshot of the tissue.
+A rule module exposes
+  ``prepare(cells_config, dt_min, in_force) -> params``: rates turned into integer thresholds
+      once on the host (``in_force``: the interventions active this step);
+  ``decide(ctx, params) -> Intents``: what each cell of that type wants to do this step;
+  ``secretion(ctx, params) -> list of Secretion``: what it adds to or takes from the fields.
+Nothing is applied during decisions: every cell decides from the same snapshot of the tissue,
+and contested intents are resolved afterwards (claim-then-resolve).
 """
 from __future__ import annotations
 
@@ -11,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..celltypes import N_TYPES, TYPE_CODE
+from ..celltypes import CATEGORY, EMPTY_CATEGORY, TYPE_CODE
 from ..kernels import philox
 from ..kernels.neighbours import pick_from_mask, site_at_offset
 
-EMPTY_COLUMN = N_TYPES  # column of the neighbour tables that counts empty sites
+EMPTY_COLUMN = EMPTY_CATEGORY  # column of the neighbour tables that counts empty sites
 
 
 @dataclass
@@ -26,11 +29,16 @@ class StepContext:
     seed: int
     step: int
     dt_min: float
+    time_min: float  # at the start of the step
     lattice: object
     agents: object
-    local_concentration: dict  # field name -> concentration at each live agent's site
-    neighbour_counts: object  # (n, N_TYPES + 1) int32, last column: empty sites
-    neighbour_masks: object  # (n, N_TYPES + 1) uint32, bit j: offsets[j] holds that type
+    fields_flat: dict  # field name -> flat field array (simulated fields only)
+    local_concentration: dict  # field name -> concentration at each live agent's site (zeros if absent)
+    category: object  # (n,) int8: what neighbours see of each cell (celltypes.CATEGORIES)
+    neighbour_counts: object  # (n, N_CATEGORIES + 1) int32, last column: empty sites
+    neighbour_masks: object  # (n, N_CATEGORIES + 1) uint32, bit j: offsets[j] holds that category
+    in_force: dict  # interventions active this step
+    params: dict  # cell type -> its prepared parameters
 
     def slots_of(self, cell_type: str):
         return self.xp.nonzero(self.agents["cell_type"] == TYPE_CODE[cell_type])[0]
@@ -39,16 +47,53 @@ class StepContext:
         """Four uint32 words per cell, keyed by (seed, step, purpose, id)."""
         return philox.draw(self.seed, self.step, purpose, self.agents["id"][slots], xp=self.xp)
 
-    def happens(self, word, threshold: int):
+    def happens(self, word, threshold):
+        """Bernoulli decision against an integer threshold (a host int or a uint64 array)."""
         return philox.happens(word, threshold, xp=self.xp)
 
-    def random_neighbour(self, slots, column: int, word):
-        """(has_one, site): a uniformly chosen neighbour whose table column matches (a type or EMPTY)."""
-        mask = self.neighbour_masks[slots, column]
+    def happens_with(self, word, probability):
+        """Bernoulli decision with a float32 probability array computed on the device.
+
+        p * 2**32 is exact in float64 and truncated the same way by NumPy and CUDA.
+        """
+        xp = self.xp
+        threshold = (probability.astype(xp.float64) * float(2**32)).astype(xp.uint64)
+        return word.astype(xp.uint64) < threshold
+
+    def count(self, slots, *categories):
+        """Neighbours of each cell in any of the named categories ('empty' for free sites)."""
+        columns = [EMPTY_COLUMN if c == "empty" else CATEGORY[c] for c in categories]
+        total = self.neighbour_counts[slots, columns[0]]
+        for column in columns[1:]:
+            total = total + self.neighbour_counts[slots, column]
+        return total
+
+    def mask(self, slots, *categories):
+        columns = [EMPTY_COLUMN if c == "empty" else CATEGORY[c] for c in categories]
+        bits = self.neighbour_masks[slots, columns[0]]
+        for column in columns[1:]:
+            bits = bits | self.neighbour_masks[slots, column]
+        return bits
+
+    def random_neighbour(self, slots, word, *categories):
+        """(has_one, site, offset): a uniformly chosen neighbour in the given categories."""
+        return self.pick(slots, self.mask(slots, *categories), word)
+
+    def pick(self, slots, mask, word):
         offset = pick_from_mask(mask, word, len(self.lattice.offsets), xp=self.xp)
         site = site_at_offset(self.agents["site"][slots], offset, self.lattice.shape,
                               self.lattice.offsets_device, xp=self.xp)
-        return offset >= 0, site
+        return offset >= 0, site, offset
+
+    def hill(self, concentration, half_max: float, exponent: int):
+        """x^n / (K^n + x^n) in float32 by repeated products (no pow: identical on CPU and GPU)."""
+        xp = self.xp
+        x = concentration.astype(xp.float32)
+        xn = x
+        for _ in range(exponent - 1):
+            xn = xn * x
+        kn = xp.float32(np.float32(half_max) ** exponent)
+        return xn / (kn + xn)
 
 
 @dataclass
@@ -56,18 +101,39 @@ class Intents:
     """Proposals of one step. Site claims compete per target site, kills per target cell."""
 
     moves: list = field(default_factory=list)  # (slots, target_sites)
-    divisions: list = field(default_factory=list)  # (parent slots, target_sites)
-    kills: list = field(default_factory=list)  # (killer slots, target sites)
-    deaths: list = field(default_factory=list)  # slots dying of their own accord
+    divisions: list = field(default_factory=list)  # (parent slots, target_sites, daughter state codes)
+    kills: list = field(default_factory=list)  # (killer slots, target sites, target clustered: bool)
+    apoptosis: list = field(default_factory=list)  # (slots,) tumor cells turning caspase+
+    deaths: list = field(default_factory=list)  # (slots,) cells removed at once
+    updates: list = field(default_factory=list)  # (column, slots, values): a cell changing itself
+    tallies: dict = field(default_factory=dict)  # event name -> device scalar, for the time series
+
+    def update(self, column, slots, values):
+        self.updates.append((column, slots, values))
+
+    def tally(self, name, value):
+        self.tallies[name] = self.tallies.get(name, 0) + value
 
     def extend(self, other: "Intents"):
-        for name in ("moves", "divisions", "kills", "deaths"):
+        for name in ("moves", "divisions", "kills", "apoptosis", "deaths", "updates"):
             getattr(self, name).extend(getattr(other, name))
+        for key, value in other.tallies.items():
+            self.tally(key, value)
         return self
+
+
+@dataclass
+class Secretion:
+    """Cells adding `secreted` to and keeping `keep` of a field at their sites, this step."""
+
+    field: str
+    sites: object
+    secreted: object  # float32 per cell, concentration units per step
+    keep: object  # float32 per cell: 1 / (1 + uptake rate * dt)
 
 
 def concat(xp, pairs, n_columns=2, dtype=np.int64):
     """Concatenate a list of equal-length array tuples column by column."""
     if not pairs:
         return tuple(xp.empty(0, dtype=dtype) for _ in range(n_columns))
-    return tuple(xp.concatenate([p[i].astype(dtype) for p in pairs]) for i in range(n_columns))
+    return tuple(xp.concatenate([xp.asarray(p[i]).astype(dtype) for p in pairs]) for i in range(n_columns))

@@ -1,42 +1,189 @@
-"""Tumor cells: divide into a free neighbouring site; die at a baseline rate.
+"""Tumor cells.
 
-Contact inhibition is local: a cell with no free neighbouring site cannot divide. The daughter
-takes the claimed site; when two cells claim one site, claim-then-resolve picks one and the
-other simply does not divide this step.
+- Divide into a free neighbouring site (contact inhibition: no free site, no division); the
+  neutrophil cytokine (IL-6/IL-1beta) shortens the cycle.
+- Die by apoptosis at a baseline rate, faster when isolated (anoikis); an apoptotic cell is
+  caspase+ for a set time before it is removed. NK kills also start apoptosis.
+- Dormancy: while the local IFN-gamma is high (Hill response) a cell enters quiescence; when it
+  falls, it may re-enter the cycle. Cells blind to IFN-gamma never become dormant.
+- Invasion: an epithelial cell at the rim (a free neighbouring site, still touching the mass)
+  may become a leader and migrate into the matrix with directional persistence; its followers
+  divide into the space it leaves, so strands form.
+- Circulating (suspended) cells random-walk; Plexin-B2 adhesion to tumor neighbours and bonds
+  to escort cells hold them together, so clusters form and stay.
+- NK ligands: the more epithelial tumor neighbours, the fewer activating and the more
+  inhibitory ligands (Lo 2020); after EMT a cell has no epithelial character and looks single.
+- Next to a tumor-exposed NK cell a cell's colony-forming ability rises (Chan 2020).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..kernels.philox import rate_threshold
-from . import EMPTY_COLUMN, Intents, StepContext
+import numpy as np
+
+from ..celltypes import STATE
+from ..interventions import efficiency
+from ..kernels.neighbours import site_at_offset
+from ..kernels.philox import probability_threshold, rate_threshold
+from . import Intents, Secretion, StepContext
+from .movement import propose_moves
+
+S = STATE["tumor"]
 
 
 @dataclass(frozen=True)
 class TumorParams:
-    division_threshold: int
+    division_probability: float  # per step, before the cytokine boost
     death_threshold: int
+    isolated_death_threshold: int  # baseline + anoikis
+    dormancy_entry_probability: float
+    dormancy_exit_probability: float
+    leader_threshold: int
+    leader_revert_threshold: int
+    invasive_move_threshold: int
+    persistence_threshold: int
+    motility_thresholds: np.ndarray  # uint64 per number of adhesive contacts (0..26)
+    colony_gain_per_step: float
+    cytokine_boost: float  # after blockade
+    config: object
 
 
-def prepare(config, dt_min: float) -> TumorParams:
+def prepare(cells, dt_min: float, in_force: dict) -> TumorParams:
+    c = cells.tumor
+    per_min = 1.0 / 60.0
+    motility = -np.expm1(-c.motility_rate_per_h * per_min * dt_min)
+    staying = (1.0 - c.adhesion_per_contact) ** np.arange(27)  # chance to move survives each adhesive contact
     return TumorParams(
-        division_threshold=rate_threshold(config.division_rate_per_h / 60.0, dt_min),
-        death_threshold=rate_threshold(config.death_rate_per_h / 60.0, dt_min),
+        division_probability=float(-np.expm1(-c.division_rate_per_h * per_min * dt_min)),
+        death_threshold=rate_threshold(c.death_rate_per_h * per_min, dt_min),
+        isolated_death_threshold=rate_threshold((c.death_rate_per_h + c.isolated_death_rate_per_h) * per_min, dt_min),
+        dormancy_entry_probability=float(-np.expm1(-c.dormancy_entry_rate_per_h * per_min * dt_min)),
+        dormancy_exit_probability=float(-np.expm1(-c.dormancy_exit_rate_per_h * per_min * dt_min)),
+        leader_threshold=rate_threshold(c.leader_rate_per_h * per_min, dt_min),
+        leader_revert_threshold=rate_threshold(c.leader_revert_rate_per_h * per_min, dt_min),
+        invasive_move_threshold=rate_threshold(c.invasive_move_rate_per_h * per_min, dt_min),
+        persistence_threshold=probability_threshold(c.invasive_persistence),
+        motility_thresholds=np.array([probability_threshold(motility * s) for s in staying], dtype=np.uint64),
+        colony_gain_per_step=cells.nk.exposed_colony_support_per_h * dt_min / 60.0,
+        cytokine_boost=c.cytokine_division_boost * (1.0 - efficiency(in_force, "cytokine_blockade")),
+        config=c,
     )
 
 
+def ligands(ctx: StepContext, slots, params: TumorParams):
+    """(activating, inhibitory) NK-ligand levels of tumor cells, from their epithelial neighbours."""
+    xp, c = ctx.xp, params.config
+    epithelial_self = ctx.category[slots] == 0  # an EMT or leader cell has no epithelial context
+    n_epi = ctx.count(slots, "tumor_epithelial").astype(xp.float32)
+    clustering = xp.where(epithelial_self, n_epi / (n_epi + xp.float32(c.epithelial_neighbours_half)), xp.float32(0))
+    activating = xp.float32(c.activating_ligand_single) * (xp.float32(1) - xp.float32(c.activating_ligand_cluster_loss) * clustering)
+    inhibitory = xp.float32(c.inhibitory_ligand_single) + xp.float32(c.inhibitory_ligand_cluster_gain) * clustering
+    return activating, inhibitory
+
+
 def decide(ctx: StepContext, params: TumorParams) -> Intents:
-    intents = Intents()
+    xp, c, intents = ctx.xp, params.config, Intents()
+    agents = ctx.agents
     tumor = ctx.slots_of("tumor")
+    state = agents["state"][tumor]
+    viable = state != S["apoptotic"]
+    tumor_neighbours = ctx.count(tumor, "tumor_epithelial", "tumor_mesenchymal")
+    escorts = ctx.count(tumor, "neutrophil_bound", "tcell_bound")
+    free_sites = ctx.count(tumor, "empty")
 
-    # Baseline death: a per-step chance, independent of neighbours.
+    # Apoptosis: baseline, plus anoikis for a cell touching neither tumor cells nor bound escorts.
+    isolated = (tumor_neighbours == 0) & (escorts == 0)
     death_words = ctx.draws("tumor_death", tumor)
-    dies = ctx.happens(death_words[0], params.death_threshold)
-    intents.deaths.append((tumor[dies],))
+    threshold = xp.where(isolated, xp.uint64(params.isolated_death_threshold), xp.uint64(params.death_threshold))
+    dies = viable & ctx.happens(death_words[0], threshold)
+    intents.apoptosis.append((tumor[dies],))
+    alive = viable & ~dies
 
-    # Division into a uniformly chosen free neighbouring site.
+    # Dormancy under IFN-gamma (Hill response of the local concentration).
+    new_state = state.copy()
+    if c.ifng_responsive and "ifng" in ctx.fields_flat:
+        response = ctx.hill(ctx.local_concentration["ifng"][tumor], c.ifng_dormancy_half_max, c.ifng_dormancy_hill_n)
+        enter = xp.float32(params.dormancy_entry_probability) * response
+        leave = xp.float32(params.dormancy_exit_probability) * (xp.float32(1) - response)
+        dormant = state == S["dormant"]
+        goes_dormant = alive & ~dormant & ctx.happens_with(death_words[1], enter)
+        wakes = alive & dormant & ctx.happens_with(death_words[1], leave)
+        new_state = xp.where(goes_dormant, xp.int8(S["dormant"]), new_state)
+        new_state = xp.where(wakes, xp.int8(S["proliferating"]), new_state)
+
+    # Leaders: rim cells still attached to the mass start invading; leaders may settle again.
+    leader_words = ctx.draws("state_change", tumor)
+    at_rim = (new_state == S["proliferating"]) & (free_sites > 0) & (tumor_neighbours > 0)
+    becomes_leader = alive & at_rim & ctx.happens(leader_words[0], params.leader_threshold)
+    settles = alive & (state == S["invasive"]) & ctx.happens(leader_words[1], params.leader_revert_threshold)
+    new_state = xp.where(becomes_leader, xp.int8(S["invasive"]), new_state)
+    new_state = xp.where(settles, xp.int8(S["proliferating"]), new_state)
+    intents.update("state", tumor[alive], new_state[alive])
+
+    # Division of cycling cells into a free site; neutrophil cytokines shorten the cycle.
     division_words = ctx.draws("tumor_division", tumor)
-    has_free_site, target = ctx.random_neighbour(tumor, EMPTY_COLUMN, division_words[1])
-    divides = ctx.happens(division_words[0], params.division_threshold) & has_free_site & ~dies
-    intents.divisions.append((tumor[divides], target[divides]))
+    probability = xp.full(tumor.shape[0], params.division_probability, dtype=xp.float32)
+    if params.cytokine_boost > 0 and "neutrophil_cytokine" in ctx.fields_flat:
+        response = ctx.hill(ctx.local_concentration["neutrophil_cytokine"][tumor], c.cytokine_half_max, 1)
+        probability = probability * (xp.float32(1) + xp.float32(params.cytokine_boost) * response)
+    cycling = alive & (new_state == S["proliferating"]) & (state == S["proliferating"])
+    has_free, target, _ = ctx.random_neighbour(tumor, division_words[1], "empty")
+    divides = cycling & has_free & ctx.happens_with(division_words[0], probability)
+    parents = tumor[divides]
+    intents.divisions.append((parents, target[divides], xp.full(parents.shape[0], S["proliferating"], dtype=xp.int8)))
+
+    # Leaders migrate with persistence: straight on if the site ahead is free, else a new direction.
+    leaders = tumor[alive & (state == S["invasive"]) & (new_state == S["invasive"])]
+    _leader_moves(ctx, intents, leaders, params)
+
+    # Suspended cells random-walk; adhesive contacts (Plexin-B2 neighbours, bound escorts) hold them.
+    walkers_mask = alive & ~divides & (new_state != S["invasive"]) & (new_state != S["dormant"])
+    if c.motility_rate_per_h > 0:
+        walkers = tumor[walkers_mask]
+        adhesive = xp.where(agents["plxnb2"][walkers] > 0, tumor_neighbours[walkers_mask], 0) + \
+            xp.where(agents["vcam1"][walkers] > 0, escorts[walkers_mask], 0)
+        thresholds = xp.asarray(params.motility_thresholds)[xp.minimum(adhesive, 26)]
+        movers, destinations, _ = propose_moves(ctx, walkers, thresholds, "tumor_neighbour_choice")
+        intents.moves.append((movers, destinations))
+
+    # Tumor-exposed NK cells next to a cell raise its colony-forming ability.
+    if params.colony_gain_per_step > 0:
+        exposed = ctx.count(tumor, "nk_exposed").astype(xp.float32)
+        raised = xp.minimum(agents["clonogenicity"][tumor] + xp.float32(params.colony_gain_per_step) * exposed,
+                            xp.float32(1))
+        supported = alive & (exposed > 0)
+        intents.update("clonogenicity", tumor[supported], raised[supported])
     return intents
+
+
+def _leader_moves(ctx, intents, leaders, params):
+    xp = ctx.xp
+    if params.invasive_move_threshold == 0:
+        return
+    words = ctx.draws("tumor_neighbour_choice", leaders)
+    free_mask = ctx.mask(leaders, "empty")
+    heading = ctx.agents["heading"][leaders].astype(xp.int32)
+    ahead_free = (heading >= 0) & (((free_mask >> xp.maximum(heading, 0).astype(xp.uint32)) & xp.uint32(1)) > 0)
+    keeps = ahead_free & ctx.happens(words[2], params.persistence_threshold)
+    has_free, _, new_heading = ctx.pick(leaders, free_mask, words[1])
+    offset = xp.where(keeps, heading, new_heading)
+    destination = site_at_offset(ctx.agents["site"][leaders], offset, ctx.lattice.shape,
+                                 ctx.lattice.offsets_device, xp=xp)
+    moves = (keeps | has_free) & ctx.happens(words[0], params.invasive_move_threshold)
+    intents.moves.append((leaders[moves], destination[moves]))
+    intents.update("heading", leaders[moves], offset[moves].astype(xp.int8))
+
+
+def secretion(ctx: StepContext, params: TumorParams) -> list:
+    xp, c = ctx.xp, params.config
+    out = []
+    tumor = ctx.slots_of("tumor")
+    viable = tumor[ctx.agents["state"][tumor] != S["apoptotic"]]
+    sites = ctx.agents["site"][viable]
+    ones = xp.ones(viable.shape[0], dtype=xp.float32)
+    if c.chemoattractant_secretion_per_min > 0 and "chemoattractant" in ctx.fields_flat:
+        out.append(Secretion("chemoattractant", sites, ones * xp.float32(c.chemoattractant_secretion_per_min * ctx.dt_min), ones))
+    if c.ifng_uptake_per_min > 0 and c.ifng_responsive and "ifng" in ctx.fields_flat:
+        keep = xp.float32(1.0 / (1.0 + c.ifng_uptake_per_min * ctx.dt_min))
+        out.append(Secretion("ifng", sites, ones * xp.float32(0), ones * keep))
+    return out
