@@ -95,6 +95,8 @@ class NKConfig(Strict):
     cxcl12_quiescence_threshold: Positive | None = Field(
         None, description="local CXCL12 above which the NK cell is quiescent: no secretion, no killing, no division "
                           "(Correia 2021; none: never)")
+    il15_quiescence_resistance: NonNegative = Field(
+        0.0, description="IL-15 raises the CXCL12 level needed for quiescence by this factor at saturation (assumed)")
     proliferation_rate_per_h: NonNegative = Field(
         0.0, description="division rate at saturating IL-15 into a free site, 1/h")
     il15_half_max: Positive = Field(1.0, description="IL-15 giving half-maximal proliferation and survival effects")

@@ -21,6 +21,7 @@ class Strict(BaseModel):
 
 class Switch(Strict):
     start_h: NonNegative = Field(0.0, description="time the intervention starts, h")
+    stop_h: NonNegative | None = Field(None, description="time it stops, h (none: to the end of the run)")
 
 
 class Blockade(Switch):
@@ -58,6 +59,7 @@ def active(interventions: InterventionsConfig, time_min: float) -> dict[str, Swi
     return {
         name: switch for name, switch in interventions
         if switch is not None and time_min >= switch.start_h * 60.0 - 1e-9
+        and (switch.stop_h is None or time_min < switch.stop_h * 60.0 - 1e-9)
     }
 
 

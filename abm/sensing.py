@@ -44,6 +44,8 @@ def initial_traits(xp, config, cell_type: str, count: int) -> dict:
         traits["vcam1"] = xp.full(count, int(tumor.vcam1_positive), dtype=xp.int8)
         traits["plxnb2"] = xp.full(count, int(tumor.plxnb2_positive), dtype=xp.int8)
         traits["clonogenicity"] = xp.full(count, tumor.colony_forming_probability, dtype=xp.float32)
+        # Placed cells have not divided recently: Ki67+ only after their first division here.
+        traits["cycle_clock_min"] = xp.full(count, tumor.ki67_window_h * 60.0, dtype=xp.float32)
     if cell_type == "nk":
         receptors = config.cells.nk.initial_inhibitory_receptors
         traits["inhibitory_receptors"] = xp.full(count, receptors, dtype=xp.float32)

@@ -72,10 +72,13 @@ def decide(ctx: StepContext, params: NKParams) -> Intents:
 
     receptors = agents["inhibitory_receptors"][nk]
     exhausted = (agents["kills"][nk] >= c.max_kills) if c.max_kills > 0 else xp.zeros(nk.shape[0], dtype=bool)
+    il15 = ctx.hill(ctx.local_concentration["il15"][nk], c.il15_half_max, 1)
     quiescent = xp.zeros(nk.shape[0], dtype=bool)
     if c.cxcl12_quiescence_threshold is not None and "cxcl12" in ctx.fields_flat:
         sensed = ctx.local_concentration["cxcl12"][nk] * xp.float32(params.cxcl12_sensitivity)
-        quiescent = sensed > xp.float32(c.cxcl12_quiescence_threshold)
+        threshold = xp.float32(c.cxcl12_quiescence_threshold) * (
+            xp.float32(1) + xp.float32(c.il15_quiescence_resistance) * il15)
+        quiescent = sensed > threshold
     able = ~exhausted & ~quiescent
 
     # Conjugation: a free, able NK cell touching a viable tumor cell binds one of them.
@@ -105,7 +108,6 @@ def decide(ctx: StepContext, params: NKParams) -> Intents:
 
     # IL-15: division of able, unconjugated cells into a free site; survival.
     growth_words = ctx.draws("nk_proliferation", nk)
-    il15 = ctx.hill(ctx.local_concentration["il15"][nk], c.il15_half_max, 1)
     if params.proliferation_probability > 0:
         has_free, site, _ = ctx.random_neighbour(nk, growth_words[1], "empty")
         divides = able & ~conjugated & has_free & ctx.happens_with(

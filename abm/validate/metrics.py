@@ -1,0 +1,192 @@
+"""Read-outs of a run, computed from its snapshots and time series like an experimentalist would.
+
+Each function takes host arrays (a snapshot dict as returned by ``Run.snapshot``: lattice
+``cell_type``/``cell_state`` and the ``agents`` table), so the same code reads HDF5 outputs and
+live models. 3D lattices are read as a projection along the last axis (as a microscope image).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..celltypes import STATE, TYPE_CODE
+
+TUMOR = TYPE_CODE["tumor"]
+APOPTOTIC = STATE["tumor"]["apoptotic"]
+
+
+def _viable_tumor(snapshot):
+    return (snapshot["cell_type"] == TUMOR) & (snapshot["cell_state"] != APOPTOTIC)
+
+
+def _projected(mask):
+    return mask if mask.ndim == 2 else mask.any(axis=-1)
+
+
+def any_caspase_positive(snapshot) -> bool:
+    """Does the organoid hold at least one caspase+ (apoptotic) tumor cell?"""
+    return bool(((snapshot["cell_type"] == TUMOR) & (snapshot["cell_state"] == APOPTOTIC)).any())
+
+
+def organoid_area_um2(snapshot, dx_um: float) -> float:
+    """Area of the tumor's outline (holes filled), from the projected image."""
+    mask = ndimage.binary_fill_holes(_projected(snapshot["cell_type"] == TUMOR))
+    return float(mask.sum() * dx_um**2)
+
+
+def inverse_circularity(snapshot) -> float:
+    """P^2 / (4 pi A) of the filled tumor outline: 1 for a disc, larger for invasive strands.
+
+    P counts exposed site edges, which overestimates a disc's perimeter by about 4/pi on a
+    lattice, so the value is normalised by that of a lattice disc of the same area.
+    """
+    mask = ndimage.binary_fill_holes(_projected(snapshot["cell_type"] == TUMOR))
+    area = mask.sum()
+    if area == 0:
+        return float("nan")
+    padded = np.pad(mask, 1)
+    perimeter = sum(np.count_nonzero(padded & ~np.roll(padded, shift, axis)) for axis in (0, 1) for shift in (1, -1))
+    return float(perimeter**2 / (4 * np.pi * area) / (16 / np.pi**2))
+
+
+def colony_count(snapshot) -> float:
+    """Expected colonies if the viable tumor cells were dissociated and plated."""
+    agents = snapshot["agents"]
+    viable = (agents["cell_type"] == TUMOR) & (agents["state"] != APOPTOTIC)
+    return float(agents["clonogenicity"][viable].sum())
+
+
+def lesions(snapshot, min_cells: int):
+    """Connected groups (touching, any direction) of viable tumor cells with at least min_cells.
+
+    Returns a list of dicts: size (cells) and clones (distinct founding cells).
+    """
+    viable = _viable_tumor(snapshot)
+    labels, n = ndimage.label(viable, structure=np.ones((3,) * viable.ndim))
+    if n == 0:
+        return []
+    sizes = np.bincount(labels.ravel())[1:]
+    agents = snapshot["agents"]
+    is_tumor = agents["cell_type"] == TUMOR
+    site_label = labels.ravel()[agents["site"][is_tumor]]
+    clones = agents["clone"][is_tumor]
+    found = []
+    for label in np.nonzero(sizes >= min_cells)[0] + 1:
+        found.append({"size": int(sizes[label - 1]), "clones": int(len(np.unique(clones[site_label == label])))})
+    return found
+
+
+def cluster_count(snapshot, min_cells: int = 2) -> int:
+    """Groups of at least min_cells touching viable tumor cells."""
+    viable = _viable_tumor(snapshot)
+    labels, n = ndimage.label(viable, structure=np.ones((3,) * viable.ndim))
+    if n == 0:
+        return 0
+    return int((np.bincount(labels.ravel())[1:] >= min_cells).sum())
+
+
+def proliferating_fractions(snapshot, ki67_window_min: float):
+    """Ki67+ fraction (divided within the window) of neutrophil-bound and of single tumor cells.
+
+    Bound: a bound neutrophil holds the cell as its partner. Single: no tumor neighbour and not bound.
+    Returns (bound fraction, single fraction, number bound, number single); NaN where none.
+    """
+    agents = snapshot["agents"]
+    tumor = (agents["cell_type"] == TUMOR) & (agents["state"] != APOPTOTIC)
+    neutrophil_bound = (agents["cell_type"] == TYPE_CODE["neutrophil"]) & (agents["state"] == STATE["neutrophil"]["bound"])
+    bound_ids = np.unique(agents["partner"][neutrophil_bound])
+    bound = tumor & np.isin(agents["id"], bound_ids)
+    viable = _viable_tumor(snapshot)
+    labels, _ = ndimage.label(viable, structure=np.ones((3,) * viable.ndim))
+    sizes = np.bincount(labels.ravel())
+    own_size = sizes[labels.ravel()[agents["site"]]]
+    single = tumor & ~bound & (own_size == 1)
+    ki67 = agents["cycle_clock_min"] < ki67_window_min
+
+    def fraction(mask):
+        return float(ki67[mask].mean()) if mask.any() else float("nan")
+
+    return fraction(bound), fraction(single), int(bound.sum()), int(single.sum())
+
+
+def kill_probability_per_contact(series):
+    """Kills per completed NK conjugate, for single and for clustered targets (NaN if none)."""
+    def ratio(kills, contacts):
+        total = series[contacts].sum()
+        return float(series[kills].sum() / total) if total else float("nan")
+
+    return ratio("kills_single", "contacts_single"), ratio("kills_clustered", "contacts_clustered")
+
+
+def run_metrics(path, validation) -> dict:
+    """Every read-out of one run file as scalars (criteria pick the ones their study needs)."""
+    from ..io.reader import Run
+
+    with Run(path) as run:
+        series = run.timeseries()
+        steps = run.snapshot_steps()
+        first, last = run.snapshot(steps[0]), run.snapshot(steps[-1])
+        dx = float(run.attrs["dx_um"])
+        window = float(_tumor_setting(run, "ki67_window_h", 24.0)) * 60.0
+        found = lesions(last, validation.lesion_min_cells)
+        largest, first_outgrowth_h, at_24h = 0, float("nan"), None
+        for step in steps:
+            snap = run.snapshot(step)
+            sizes = [lesion["size"] for lesion in lesions(snap, 1)]
+            largest = max([largest] + sizes)
+            if np.isnan(first_outgrowth_h) and sizes and max(sizes) >= validation.outgrowth_cells:
+                first_outgrowth_h = snap["time_h"]
+            if at_24h is None or abs(snap["time_h"] - 24.0) < abs(at_24h["time_h"] - 24.0):
+                at_24h = snap
+    tumor_first = int(((first["agents"]["cell_type"] == TUMOR)).sum())
+    bound_ki67, single_ki67, n_bound, n_single = proliferating_fractions(at_24h, window)
+    all_ki67 = _ki67_all(at_24h, window)
+    p_single, p_clustered = kill_probability_per_contact(series)
+    return {
+        "caspase_any": float(any_caspase_positive(last)),
+        "area_fold_change": organoid_area_um2(last, dx) / max(organoid_area_um2(first, dx), 1e-12),
+        "inverse_circularity": inverse_circularity(last),
+        "colony_count": colony_count(last),
+        "lesions": len(found),
+        "lesion_burden": float(sum(lesion["size"] for lesion in found)),
+        "polyclonal_lesions": float(sum(lesion["clones"] >= 2 for lesion in found)),
+        "largest_lesion_ever": float(largest),
+        "first_outgrowth_h": first_outgrowth_h,
+        "seeded_tumor_cells": float(tumor_first),
+        "clusters_final": float(cluster_count(last)),
+        "kill_probability_single": p_single,
+        "kill_probability_clustered": p_clustered,
+        "ki67_bound_24h": bound_ki67,
+        "ki67_single_24h": single_ki67,
+        "ki67_all_24h": all_ki67,
+        "nk_initial": float(series["nk"].iloc[0]),
+        "nk_final": float(series["nk"].iloc[-1]),
+        "nk_at_first_outgrowth": _value_at(series, "nk", first_outgrowth_h),
+        "tumor_final": float(series["tumor"].iloc[-1]),
+        "kills": float(series["kills"].sum()),
+        "kills_single_n": float(series["kills_single"].sum()),
+        "contacts_single_n": float(series["contacts_single"].sum()),
+        "kills_clustered_n": float(series["kills_clustered"].sum()),
+        "contacts_clustered_n": float(series["contacts_clustered"].sum()),
+        "end_h": float(series["time_h"].iloc[-1]),
+    }
+
+
+def _tumor_setting(run, key, default):
+    import yaml
+
+    config = yaml.safe_load(run.attrs["config_yaml"])
+    return config.get("cells", {}).get("tumor", {}).get(key, default)
+
+
+def _ki67_all(snapshot, window_min):
+    agents = snapshot["agents"]
+    viable = (agents["cell_type"] == TUMOR) & (agents["state"] != APOPTOTIC)
+    return float((agents["cycle_clock_min"][viable] < window_min).mean()) if viable.any() else float("nan")
+
+
+def _value_at(series, column, time_h):
+    if np.isnan(time_h):
+        return float("nan")
+    index = int(np.searchsorted(series["time_h"].to_numpy(), time_h))
+    return float(series[column].iloc[min(index, len(series) - 1)])
