@@ -35,39 +35,47 @@ PURPOSES = {
 }
 
 
-def _mulhilo(xp, a, m):
-    product = a.astype(xp.uint64) * xp.uint64(m)
-    return (product >> xp.uint64(32)).astype(xp.uint32), product.astype(xp.uint32)
+_LOW32 = 0xFFFFFFFF
 
 
 def philox4x32_10(c0, c1, c2, c3, k0, k1, xp=np):
-    """Apply the 10-round Philox4x32 bijection; arguments are uint32 arrays (broadcastable)."""
-    c0, c1, c2, c3 = (xp.asarray(c, dtype=xp.uint32) for c in (c0, c1, c2, c3))
-    k0 = xp.asarray(k0, dtype=xp.uint32)
-    k1 = xp.asarray(k1, dtype=xp.uint32)
+    """Apply the 10-round Philox4x32 bijection; arguments are uint32 arrays (broadcastable).
+
+    Words are carried in uint64 so that the 32x32->64-bit products are exact; each product's
+    high and low halves are taken with a shift and a mask.
+    """
+    low = xp.uint64(_LOW32)
+    shift = xp.uint64(32)
+    m0, m1 = xp.uint64(PHILOX_M0), xp.uint64(PHILOX_M1)
+    c0, c1, c2, c3 = (xp.asarray(c, dtype=xp.uint32).astype(xp.uint64) for c in (c0, c1, c2, c3))
+    key0, key1 = int(k0) & _LOW32, int(k1) & _LOW32
     for round_index in range(ROUNDS):
         if round_index > 0:  # key schedule: bump before every round but the first (mod 2**32)
-            k0 = (k0.astype(xp.uint64) + PHILOX_W0).astype(xp.uint32)
-            k1 = (k1.astype(xp.uint64) + PHILOX_W1).astype(xp.uint32)
-        hi0, lo0 = _mulhilo(xp, c0, PHILOX_M0)
-        hi1, lo1 = _mulhilo(xp, c2, PHILOX_M1)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-    return c0, c1, c2, c3
+            key0 = (key0 + PHILOX_W0) & _LOW32
+            key1 = (key1 + PHILOX_W1) & _LOW32
+        product0 = c0 * m0
+        product2 = c2 * m1
+        c0, c1, c2, c3 = ((product2 >> shift) ^ c1 ^ xp.uint64(key0), product2 & low,
+                          (product0 >> shift) ^ c3 ^ xp.uint64(key1), product0 & low)
+    return tuple(c.astype(xp.uint32) for c in (c0, c1, c2, c3))
 
 
-def draw_numpy(seed: int, step: int, purpose: int, ids, xp=np):
-    """Four independent uint32 words per agent id: array of shape (4, len(ids))."""
+def draw_numpy(seed: int, step: int, purpose, ids, xp=np):
+    """Four independent uint32 words per agent id: array of shape (4, len(ids)).
+
+    `purpose` may also be a sequence: then the result is (len(purposes), 4, len(ids)), computed
+    in one pass (cheaper than one call per purpose for small arrays).
+    """
     ids = xp.asarray(ids, dtype=xp.int64).astype(xp.uint64)
-    id_lo = ids.astype(xp.uint32)
-    id_hi = (ids >> xp.uint64(32)).astype(xp.uint32)
+    purposes = [purpose] if np.ndim(purpose) == 0 else list(purpose)
     n = ids.shape[0]
-    step_word = xp.full(n, step & 0xFFFFFFFF, dtype=xp.uint32)
-    purpose_word = xp.full(n, purpose & 0xFFFFFFFF, dtype=xp.uint32)
-    words = philox4x32_10(
-        id_lo, id_hi, step_word, purpose_word,
-        np.uint32(seed & 0xFFFFFFFF), np.uint32((seed >> 32) & 0xFFFFFFFF), xp=xp,
-    )
-    return xp.stack(words)
+    id_lo = xp.tile(ids & xp.uint64(_LOW32), len(purposes))
+    id_hi = xp.tile(ids >> xp.uint64(32), len(purposes))
+    step_word = xp.full(n * len(purposes), step & _LOW32, dtype=xp.uint64)
+    purpose_word = xp.repeat(xp.asarray([p & _LOW32 for p in purposes], dtype=xp.uint64), n)
+    words = philox4x32_10(id_lo, id_hi, step_word, purpose_word, seed & _LOW32, (seed >> 32) & _LOW32, xp=xp)
+    stacked = xp.stack(words).reshape(4, len(purposes), n).transpose(1, 0, 2)
+    return stacked[0] if np.ndim(purpose) == 0 else stacked
 
 
 def draw(seed: int, step: int, purpose: int | str, ids, xp=np):

@@ -1,0 +1,38 @@
+"""`abm validate [STUDY ...] [--seeds N] [--quick] [--device ...] [--workers N] [--out DIR]`."""
+from __future__ import annotations
+
+import sys
+
+from .studies import STUDIES
+
+
+def add_validate_command(commands) -> None:
+    validate = commands.add_parser("validate", help="run the five studies' scenarios over seeds and check their findings")
+    validate.add_argument("studies", nargs="*", metavar="STUDY", help=f"studies to run (default all: {', '.join(STUDIES)})")
+    validate.add_argument("--seeds", type=int, help="seeds per arm (default: the config's validation.seeds, 30)")
+    validate.add_argument("--quick", action="store_true", help="few seeds and small runs (CI); statistical "
+                                                              "criteria that need many seeds are reported, not required")
+    validate.add_argument("--device", choices=["auto", "cpu", "gpu"], default="cpu", help="backend of every run")
+    validate.add_argument("--workers", type=int, help="parallel runs (default: number of CPU cores)")
+    validate.add_argument("--out", default="runs/validate", help="folder for runs and the report")
+
+
+def _validate(args) -> int:
+    from tqdm import tqdm
+
+    from . import report, runner
+
+    tasks = runner.plan(args.studies, seeds=args.seeds, quick=args.quick, out_dir=args.out, device=args.device)
+    with tqdm(total=len(tasks), unit="run", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+        results = runner.execute(tasks, workers=args.workers, progress=bar.update)
+    checks = runner.check(results, quick=args.quick)
+    print(report.table(checks, quick=args.quick))
+    command = "abm validate " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else "abm validate"
+    path = report.write(args.out, results, checks, command, args.quick)
+    required = [c for c in checks if c.quick or not args.quick]
+    failed = [c for c in required if not c.passed]
+    print(f"{len(required) - len(failed)} passed, {len(failed)} failed (report: {path})")
+    return 1 if failed else 0
+
+
+VALIDATE_HANDLERS = {"validate": _validate}

@@ -1,0 +1,79 @@
+"""The validation report: a pass/fail table on the terminal, Markdown with PNG figures on disk."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+FIGURE_METRICS = {
+    "chan2020": ["caspase_any", "area_fold_change", "colony_count", "kills"],
+    "lo2020": ["lesions", "polyclonal_lesions", "tumor_final", "kills"],
+    "correia2021": ["lesions", "largest_lesion_ever", "first_outgrowth_h", "nk_final"],
+    "szczerba2019": ["lesion_burden", "ki67_all_24h", "ki67_bound_24h", "tumor_final"],
+    "nw2025_seeding": ["lesions", "seeded_tumor_cells", "lesion_burden", "tumor_final"],
+    "nw2025_clustering": ["clusters_final", "lesion_burden", "lesions", "tumor_final"],
+}
+
+
+def table(checks, quick=False) -> str:
+    width = max(len(c.criterion) for c in checks) if checks else 10
+    lines = []
+    for c in checks:
+        verdict = "PASS" if c.passed else ("skip" if quick and not c.quick else "FAIL")
+        lines.append(f"{verdict:4}  {c.study:<22} {c.criterion:<{width}}  {c.measured}  [target: {c.target}]")
+    return "\n".join(lines)
+
+
+def figure(study, by_arm, out_png):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = FIGURE_METRICS.get(study, [])
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), constrained_layout=True)
+    arms = list(by_arm)
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        data = [[run[metric] for run in by_arm[arm] if not np.isnan(run[metric])] for arm in arms]
+        ax.boxplot([d if d else [np.nan] for d in data], showfliers=False)
+        for i, d in enumerate(data, start=1):
+            ax.scatter(np.full(len(d), i) + np.random.default_rng(i).uniform(-0.15, 0.15, len(d)), d, s=8,
+                       alpha=0.6, color="k")
+        ax.set_xticks(range(1, len(arms) + 1), [a.replace("_", "\n") for a in arms], fontsize=7)
+        ax.set_title(metric.replace("_", " "))
+    fig.suptitle(study)
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+
+
+def write(out_dir, results, checks, command, quick) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "metrics.csv", "w", newline="") as handle:
+        writer = None
+        for study, by_arm in results.items():
+            for arm, runs in by_arm.items():
+                for seed, run in enumerate(runs):
+                    row = {"study": study, "arm": arm, "seed": seed, **run}
+                    if writer is None:
+                        writer = csv.DictWriter(handle, fieldnames=list(row))
+                        writer.writeheader()
+                    writer.writerow(row)
+    lines = [f"# Validation report ({'quick' if quick else 'full'})", "",
+             f"Generated {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} by `{command}`.",
+             "Every number below is measured from the runs' HDF5 files (per-run values: `metrics.csv`).", "",
+             "| result | study | criterion | measured | target |", "|---|---|---|---|---|"]
+    for c in checks:
+        verdict = "PASS" if c.passed else ("not required (quick)" if quick and not c.quick else "FAIL")
+        lines.append(f"| {verdict} | {c.study} | {c.criterion} | {c.measured} | {c.target} |")
+    lines.append("")
+    for study, by_arm in results.items():
+        png = out_dir / f"{study}.png"
+        figure(study, by_arm, png)
+        n = {arm: len(runs) for arm, runs in by_arm.items()}
+        lines += [f"## {study}", "", f"Seeds per arm: {n}", "", f"![{study}]({png.name})", ""]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report

@@ -1,0 +1,72 @@
+"""Run every arm of the chosen studies over seeds (in parallel processes), then check criteria.
+
+Each run is an ordinary `abm run` writing its own HDF5 file under
+runs/validate/<study>/<arm>/seed<N>.h5; metrics are computed from those files only.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from ..config import load_config
+from ..errors import ConfigError
+from .metrics import run_metrics
+from .studies import STUDIES, config_path
+
+
+def _one_run(task):
+    config, arm, seed, overrides, out, device = task
+    from ..runner import run_to_file
+
+    path = run_to_file(config, overrides={**overrides, "seed": seed}, arm=arm, out=out, device=device,
+                       overwrite=True, progress=False, log=lambda message: None)
+    validation = load_config(config, arm=arm)[0].validation
+    return run_metrics(path, validation)
+
+
+def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu"):
+    """(study, arm, seed, task) for every run to do."""
+    unknown = [name for name in names if name not in STUDIES]
+    if unknown:
+        raise ConfigError(f"validate: unknown study {unknown[0]!r} (studies: {', '.join(STUDIES)})")
+    tasks = []
+    for name in names or list(STUDIES):
+        study = STUDIES[name]
+        path = config_path(study)
+        config, _ = load_config(path)
+        n_seeds = seeds or (config.validation.quick_seeds if quick else config.validation.seeds)
+        overrides = dict(config.validation.quick_overrides) if quick else {}
+        for arm in config.arms:
+            for seed in range(n_seeds):
+                out = Path(out_dir) / name / arm / f"seed{seed:03d}.h5"
+                tasks.append((name, arm, seed, (str(path), arm, seed, overrides, str(out), device)))
+    return tasks
+
+
+def execute(tasks, workers=None, progress=None):
+    """Run tasks in worker processes; returns {study: {arm: [metrics ...]}} in seed order."""
+    results: dict = {}
+    workers = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_one_run, task): (study, arm, seed) for study, arm, seed, task in tasks}
+        for future in as_completed(futures):
+            study, arm, seed = futures[future]
+            results.setdefault(study, {}).setdefault(arm, {})[seed] = future.result()
+            if progress is not None:
+                progress(1)
+    return {study: {arm: [by_seed[s] for s in sorted(by_seed)] for arm, by_seed in arms.items()}
+            for study, arms in results.items()}
+
+
+def check(results, quick=False):
+    """All checks of the studies that ran."""
+    checks = []
+    for name, by_arm in results.items():
+        study = STUDIES[name]
+        validation = load_config(config_path(study))[0].validation
+        for item in study.check(by_arm, validation):
+            if quick and not item.quick:
+                item.measured += " (not required with --quick)"
+            checks.append(item)
+    return checks

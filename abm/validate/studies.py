@@ -1,0 +1,34 @@
+"""The registry of studies: which scenario config holds each study's arms, and its criteria."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import criteria
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    config: str  # file name in configs/
+    check: Callable  # (results by arm, validation config) -> list[Check]
+
+
+STUDIES = {
+    study.name: study for study in (
+        Study("chan2020", "chan2020_organoid.yaml", lambda r, v: criteria.chan2020(r)),
+        Study("lo2020", "lo2020_ctc_clusters.yaml", lambda r, v: criteria.lo2020(r)),
+        Study("correia2021", "correia2021_liver.yaml", lambda r, v: criteria.correia2021(r, v.outgrowth_cells)),
+        Study("szczerba2019", "szczerba2019_neutrophils.yaml", lambda r, v: criteria.szczerba2019(r)),
+        Study("nw2025_seeding", "northwestern2025_seeding.yaml", lambda r, v: criteria.northwestern2025_seeding(r)),
+        Study("nw2025_clustering", "northwestern2025_clustering.yaml",
+              lambda r, v: criteria.northwestern2025_clustering(r)),
+    )
+}
+
+
+def config_path(study: Study, root: Path | None = None) -> Path:
+    return (root or CONFIGS) / study.config
