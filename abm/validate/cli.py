@@ -31,7 +31,8 @@ def _validate(args) -> int:
     path = report.write(args.out, results, checks, command, args.quick)
     required = [c for c in checks if c.quick or not args.quick]
     failed = [c for c in required if not c.passed]
-    print(f"{len(required) - len(failed)} passed, {len(failed)} failed (report: {path})")
+    print(f"abm validate: report {path}")
+    print(f"{len(required) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
 

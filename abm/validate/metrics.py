@@ -86,27 +86,29 @@ def cluster_count(snapshot, min_cells: int = 2) -> int:
 
 
 def proliferating_fractions(snapshot, ki67_window_min: float):
-    """Ki67+ fraction (divided within the window) of neutrophil-bound and of single tumor cells.
+    """Ki67+ fraction (divided within the window) of tumor cells in neutrophil clusters and of singles.
 
-    Bound: a bound neutrophil holds the cell as its partner. Single: no tumor neighbour and not bound.
-    Returns (bound fraction, single fraction, number bound, number single); NaN where none.
+    A neutrophil cluster is a connected group of viable tumor cells of which at least one is held
+    by a bound neutrophil (as CTC-neutrophil clusters are sampled whole); a single is a viable
+    tumor cell touching no other and bound by none.
+    Returns (cluster fraction, single fraction, cells in neutrophil clusters, singles); NaN where none.
     """
     agents = snapshot["agents"]
     tumor = (agents["cell_type"] == TUMOR) & (agents["state"] != APOPTOTIC)
     neutrophil_bound = (agents["cell_type"] == TYPE_CODE["neutrophil"]) & (agents["state"] == STATE["neutrophil"]["bound"])
-    bound_ids = np.unique(agents["partner"][neutrophil_bound])
-    bound = tumor & np.isin(agents["id"], bound_ids)
+    bound = tumor & np.isin(agents["id"], np.unique(agents["partner"][neutrophil_bound]))
     viable = _viable_tumor(snapshot)
     labels, _ = ndimage.label(viable, structure=np.ones((3,) * viable.ndim))
+    own_label = labels.ravel()[agents["site"]]
     sizes = np.bincount(labels.ravel())
-    own_size = sizes[labels.ravel()[agents["site"]]]
-    single = tumor & ~bound & (own_size == 1)
+    in_neutrophil_cluster = tumor & np.isin(own_label, np.unique(own_label[bound]))
+    single = tumor & ~bound & (sizes[own_label] == 1)
     ki67 = agents["cycle_clock_min"] < ki67_window_min
 
     def fraction(mask):
         return float(ki67[mask].mean()) if mask.any() else float("nan")
 
-    return fraction(bound), fraction(single), int(bound.sum()), int(single.sum())
+    return fraction(in_neutrophil_cluster), fraction(single), int(in_neutrophil_cluster.sum()), int(single.sum())
 
 
 def kill_probability_per_contact(series):
@@ -139,7 +141,7 @@ def run_metrics(path, validation) -> dict:
             if at_24h is None or abs(snap["time_h"] - 24.0) < abs(at_24h["time_h"] - 24.0):
                 at_24h = snap
     tumor_first = int(((first["agents"]["cell_type"] == TUMOR)).sum())
-    bound_ki67, single_ki67, n_bound, n_single = proliferating_fractions(at_24h, window)
+    cluster_ki67, single_ki67, _, _ = proliferating_fractions(at_24h, window)
     all_ki67 = _ki67_all(at_24h, window)
     p_single, p_clustered = kill_probability_per_contact(series)
     return {
@@ -156,7 +158,7 @@ def run_metrics(path, validation) -> dict:
         "clusters_final": float(cluster_count(last)),
         "kill_probability_single": p_single,
         "kill_probability_clustered": p_clustered,
-        "ki67_bound_24h": bound_ki67,
+        "ki67_neutrophil_clusters_24h": cluster_ki67,
         "ki67_single_24h": single_ki67,
         "ki67_all_24h": all_ki67,
         "nk_initial": float(series["nk"].iloc[0]),

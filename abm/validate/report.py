@@ -11,7 +11,7 @@ FIGURE_METRICS = {
     "chan2020": ["caspase_any", "area_fold_change", "colony_count", "kills"],
     "lo2020": ["lesions", "polyclonal_lesions", "tumor_final", "kills"],
     "correia2021": ["lesions", "largest_lesion_ever", "first_outgrowth_h", "nk_final"],
-    "szczerba2019": ["lesion_burden", "ki67_all_24h", "ki67_bound_24h", "tumor_final"],
+    "szczerba2019": ["lesion_burden", "ki67_all_24h", "ki67_neutrophil_clusters_24h", "tumor_final"],
     "nw2025_seeding": ["lesions", "seeded_tumor_cells", "lesion_burden", "tumor_final"],
     "nw2025_clustering": ["clusters_final", "lesion_burden", "lesions", "tumor_final"],
 }
