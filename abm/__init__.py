@@ -6,6 +6,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+source"
 
+from .io.reader import read_snapshot, read_timeseries  # noqa: E402
 from .model import TissueModel  # noqa: E402
 
-__all__ = ["TissueModel", "__version__"]
+__all__ = ["TissueModel", "__version__", "read_snapshot", "read_timeseries"]

@@ -1,4 +1,4 @@
-"""Command line: abm run | info | plot | schema.
+"""Command line: abm run | info | plot | movie | schema.
 
 User errors (bad config, unreadable file, unwritable output) are printed as one line
 `abm: error: ...` with exit status 2, never as a traceback. Set ABM_DEBUG=1 to see tracebacks.
@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from .errors import AbmError
+from .sweep.cli import SWEEP_HANDLERS, add_sweep_commands
+from .validate.cli import VALIDATE_HANDLERS, add_validate_command
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -29,9 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a scenario from a YAML config, writing one HDF5 file")
-    run.add_argument("config", help="YAML config file (see configs/)")
+    run.add_argument("config", nargs="?", help="YAML config file (see configs/)")
+    run.add_argument("--resume", metavar="RUN.h5",
+                     help="continue an interrupted or killed run from its latest checkpoint (no config needed)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config value, e.g. --set cells.nk.kill_probability_per_contact=0.2")
+    run.add_argument("--arm", help="named arm of the config (its overrides are applied before --set)")
     run.add_argument("--out", help="output HDF5 path (default runs/<name>.h5)")
     run.add_argument("--device", choices=["auto", "cpu", "gpu"], help="backend (overrides the config)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -47,22 +52,53 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("--axis", type=int, default=2, choices=[0, 1, 2], help="3D: slice normal axis")
     plot.add_argument("--index", type=int, help="3D: slice index (default: mid-plane)")
 
+    movie = commands.add_parser("movie", help="animate a run: lattice slice (and a field) over the snapshots")
+    movie.add_argument("run", help="HDF5 run file")
+    movie.add_argument("--out", help="GIF or MP4 path (default: next to the run, <run>.gif)")
+    movie.add_argument("--field", help="also show this field beside the lattice")
+    movie.add_argument("--fps", type=float, default=5.0, help="frames per second (default 5)")
+    movie.add_argument("--axis", type=int, default=2, choices=[0, 1, 2], help="3D: slice normal axis")
+    movie.add_argument("--index", type=int, help="3D: slice index (default: mid-plane)")
+
     commands.add_parser("schema", help="print the JSON Schema of config files")
+    add_sweep_commands(commands)  # abm sweep, abm sweep-report
+    add_validate_command(commands)  # abm validate
     return parser
 
 
 def _run(args) -> int:
     from .config import parse_override
-    from .runner import run_to_file
+    from .io.resume import AlreadyComplete
+    from .runner import resume_file, run_to_file
 
-    overrides = dict(parse_override(item) for item in args.overrides)
+    progress = not args.no_progress and sys.stderr.isatty()
+    log = lambda message: print(message, file=sys.stderr)  # noqa: E731
     try:
-        run_to_file(args.config, overrides=overrides, out=args.out, device=args.device,
-                    overwrite=args.overwrite, progress=not args.no_progress and sys.stderr.isatty(),
-                    log=lambda message: print(message, file=sys.stderr))
-    except KeyboardInterrupt:
-        print("abm: interrupted; the output is marked incomplete", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        if args.resume is not None:
+            extra = [flag for flag, given in (("CONFIG", args.config), ("--set", args.overrides), ("--out", args.out),
+                                               ("--arm", getattr(args, "arm", None)),
+                                               ("--overwrite", args.overwrite)) if given]
+            if extra:
+                raise AbmError(f"--resume {args.resume}: takes the config from the run file; "
+                               f"{', '.join(extra)} cannot be combined with it")
+            resume_file(args.resume, device=args.device, progress=progress, log=log)
+        elif args.config is None:
+            raise AbmError("run: give a CONFIG file, or --resume RUN.h5 (see 'abm run --help')")
+        else:
+            overrides = dict(parse_override(item) for item in args.overrides)
+            run_to_file(args.config, overrides=overrides, out=args.out, device=args.device,
+                        overwrite=args.overwrite, progress=progress, log=log, arm=args.arm)
+    except AlreadyComplete as done:
+        print(f"abm: {done}", file=sys.stderr)
+        return 0
+    except KeyboardInterrupt as stop:
+        step = getattr(stop, "step", None)
+        if getattr(stop, "checkpointed", False):
+            print(f"abm: interrupted at step {step}; checkpoint written, the output is marked incomplete; "
+                  f"continue with: abm run --resume {stop.path}", file=sys.stderr)
+        else:
+            print("abm: interrupted; the output is marked incomplete", file=sys.stderr)
+        return 128 + getattr(stop, "signal_number", 2) if step is not None else EXIT_INTERRUPTED
     return 0
 
 
@@ -83,6 +119,15 @@ def _plot(args) -> int:
     return 0
 
 
+def _movie(args) -> int:
+    from .viz.movie import make_movie
+
+    out = args.out or str(Path(args.run).with_suffix(".gif"))
+    frames = make_movie(args.run, out, field=args.field, fps=args.fps, axis=args.axis, index=args.index)
+    print(f"abm: wrote {out} ({frames} frames)", file=sys.stderr)
+    return 0
+
+
 def _schema(args) -> int:
     from .config import json_schema
 
@@ -92,7 +137,8 @@ def _schema(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "info": _info, "plot": _plot, "schema": _schema}[args.command]
+    handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "schema": _schema,
+               **SWEEP_HANDLERS, **VALIDATE_HANDLERS}[args.command]
     try:
         return handler(args)
     except AbmError as error:

@@ -135,6 +135,8 @@ class ValidationConfig(Strict):
     quick_overrides: dict[str, Any] = Field(default_factory=dict, description="overrides applied with --quick")
     lesion_min_cells: Annotated[int, Field(ge=1)] = Field(
         10, description="a connected group of viable tumor cells counts as a lesion from this size")
+    outgrowth_cells: Annotated[int, Field(ge=1)] = Field(
+        50, description="a lesion of this many cells counts as outgrowth (time to first lesion)")
 
 
 class OutputConfig(Strict):
@@ -142,6 +144,9 @@ class OutputConfig(Strict):
     snapshot_every_steps: Annotated[int, Field(ge=0)] = Field(
         20, description="lattice, agent and field snapshot interval in steps (0: first and last only)")
     compression_level: Annotated[int, Field(ge=0, le=9)] = Field(4, description="gzip level of snapshots")
+    checkpoint_every_steps: Annotated[int, Field(ge=0)] = Field(
+        50, description="full-state checkpoint (RUN.h5.checkpoint, for abm run --resume) interval in steps; "
+                        "0: none")
 
 
 class DebugConfig(Strict):

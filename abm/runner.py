@@ -1,13 +1,29 @@
-"""Running a model to an HDF5 file with a progress bar; the body of `abm run`."""
+"""Running a model to an HDF5 file with a progress bar; the body of `abm run` and `abm run --resume`.
+
+Checkpoints (output.checkpoint_every_steps) are written between steps. Ctrl-C (SIGINT) or
+SIGTERM ends the step being computed, writes a checkpoint, marks the file `interrupted` and
+raises ``Interrupted`` (a KeyboardInterrupt); a second Ctrl-C stops at once.
+"""
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import load_config, load_raw
 from .errors import OutputError
-from .io.hdf5 import RunWriter, check_writable
+from .io.hdf5 import RunWriter, WriteFailed, check_writable
 from .model import TissueModel
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run stopped on a signal after writing a checkpoint at `step`."""
+
+    def __init__(self, path, step: int, signal_number: int, checkpointed: bool):
+        super().__init__(f"{path}: interrupted at step {step}")
+        self.path, self.step, self.signal_number, self.checkpointed = path, step, signal_number, checkpointed
 
 
 def default_output(name: str) -> Path:
@@ -15,41 +31,109 @@ def default_output(name: str) -> Path:
 
 
 def run_to_file(config_path, overrides=None, out=None, device=None, overwrite=False, progress=True,
-                log=print) -> Path:
+                log=print, arm=None) -> Path:
     """Validate everything, then run to completion writing one HDF5 file. Returns its path."""
     if out is not None and not str(out).strip():
         raise OutputError("--out: empty output path")
     # The config and the output path first: a bad path fails before a large lattice is allocated.
-    config, _source = load_config(config_path, overrides)
+    config, _source = load_config(config_path, overrides, arm=arm)
     path = Path(out or config.output.path or default_output(config.name))
     check_writable(path, overwrite)
-    model = TissueModel(config_path, device=device, overrides=overrides)
-    config_text = load_raw(config_path)[1] if isinstance(config_path, (str, Path)) else None
-    writer = RunWriter(path, model, config_text=config_text, overwrite=overwrite)
+    with _stop_on_signals() as stop:
+        model = TissueModel(config_path, device=device, overrides=overrides, arm=arm)
+        config_text = load_raw(config_path)[1] if isinstance(config_path, (str, Path)) else None
+        writer = RunWriter(path, model, config_text=config_text, overwrite=overwrite)
+        log(f"abm: {model.config.name}: backend {model.backend.description}")  # after every setup error
+        return _drive(model, writer, path, stop, progress, log, checkpoint_first=True)
+
+
+def resume_file(path, device=None, progress=True, log=print) -> Path:
+    """Continue an interrupted or killed run from its latest checkpoint (`abm run --resume`)."""
+    from .io.resume import prepare
+
+    path = Path(path)
+    with _stop_on_signals() as stop:
+        resumed = prepare(path, device=device)  # AlreadyComplete when there is nothing to do
+        model = resumed.model
+        log(f"abm: {resumed.note}")
+        log(f"abm: {model.config.name}: backend {model.backend.description}")
+        return _drive(model, resumed.writer, path, stop, progress, log, checkpoint_first=resumed.from_step == 0)
+
+
+def _drive(model, writer, path, stop, progress, log, checkpoint_first) -> Path:
+    every = int(getattr(model.config.output, "checkpoint_every_steps", 0) or 0)
     model.observers.append(writer)
-    log(f"abm: {model.config.name}: backend {model.backend.description}")  # after every setup error
     bar = _progress_bar(model, progress)
     try:
+        if every and checkpoint_first and model.steps < model.total_steps:
+            writer.checkpoint()
         while model.steps < model.total_steps:
+            if stop.signal_number:
+                raise _checkpoint_and_stop(model, writer, path, stop.signal_number, every)
             model.step()
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(_postfix(model), refresh=False)
-    except KeyboardInterrupt:
-        writer.close(status="interrupted")
+            if every and model.steps % every == 0 and model.steps < model.total_steps:
+                writer.checkpoint()
+    except Interrupted:
         raise
-    except OSError as error:  # disk full, file system gone: keep what was written, say so
+    except KeyboardInterrupt:  # inside a step: the state may be half-updated, keep the last checkpoint
+        _close_quietly(writer, "interrupted")
+        raise
+    except WriteFailed as error:  # disk full, file system gone: keep what was written, say so
+        _close_quietly(writer, f"failed: {error}")
+        raise OutputError(f"{error}; the file is marked incomplete; make room, then continue with: "
+                          f"abm run --resume {path}") from None
+    except OSError as error:
         _close_quietly(writer, f"failed: {error}")
         raise OutputError(f"{path}: writing failed at step {model.steps} ({error}); the file is marked incomplete") from None
     except BaseException as error:
         _close_quietly(writer, f"failed: {error.__class__.__name__}: {error}")
         raise
     finally:
+        if model.observers and model.observers[-1] is writer:
+            model.observers.pop()
         if bar is not None:
             bar.close()
     writer.close(status="completed")
     log(f"abm: wrote {path} ({model.steps} steps, {model.time_min / 60:.1f} h simulated)")
     return path
+
+
+def _checkpoint_and_stop(model, writer, path, signal_number, every) -> Interrupted:
+    checkpointed = False
+    try:
+        writer.checkpoint()  # also when checkpoints are off: resuming needs one
+        checkpointed = True
+    finally:
+        _close_quietly(writer, "interrupted")
+    return Interrupted(path, model.steps, signal_number, checkpointed)
+
+
+class _StopFlag:
+    signal_number = 0
+
+
+@contextmanager
+def _stop_on_signals():
+    """SIGINT/SIGTERM set a flag checked between steps; a second SIGINT raises KeyboardInterrupt."""
+    flag = _StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag  # signal handlers can only be set in the main thread
+        return
+
+    def handler(number, _frame):
+        if flag.signal_number and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        flag.signal_number = number
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def _close_quietly(writer, status):

@@ -1,13 +1,17 @@
-"""Reading a run: time series as a pandas DataFrame, snapshots as NumPy arrays, a summary."""
+"""Reading a run: time series as a pandas DataFrame, snapshots as NumPy arrays, a summary.
+
+Runs can be read while they are being written (from another process): the writer holds the
+file only for short write sessions, and opening waits for the end of one.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from ..errors import OutputError
+from .files import open_h5
 from .hdf5 import FORMAT
 
 
@@ -18,8 +22,10 @@ class Run:
         self.path = Path(path)
         if not self.path.exists():
             raise OutputError(f"{self.path}: no such run file")
+        if self.path.is_dir():
+            raise OutputError(f"{self.path}: is a directory, expected an .h5 run file")
         try:
-            self.file = h5py.File(self.path, "r")
+            self.file = open_h5(self.path, "r")
         except OSError as error:
             raise OutputError(f"{self.path}: not a readable HDF5 file ({str(error).splitlines()[0]})") from None
         if self.file.attrs.get("format") != FORMAT or "timeseries" not in self.file:
@@ -43,6 +49,10 @@ class Run:
     def completed(self) -> bool:
         return bool(self.file.attrs.get("completed", False))
 
+    @property
+    def lattice_shape(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self.file.attrs["lattice_shape"])
+
     def timeseries(self):
         """One row per recorded step, one column per time-series dataset."""
         import pandas as pd
@@ -56,16 +66,19 @@ class Run:
     def snapshot_steps(self) -> list[int]:
         return sorted(int(name) for name in self.file.get("snapshots", {}))
 
-    def snapshot(self, step: int | None = None) -> dict:
-        """Arrays of one snapshot (default: the last): lattice cell_type/cell_state, fields, agents."""
+    def _group(self, step):
         steps = self.snapshot_steps()
         if not steps:
             raise OutputError(f"{self.path}: run has no snapshots")
         if step is None:
             step = steps[-1]
         if step not in steps:
-            raise OutputError(f"{self.path}: no snapshot at step {step} (snapshots: {steps[0]}..{steps[-1]})")
-        group = self.file["snapshots"][f"{step:08d}"]
+            raise OutputError(f"{self.path}: no snapshot at step {step} (snapshots at steps {_ranges(steps)})")
+        return self.file["snapshots"][f"{step:08d}"]
+
+    def snapshot(self, step: int | None = None) -> dict:
+        """Arrays of one snapshot (default: the last): lattice cell_type/cell_state, fields, agents."""
+        group = self._group(step)
         return {
             "step": int(group.attrs["step"]),
             "time_h": float(group.attrs["time_h"]),
@@ -75,6 +88,30 @@ class Run:
             "agents": {name: ds[...] for name, ds in group["agents"].items()},
         }
 
+    def snapshot_slice(self, step: int | None = None, axis: int = 2, index: int | None = None) -> dict:
+        """Like snapshot() but 2D: the lattice and the fields only, and for 3D runs only the plane
+        `index` (default: the mid-plane) normal to `axis` is read from the file."""
+        group = self._group(step)
+        shape = self.lattice_shape
+        where: tuple = (Ellipsis,)
+        if len(shape) == 3:
+            if axis not in (0, 1, 2):
+                raise OutputError(f"--axis {axis}: must be 0, 1 or 2")
+            index = shape[axis] // 2 if index is None else index
+            if not 0 <= index < shape[axis]:
+                raise OutputError(f"--index {index}: outside the lattice (0..{shape[axis] - 1} along axis {axis})")
+            where = tuple(index if a == axis else slice(None) for a in range(3))
+        return {
+            "step": int(group.attrs["step"]),
+            "time_h": float(group.attrs["time_h"]),
+            "axis": axis if len(shape) == 3 else None,
+            "index": index if len(shape) == 3 else None,
+            "cell_type": group["lattice/cell_type"][where],
+            "cell_state": group["lattice/cell_state"][where],
+            "fields": {name: ds[where] for name, ds in group["fields"].items()},
+            "units": {name: _text(ds.attrs.get("units", "")) for name, ds in group["fields"].items()},
+        }
+
     def cell_types(self) -> list[str]:
         return json.loads(self.attrs["cell_types"])
 
@@ -82,8 +119,10 @@ class Run:
         return json.loads(self.attrs["cell_states"])
 
     def summary(self) -> str:
+        from .checkpoint import checkpoint_path
+
         a = self.attrs
-        shape = "x".join(str(int(n)) for n in np.asarray(a["lattice_shape"]))
+        shape = "x".join(str(n) for n in self.lattice_shape)
         series = self.timeseries()
         lines = [
             f"run        {self.path}",
@@ -94,21 +133,53 @@ class Run:
             f"started    {a.get('start_time')}   ended {a.get('end_time') or '-'}",
             f"version    {a.get('package_version')}   commit {a.get('git_commit')}",
         ]
+        resumes = json.loads(a.get("resumes") or "[]")
+        if resumes:
+            lines.append(f"resumed    {len(resumes)} time(s), last from step {resumes[-1].get('from_step')} "
+                         f"at {resumes[-1].get('time')}")
+        if not self.completed and checkpoint_path(self.path).exists():
+            lines.append(f"checkpoint {checkpoint_path(self.path).name}: continue with abm run --resume {self.path}")
         if len(series):
             first, last = series.iloc[0], series.iloc[-1]
             counts = [c for c in series.columns if c in self.cell_types() or "." in c]
+            shown = [c for c in counts if series[c].max() > 0]
             lines.append(f"time       {first['time_h']:.2f} h -> {last['time_h']:.2f} h ({len(series)} rows)")
-            for column in counts:
+            for column in shown:
                 lines.append(f"  {column:<28} {int(first[column]):>9} -> {int(last[column]):>9}")
+            if len(shown) < len(counts):
+                lines.append(f"  ({len(counts) - len(shown)} other type and state columns are 0 throughout)")
             for event in ("births", "deaths", "kills"):
                 if event in series:
                     lines.append(f"  total {event:<22} {int(series[event].sum()):>9}")
         steps = self.snapshot_steps()
         if steps:
-            lines.append(f"snapshots  {len(steps)} (steps {steps[0]}..{steps[-1]}); fields: "
-                         + ", ".join(self.file["snapshots"][f"{steps[-1]:08d}/fields"].keys()))
+            lines.append(f"snapshots  {len(steps)} (steps {_ranges(steps)}); fields: "
+                         + (", ".join(self.file["snapshots"][f"{steps[-1]:08d}/fields"].keys()) or "none"))
         return "\n".join(lines)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ranges(steps: list[int]) -> str:
+    if len(steps) <= 6:
+        return ", ".join(str(s) for s in steps)
+    return f"{steps[0]}, {steps[1]}, ..., {steps[-1]}"
 
 
 def open_run(path) -> Run:
     return Run(path)
+
+
+def read_timeseries(path):
+    """The run's time series as a pandas DataFrame: one row per step, columns as in docs/output.md."""
+    with Run(path) as run:
+        return run.timeseries()
+
+
+def read_snapshot(path, step: int | None = None) -> dict:
+    """One snapshot (default: the last) as NumPy arrays: step, time_h, cell_type, cell_state,
+    fields {name: array}, agents {column: array}."""
+    with Run(path) as run:
+        return run.snapshot(step)

@@ -1,79 +1,244 @@
-"""One figure of a run: lattice slice by cell type and state, each field, population time series."""
+"""One figure of a run: lattice slice by cell type and state, each field, population time series.
+
+`abm plot RUN.h5 [--step N] [--axis A --index I] [--out FILE.png]`. Lattice arrays are indexed
+[x, y(, z)]; they are drawn with x to the right and y up (the arrays are transposed for imshow),
+in millimetres. A 3D run shows the plane `index` (default: the middle) normal to `axis`.
+"""
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..io.reader import Run
 
-TYPE_COLOURS = {"tumor": ["#d62728", "#ff9896", "#8c564b"], "nk": ["#1f77b4", "#9edae5", "#17becf"]}
-FALLBACK = ["#2ca02c", "#98df8a", "#bcbd22", "#9467bd", "#c5b0d5", "#7f7f7f"]
+AXIS_NAMES = ("x", "y", "z")
+# Colours per cell type, one per state in code order (celltypes.py); other types get FALLBACK.
+TYPE_COLOURS = {
+    "tumor": ["#d62728", "#ff7f0e", "#f7a1a1", "#8c564b"],  # proliferating, invasive, dormant, apoptotic
+    "nk": ["#1f77b4", "#17becf", "#6baed6", "#08306b", "#b5cfe8"],  # active, conjugated, exposed, exhausted, quiescent
+    "stellate": ["#a1d99b", "#238b45"],  # quiescent, activated
+    "neutrophil": ["#e377c2", "#7b2d8e"],  # free, bound
+    "tcell": ["#dbdb8d", "#8c6d31"],  # free, bound
+}
+FALLBACK = ["#2ca02c", "#bcbd22", "#9467bd", "#c5b0d5", "#7f7f7f", "#17becf", "#aec7e8"]
+EMPTY_COLOUR = "#ffffff"
+FIELD_CMAP = "viridis"
 
 
-def slice_of(array, axis: int = 2, index: int | None = None):
-    """2D arrays pass through; a 3D array gives the slice at index (default mid-plane) along axis."""
-    if array.ndim == 2:
-        return array
-    index = array.shape[axis] // 2 if index is None else index
-    return np.take(array, index, axis=axis)
+@dataclass
+class Categories:
+    """(type, state) pairs of a run in code order, their colours, and the lattice -> category map."""
+
+    pairs: list[tuple[str, str]]
+    colours: list[str]
+    types: list[str]
+    states: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, types: list[str], states: dict[str, list[str]]) -> "Categories":
+        pairs, colours, spare = [], [], iter(FALLBACK * 4)
+        for t_name in types:
+            palette = TYPE_COLOURS.get(t_name, [])
+            for s_code, s_name in enumerate(states[t_name]):
+                pairs.append((t_name, s_name))
+                colours.append(palette[s_code] if s_code < len(palette) else next(spare))
+        return cls(pairs, colours, types, states)
+
+    def codes(self, cell_type: np.ndarray, cell_state: np.ndarray) -> np.ndarray:
+        """0 for empty sites, 1 + index into pairs for occupied ones."""
+        code = np.zeros(cell_type.shape, dtype=np.int16)
+        flat = 1
+        for t_code, t_name in enumerate(self.types):
+            of_type = cell_type == t_code
+            for s_code, _s_name in enumerate(self.states[t_name]):
+                code[of_type & (cell_state == s_code)] = flat
+                flat += 1
+        return code
+
+    def colormap(self):
+        from matplotlib.colors import ListedColormap
+
+        return ListedColormap([EMPTY_COLOUR] + self.colours)
+
+    def label(self, index: int) -> str:
+        t_name, s_name = self.pairs[index]
+        return f"{t_name} {s_name}" if len(self.states[t_name]) > 1 else t_name
 
 
-def plot_run(path, out, step=None, axis=2, index=None):
+def plane_axes(ndim: int, axis: int | None) -> tuple[int, int]:
+    """Array axes shown horizontally and vertically: (0, 1) in 2D; the two axes other than `axis` in 3D."""
+    if ndim == 2:
+        return 0, 1
+    rest = [a for a in range(3) if a != axis]
+    return rest[0], rest[1]
+
+
+def draw_plane(ax, plane: np.ndarray, dx_um: float, ndim: int, axis: int | None, **imshow):
+    """imshow a [horizontal, vertical] array with the first index to the right, in mm."""
+    h_axis, v_axis = plane_axes(ndim, axis)
+    extent = [0, plane.shape[0] * dx_um / 1000, 0, plane.shape[1] * dx_um / 1000]
+    image = ax.imshow(plane.T, origin="lower", extent=extent, interpolation="nearest", **imshow)
+    ax.set_xlabel(f"{AXIS_NAMES[h_axis]} (mm)")
+    ax.set_ylabel(f"{AXIS_NAMES[v_axis]} (mm)")
+    return image
+
+
+MIN_CELL_PX = 3.0  # a cell is drawn at least this many pixels wide
+
+
+class CellMarkers:
+    """On a large lattice a site is narrower than a pixel or two, and a lone immune cell would
+    vanish: then every cell of the plane is also drawn as a square of MIN_CELL_PX pixels, the
+    rarest categories on top. Call after the layout is fixed (fig.canvas.draw())."""
+
+    def __init__(self, ax, n_sites_across: int, dx_um: float, colours: list[str], dpi: float):
+        self.px_per_site = ax.get_window_extent().width / max(n_sites_across, 1)
+        self.colours, self.dx_mm = colours, dx_um / 1000
+        self.artist = None
+        if self.px_per_site < MIN_CELL_PX:
+            side_pt = MIN_CELL_PX * 72.0 / dpi
+            ax.set_autoscale_on(False)
+            self.artist = ax.scatter([], [], s=side_pt ** 2, marker="s", linewidths=0)
+
+    def update(self, codes: np.ndarray) -> None:
+        """codes: the [horizontal, vertical] plane of category codes (0 empty, 1.. categories)."""
+        if self.artist is None:
+            return
+        h, v = np.nonzero(codes)
+        values = codes[h, v]
+        order = np.argsort(-np.bincount(values, minlength=len(self.colours) + 1)[values], kind="stable")
+        h, v, values = h[order], v[order], values[order]  # most common category first, rarest on top
+        self.artist.set_offsets(np.column_stack([(h + 0.5) * self.dx_mm, (v + 0.5) * self.dx_mm]))
+        palette = np.array([EMPTY_COLOUR] + self.colours)
+        self.artist.set_facecolors(palette[values] if len(values) else [])
+
+
+def plane_label(ndim: int, axis: int | None, index: int | None, shape) -> str:
+    if ndim == 2:
+        return ""
+    middle = " (mid-plane)" if index == shape[axis] // 2 else ""
+    return f"{AXIS_NAMES[axis]} = {index} of {shape[axis]}{middle}"
+
+
+def field_title(name: str, units: str) -> str:
+    return f"{name} ({units})" if units else name
+
+
+def colorbar(fig, image, ax, label: str):
+    """A colour bar hugging the axes (an inset, so equal-aspect panels keep it beside them)."""
+    cax = ax.inset_axes([1.04, 0.0, 0.05, 1.0])
+    bar = fig.colorbar(image, cax=cax)
+    bar.set_label(label)
+    return bar
+
+
+@dataclass
+class Plot:
+    path: str
+    size: tuple[int, int]  # width, height in pixels
+    completed: bool  # whether the run was complete when it was read
+    panels: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)  # name -> left, top, right, bottom
+
+
+def _panel_boxes(fig, axes: dict) -> dict:
+    fig.canvas.draw()
+    height = fig.bbox.height
+    boxes = {}
+    for name, ax in axes.items():
+        box = ax.get_window_extent()
+        boxes[name] = (int(math.ceil(box.x0)), int(math.ceil(height - box.y1)),
+                       int(math.floor(box.x1)), int(math.floor(height - box.y0)))
+    return boxes
+
+
+def plot_run(path, out, step=None, axis=2, index=None, dpi=100) -> Plot:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    with Run(path) as run:
-        snap = run.snapshot(step)
+    with Run(path) as run:  # read everything, then let go of the file (a live run may be writing it)
+        snap = run.snapshot_slice(step, axis, index)
         series = run.timeseries()
         types, states = run.cell_types(), run.cell_states()
-        dx = float(run.attrs["dx_um"])
-        name = run.attrs.get("name", "")
-        units = {fname: run.file["snapshots"][f"{snap['step']:08d}/fields/{fname}"].attrs.get("units", "")
-                 for fname in snap["fields"]}
+        shape = run.lattice_shape
+        attrs = run.attrs
+        whole_counts = series[series["step"] == snap["step"]]
+    dx = float(attrs["dx_um"])
+    ndim = len(shape)
+    cats = Categories.of(types, states)
+    lattice = cats.codes(snap["cell_type"], snap["cell_state"])
 
-    # One colour per (type, state) pair present in the legend; 0 is empty tissue.
-    categories, colours = [("empty", "")], ["#ffffff"]
-    code = np.zeros(snap["cell_type"].shape, dtype=np.int16)
-    for t_code, t_name in enumerate(types):
-        palette = TYPE_COLOURS.get(t_name, FALLBACK)
-        for s_code, s_name in enumerate(states[t_name]):
-            categories.append((t_name, s_name))
-            colours.append(palette[s_code % len(palette)])
-            code[(snap["cell_type"] == t_code) & (snap["cell_state"] == s_code)] = len(categories) - 1
-    lattice = slice_of(code, axis, index)
+    fields = list(snap["fields"].items())
+    n_panels = 1 + len(fields)
+    ncols = min(n_panels, 3)
+    nrows = math.ceil(n_panels / ncols)
+    fig = plt.figure(figsize=(4.6 * ncols + 1.6, 4.1 * nrows + 3.2), layout="constrained", dpi=dpi)
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[4.1] * nrows + [3.0])
+    axes = {}
 
-    n_fields = len(snap["fields"])
-    fig, axes = plt.subplots(1, 2 + n_fields, figsize=(5.2 * (2 + n_fields), 4.8), constrained_layout=True)
-    extent = [0, lattice.shape[1] * dx / 1000, 0, lattice.shape[0] * dx / 1000]
-    ax = axes[0]
-    ax.imshow(lattice, cmap=ListedColormap(colours), vmin=0, vmax=len(colours) - 1,
-              interpolation="nearest", origin="lower", extent=extent)
-    ax.set_title(f"{name}: cells at {snap['time_h']:.1f} h" + (" (mid-plane)" if code.ndim == 3 else ""))
-    ax.set_xlabel("mm")
-    ax.set_ylabel("mm")
-    ax.legend(handles=[Patch(facecolor=c, edgecolor="k", label=" ".join(cat).strip())
-                       for cat, c in zip(categories[1:], colours[1:])], loc="upper right", fontsize=8)
+    ax = axes["lattice"] = fig.add_subplot(grid[0, 0])
+    draw_plane(ax, lattice, dx, ndim, snap["axis"], cmap=cats.colormap(), vmin=-0.5,
+               vmax=len(cats.pairs) + 0.5)
+    where = plane_label(ndim, snap["axis"], snap["index"], shape)
+    ax.set_title("cells" + (f", {where}" if where else ""))
+    row = whole_counts.iloc[0] if len(whole_counts) else None
+    handles = []
+    for i, (t_name, s_name) in enumerate(cats.pairs):
+        count = int(row[f"{t_name}.{s_name}"]) if row is not None and f"{t_name}.{s_name}" in row else \
+            int(np.count_nonzero(lattice == i + 1))
+        if count:
+            handles.append(Patch(facecolor=cats.colours[i], edgecolor="0.3", label=f"{cats.label(i)}: {count:,}"))
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
+                  title="cells (whole lattice)" if ndim == 3 else "cells", title_fontsize=8, borderaxespad=0)
+    else:
+        ax.text(0.5, 0.5, "no cells", transform=ax.transAxes, ha="center", va="center", color="0.4")
 
-    for ax, (fname, values) in zip(axes[1:], snap["fields"].items()):
-        image = ax.imshow(slice_of(values, axis, index), cmap="viridis", origin="lower", extent=extent)
-        ax.set_title(f"{fname} at {snap['time_h']:.1f} h")
-        ax.set_xlabel("mm")
-        fig.colorbar(image, ax=ax, label=units.get(fname, ""), shrink=0.85)
+    for k, (fname, values) in enumerate(fields, start=1):
+        ax = axes[f"field:{fname}"] = fig.add_subplot(grid[k // ncols, k % ncols])
+        image = draw_plane(ax, values, dx, ndim, snap["axis"], cmap=FIELD_CMAP, vmin=0,
+                           vmax=max(float(np.max(values)) if values.size else 0.0, 1e-12))
+        units = snap["units"].get(fname, "")
+        ax.set_title(fname + (f", {where}" if where else ""))
+        colorbar(fig, image, ax, field_title(fname, units))
 
-    ax = axes[-1]
-    for t_name in types:
-        for s_name in states[t_name]:
-            column = f"{t_name}.{s_name}"
-            if column in series and series[column].max() > 0:
-                ax.plot(series["time_h"], series[column], label=column)
-    ax.axvline(snap["time_h"], color="0.6", lw=0.8, ls="--")
+    ax = axes["timeseries"] = fig.add_subplot(grid[nrows, :])
+    _draw_series(ax, series, cats, snap["time_h"])
+
+    status = "" if attrs.get("completed") else f"   [{attrs.get('status', 'incomplete')}: step {attrs.get('steps_done')}" \
+                                                f" of {attrs.get('steps_planned')}]"
+    fig.suptitle(f"{attrs.get('name', '')}: step {snap['step']}, t = {snap['time_h']:.1f} h{status}", fontsize=12)
+    fig.canvas.draw()  # the layout fixes the panel sizes that CellMarkers needs
+    CellMarkers(axes["lattice"], lattice.shape[0], dx, cats.colours, dpi).update(lattice)
+    panels = _panel_boxes(fig, axes)
+    fig.savefig(out, dpi=dpi)
+    size = tuple(int(v) for v in fig.canvas.get_width_height())
+    plt.close(fig)
+    return Plot(str(out), size, bool(attrs.get("completed")), panels)
+
+
+def _draw_series(ax, series, cats: Categories, time_h: float) -> None:
+    plotted = []
+    for i, (t_name, s_name) in enumerate(cats.pairs):
+        column = f"{t_name}.{s_name}"
+        if column in series and series[column].max() > 0:
+            ax.plot(series["time_h"], series[column], color=cats.colours[i], lw=1.6, label=cats.label(i))
+            plotted.append(series[column].max())
+    ax.axvline(time_h, color="0.5", lw=0.8, ls="--")
     ax.set_xlabel("time (h)")
     ax.set_ylabel("cells")
-    ax.set_title("population")
-    ax.legend(fontsize=8)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    ax.set_title("population by cell type and state")
+    ax.grid(alpha=0.3)
+    if len(series):
+        ax.set_xlim(float(series["time_h"].iloc[0]), max(float(series["time_h"].iloc[-1]), 1e-9))
+    if plotted and max(plotted) / max(min(plotted), 1) > 30:
+        ax.set_yscale("log")
+        ax.set_ylabel("cells (log scale)")
+    elif plotted:
+        ax.set_ylim(0, max(plotted) * 1.08)
+    if plotted:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0)
