@@ -20,6 +20,8 @@ import traceback
 import uuid
 from pathlib import Path
 
+from ..io.files import fsync_file
+
 PART_MARK = ".part-"
 RESUME_MARK = ".resume"
 JOURNAL = "journal.jsonl"
@@ -150,17 +152,10 @@ def remove_part_files(folder, resume_files: bool = False) -> int:
     return removed
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def publish(tmp: Path, final: Path, expected_config: str | None) -> bool:
     """Give the finished temporary file its final name. False if another attempt published first."""
-    _fsync(tmp)
+    fsync_file(tmp)
     try:
         os.link(tmp, final)
     except FileExistsError:
