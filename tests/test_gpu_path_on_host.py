@@ -1,0 +1,70 @@
+"""The GPU code path of the whole model, run on the CPU: every kernel dispatch goes to the CUDA
+sources compiled for the host (tests/cuda_host.py) instead of NumPy, and the run must equal the
+NumPy run bit for bit. This checks what a GPU run would do (dispatch, launchers, kernels, the
+model's array code on a non-NumPy backend) without a GPU; races and speed remain for the GPU."""
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from cuda_host import gxx_available, host_launchers
+
+pytestmark = pytest.mark.skipif(not gxx_available(), reason="g++ not found: CUDA sources cannot be built for the host")
+
+
+class HostArrayModule(types.ModuleType):
+    """Looks like a CuPy module to the model (it is not numpy), computes with NumPy."""
+
+    cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(memGetInfo=lambda: (2**34, 2**34)))
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def asnumpy(array):
+        return np.asarray(array)
+
+
+@pytest.fixture
+def host_gpu(monkeypatch):
+    import abm.kernels
+    from abm import backend, model
+
+    launchers = host_launchers()
+    monkeypatch.setitem(sys.modules, "abm.kernels._cuda", launchers)
+    monkeypatch.setattr(abm.kernels, "_cuda", launchers, raising=False)
+    fake = backend.Backend("gpu", HostArrayModule("cupy_on_host"), "gpu code path on the host (g++)")
+    real = model.select_backend
+    monkeypatch.setattr(model, "select_backend", lambda device: fake if device == "gpu" else real(device))
+
+
+CASES = [
+    ("configs/chan2020_organoid.yaml", "healthy_nk", {"time.duration_h": 6.0}),
+    ("configs/szczerba2019_neutrophils.yaml", "neutrophil_clusters", {"time.duration_h": 8.0, "lattice.shape": [60, 60]}),
+    ("configs/correia2021_liver.yaml", "stellate_activation",
+     {"time.duration_h": 10.0, "lattice.shape": [40, 40], "interventions.stellate_activation.start_h": 2.0}),
+    ("configs/northwestern2025_clustering.yaml", "wild_type", {"time.duration_h": 8.0, "lattice.shape": [40, 40]}),
+]
+
+
+@pytest.mark.parametrize("config, arm, overrides", CASES, ids=[c[1] for c in CASES])
+def test_gpu_code_path_equals_numpy_bit_for_bit(host_gpu, config, arm, overrides):
+    from abm import TissueModel
+
+    runs = {}
+    for device in ("cpu", "gpu"):
+        model = TissueModel(config, device=device, arm=arm, seed=3, overrides=overrides)
+        assert model.backend.name == device
+        model.run()
+        runs[device] = (model.agents_table(), model.lattice_snapshot(), model.field_snapshot(), dict(model.totals))
+    (cpu_agents, cpu_lattice, cpu_fields, cpu_totals), (gpu_agents, gpu_lattice, gpu_fields, gpu_totals) = \
+        runs["cpu"], runs["gpu"]
+    assert cpu_totals == gpu_totals
+    assert cpu_totals["births"] + cpu_totals["moves"] > 0
+    for column in cpu_agents:
+        assert np.array_equal(cpu_agents[column], gpu_agents[column]), column
+    for a, b in zip(cpu_lattice, gpu_lattice):
+        assert np.array_equal(a, b)
+    for name in cpu_fields:
+        assert np.array_equal(cpu_fields[name], gpu_fields[name]), name
