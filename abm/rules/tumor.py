@@ -142,7 +142,7 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
         walkers = tumor[walkers_mask]
         adhesive = xp.where(agents["plxnb2"][walkers] > 0, tumor_neighbours[walkers_mask], 0) + \
             xp.where(agents["vcam1"][walkers] > 0, escorts[walkers_mask], 0)
-        thresholds = xp.asarray(params.motility_thresholds)[xp.minimum(adhesive, 26)]
+        thresholds = _on_backend(xp, params.motility_thresholds)[xp.minimum(adhesive, 26)]
         movers, destinations, _ = propose_moves(ctx, walkers, thresholds, "tumor_neighbour_choice")
         intents.moves.append((movers, destinations))
 
@@ -154,6 +154,17 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
         supported = alive & (exposed > 0)
         intents.update("clonogenicity", tumor[supported], raised[supported])
     return intents
+
+
+_tables: dict = {}
+
+
+def _on_backend(xp, table):
+    """A host table uploaded once per backend (no host-to-device copy inside the step loop)."""
+    key = (id(table), id(xp))
+    if key not in _tables:
+        _tables[key] = (table, xp.asarray(table))  # keep the host table alive: its id stays unique
+    return _tables[key][1]
 
 
 def _leader_moves(ctx, intents, leaders, params):
