@@ -1,7 +1,9 @@
 """Run every arm of the chosen studies over seeds (in parallel processes), then check criteria.
 
 Each run is an ordinary `abm run` writing its own HDF5 file under
-runs/validate/<study>/<arm>/seed<N>.h5; metrics are computed from those files only.
+runs/validate/<study>/<arm>/seed<N>.h5; metrics are computed from those files only. A run whose
+file is already complete for the same resolved config is not run again, so an interrupted
+validation continues where it stopped and a changed config reruns exactly its own runs.
 """
 from __future__ import annotations
 
@@ -9,20 +11,36 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from ..config import load_config
+from ..config import load_config, to_yaml
 from ..errors import ConfigError
 from .metrics import run_metrics
 from .studies import STUDIES, config_path
 
 
 def _one_run(task):
+    """Run one arm and seed (or reuse its complete output made from the same config); its metrics."""
     config, arm, seed, overrides, out, device = task
     from ..runner import run_to_file
 
-    path = run_to_file(config, overrides={**overrides, "seed": seed}, arm=arm, out=out, device=device,
-                       overwrite=True, progress=False, log=lambda message: None)
-    validation = load_config(config, arm=arm)[0].validation
-    return run_metrics(path, validation)
+    resolved = load_config(config, {**overrides, "seed": seed}, arm=arm)[0]
+    if not _complete_with_config(out, to_yaml(resolved)):
+        run_to_file(config, overrides={**overrides, "seed": seed}, arm=arm, out=out, device=device,
+                    overwrite=True, progress=False, log=lambda message: None)
+    return run_metrics(out, resolved.validation)
+
+
+def _complete_with_config(path, config_yaml: str) -> bool:
+    """True when `path` is a completed run of exactly this resolved config."""
+    from ..errors import OutputError
+    from ..io.reader import Run
+
+    if not Path(path).exists():
+        return False
+    try:
+        with Run(path) as run:
+            return run.completed and run.attrs.get("config_yaml") == config_yaml
+    except OutputError:
+        return False
 
 
 def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu"):
