@@ -28,6 +28,7 @@ KILL = "cells.nk.kill_probability_per_contact"
 DIVISION = "cells.tumor.division_rate_per_h"
 TINY = {"lattice.shape": [24, 24], "time.duration_h": 1, "placement.0.count": 30, "placement.1.count": 10}
 LONGER = {**TINY, "time.duration_h": 2.5, "output.snapshot_every_steps": 2}  # 25 steps, ~0.3-1 s a run
+SLOWER = {**TINY, "time.duration_h": 20.0, "output.snapshot_every_steps": 20}  # 200 steps, ~2 s a run
 GRID = {KILL: [0.05, 0.5], DIVISION: [0.035, 0.2]}
 
 
@@ -294,7 +295,8 @@ def test_a_killed_attempt_is_continued_from_its_checkpoint(tmp_path, client):
 def test_an_interrupted_sweep_resumes_with_only_the_unfinished_runs(tmp_path):
     """`abm sweep` (its own LocalCluster) gets Ctrl-C after two runs: exit 130, a summary listing
     the runs not run; the same command again executes exactly the runs that were not complete."""
-    path = write_sweep(tmp_path, grid=GRID, common=LONGER, seeds=(1, 2))
+    # Runs long enough that the interrupt lands while later runs are still to do, on a fast machine too.
+    path = write_sweep(tmp_path, grid=GRID, common=SLOWER, seeds=(1, 2))
     folder = tmp_path / "out"
     command = [sys.executable, "-m", "abm", "sweep", str(path), "--out", str(folder), "--workers", "2",
                "--no-progress"]
