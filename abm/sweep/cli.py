@@ -1,6 +1,8 @@
 """The `abm sweep` and `abm sweep-report` subcommands (registered by abm.cli)."""
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 
 EXIT_RUNS_FAILED = 1
@@ -43,6 +45,21 @@ def add_sweep_commands(commands) -> dict:
     return SWEEP_HANDLERS
 
 
+@contextlib.contextmanager
+def _interrupt_on_signals():
+    """Ctrl-C, and SIGTERM (a batch system's wall-time limit), stop the sweep cleanly, even when the
+    process was started with SIGINT ignored (a background job of a non-interactive shell)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _log(message):
     print(message, file=sys.stderr)
 
@@ -52,9 +69,10 @@ def sweep_command(args) -> int:
         return _print_job_script(args)
     from .driver import run_sweep
 
-    result = run_sweep(args.sweep, out_dir=args.out, workers=args.workers, scheduler=args.scheduler,
-                       device=args.device, progress=not args.no_progress and sys.stderr.isatty(),
-                       dry_run=args.dry_run, log=_log)
+    with _interrupt_on_signals():
+        result = run_sweep(args.sweep, out_dir=args.out, workers=args.workers, scheduler=args.scheduler,
+                           device=args.device, progress=not args.no_progress and sys.stderr.isatty(),
+                           dry_run=args.dry_run, log=_log)
     if result.interrupted:
         _log("abm: sweep interrupted; run the same command again to finish the remaining runs")
         return EXIT_INTERRUPTED
