@@ -31,6 +31,7 @@ try:
 except ImportError:
     from kernels import claims, diffusion, neighbours, philox
 
+from run_helpers import assert_same_state, model_state  # noqa: E402
 from test_cuda_kernels_on_host import (  # noqa: E402 - shared case builders
     KINDS, SHAPES, claim_case, diffusion_cases, neighbour_case, philox_cases, pick_cases,
     sources_case,
@@ -149,14 +150,5 @@ def test_gpu_model_run_equals_cpu_run():
     for device in ("cpu", "gpu"):
         model = TissueModel.from_config(config, device=device, overrides=overrides)
         model.run(100)
-        runs[device] = (model.agents_table(), model.lattice_snapshot(), model.field_snapshot(), dict(model.totals))
-    (cpu_agents, cpu_lattice, cpu_fields, cpu_totals), (gpu_agents, gpu_lattice, gpu_fields, gpu_totals) = \
-        runs["cpu"], runs["gpu"]
-    assert cpu_totals == gpu_totals
-    assert sorted(cpu_agents) == sorted(gpu_agents)
-    for column in cpu_agents:
-        assert np.array_equal(cpu_agents[column], gpu_agents[column]), column
-    for a, b in zip(cpu_lattice, gpu_lattice):
-        assert np.array_equal(a, b)
-    for name in cpu_fields:
-        assert np.array_equal(cpu_fields[name], gpu_fields[name]), name
+        runs[device] = model_state(model)
+    assert_same_state(runs["cpu"], runs["gpu"])
