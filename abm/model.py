@@ -16,6 +16,7 @@ from .backend import select_backend
 from .celltypes import CELL_STATES, MAX_STATES, N_CATEGORIES, N_TYPES, TYPE_CODE, count_columns
 from .config import Config, load_config
 from .errors import ConfigError
+from .fused import fused_step_for
 from .interventions import active
 from .kernels.claims import new_scratch
 from .kernels.diffusion import DiffusionOperator, apply_sources_and_uptake
@@ -69,6 +70,7 @@ class TissueModel(mesa.Model):
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._place_cells()
+        self.fused_step = fused_step_for(self)  # None unless the minimal rule set runs on the CPU
 
         self.totals = {event: 0 for event in EVENTS}
         self.last_events = {key: 0 for key in self.totals}
@@ -87,6 +89,9 @@ class TissueModel(mesa.Model):
 
     def step(self) -> None:
         """One time step of dt_min minutes (Mesa increments self.steps before calling this)."""
+        if self.fused_step is not None:  # the minimal rule set: these phases fused (abm/fused.py)
+            self.collect(self.fused_step(self))
+            return
         self.intervene()
         self.secrete_and_uptake()
         self.diffuse()

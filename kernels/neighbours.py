@@ -99,8 +99,22 @@ def pick_from_mask_numpy(masks, words, n_offsets):
     return np.where(total > 0, chosen, -1)
 
 
+def _compiled():
+    """The numba twins when the compiled CPU path is on, else None."""
+    from . import _numba
+
+    if not _numba.enabled():
+        return None
+    from . import neighbours_numba
+
+    return neighbours_numba
+
+
 def scan_neighbours(occupancy, slot_type, sites, shape, offsets, n_types, xp=np):
     if xp is np:
+        compiled = _compiled()
+        if compiled is not None:
+            return compiled.scan_neighbours(occupancy, slot_type, sites, shape3(shape), offsets, n_types)
         return scan_neighbours_numpy(occupancy, slot_type, sites, shape, offsets, n_types)
     from . import _cuda
 
@@ -109,6 +123,9 @@ def scan_neighbours(occupancy, slot_type, sites, shape, offsets, n_types, xp=np)
 
 def pick_from_mask(masks, words, n_offsets, xp=np):
     if xp is np:
+        compiled = _compiled()
+        if compiled is not None:
+            return compiled.pick_from_mask(masks, words, n_offsets)
         return pick_from_mask_numpy(masks, words, n_offsets)
     from . import _cuda
 
@@ -117,6 +134,10 @@ def pick_from_mask(masks, words, n_offsets, xp=np):
 
 def site_at_offset(sites, offset_index, shape, offsets, xp=np):
     """Neighbour site at the chosen offset index (caller guarantees index >= 0 and inside)."""
+    if xp is np and sites.ndim == 1:
+        compiled = _compiled()
+        if compiled is not None:
+            return compiled.site_at_offset(sites, offset_index, shape3(shape), offsets)
     nx, ny, nz = shape3(shape)
     table = xp.asarray(offsets)
     idx = xp.maximum(offset_index, 0)

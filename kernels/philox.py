@@ -79,10 +79,16 @@ def draw_numpy(seed: int, step: int, purpose, ids, xp=np):
 
 
 def draw(seed: int, step: int, purpose: int | str, ids, xp=np):
-    """Dispatch to the CUDA kernel on CuPy arrays, to the NumPy twin otherwise."""
+    """Dispatch to the CUDA kernel on CuPy arrays, else to the numba twin (when enabled) or NumPy."""
     if isinstance(purpose, str):
         purpose = PURPOSES[purpose]
     if xp is np:
+        from . import _numba
+
+        if _numba.enabled():
+            from . import philox_numba
+
+            return philox_numba.draw(seed, step, purpose, ids)
         return draw_numpy(seed, step, purpose, ids, xp=np)
     from . import _cuda
 

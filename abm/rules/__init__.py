@@ -19,7 +19,6 @@ from ..kernels import philox
 from ..kernels.neighbours import pick_from_mask, site_at_offset
 
 EMPTY_COLUMN = EMPTY_CATEGORY  # column of the neighbour tables that counts empty sites
-_PURPOSE_INDEX = {name: index for index, name in enumerate(philox.PURPOSES)}
 
 
 @dataclass
@@ -40,25 +39,17 @@ class StepContext:
     neighbour_masks: object  # (n, N_CATEGORIES + 1) uint32, bit j: offsets[j] holds that category
     in_force: dict  # interventions active this step
     params: dict  # cell type -> its prepared parameters
-    _words: object = None  # philox words of this step, (purposes, 4, n), made on first use
 
     def slots_of(self, cell_type: str):
         return self.xp.nonzero(self.agents["cell_type"] == TYPE_CODE[cell_type])[0]
 
     def draws(self, purpose: str, slots):
-        """Four uint32 words per cell, keyed by (seed, step, purpose, id).
+        """Four uint32 words per cell, (4, len(slots)), keyed by (seed, step, purpose, id).
 
-        The words of every purpose for every live cell are made once per step (one pass), then
-        sliced: a cell's draw does not depend on which other cells ask.
+        A pure function of the key: a cell's draw does not depend on which other cells ask,
+        so each rule draws for its own cells only.
         """
-        if self._words is None:
-            ids = self.agents["id"]
-            if self.xp is np:
-                self._words = philox.draw_numpy(self.seed, self.step, list(philox.PURPOSES.values()), ids)
-            else:
-                self._words = self.xp.stack([philox.draw(self.seed, self.step, p, ids, xp=self.xp)
-                                             for p in philox.PURPOSES.values()])
-        return self._words[_PURPOSE_INDEX[purpose]][:, slots]
+        return philox.draw(self.seed, self.step, purpose, self.agents["id"][slots], xp=self.xp)
 
     def happens(self, word, threshold):
         """Bernoulli decision against an integer threshold (a host int or a uint64 array)."""

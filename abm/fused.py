@@ -1,0 +1,179 @@
+"""A fused CPU step for the minimal rule set: the same model, in a few compiled passes.
+
+When a run uses only the minimal rules (tumor cells divide and die, NK cells conjugate, kill
+and walk; no fields, no interventions, no other cell types, instant conjugates), the model's
+general step spends most of its time in interpreter overhead and temporary arrays. This module
+then runs kernels/fused_minimal.py instead: bit-identical results (tests/test_fused.py compares
+every column, the lattice and the tallies with the general step), several times faster.
+
+`fused_step_for(model)` returns a FusedMinimalStep, or None with the reason recorded in
+`model.fused_reason` (a config outside the minimal set, the GPU backend, numba missing, or
+`ABM_FUSED=0` in the environment).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .celltypes import CATEGORY, STATE, TYPE_CODE
+from .kernels import _numba
+from .kernels import fused_minimal as kernel
+from .kernels.claims import NO_CLAIM
+
+# The kernel's constants must be the model's codes.
+assert (kernel.TUMOR, kernel.NK) == (TYPE_CODE["tumor"], TYPE_CODE["nk"])
+assert kernel.T_APOPTOTIC == STATE["tumor"]["apoptotic"] and kernel.NK_EXPOSED == STATE["nk"]["exposed"]
+assert (kernel.C_EPITHELIAL, kernel.C_MESENCHYMAL, kernel.C_NK_EXPOSED) == (
+    CATEGORY["tumor_epithelial"], CATEGORY["tumor_mesenchymal"], CATEGORY["nk_exposed"])
+
+
+def why_not_fused(config, backend_name: str) -> str | None:
+    """None if the fused step reproduces this config's general step, else the reason it does not."""
+    if os.environ.get("ABM_FUSED", "1") == "0":
+        return "switched off by ABM_FUSED=0"
+    if backend_name != "cpu":
+        return "the GPU runs the general step"
+    if not _numba.enabled():
+        return f"numba unavailable ({_numba.WHY_NOT})"
+    if config.fields.present():
+        return "fields are simulated"
+    if any(switch is not None for _, switch in config.interventions):
+        return "interventions are configured"
+    types = {p.cell_type for p in config.placement} | {
+        p.escort_type for p in config.placement if getattr(p, "escort_type", None)}
+    if not types <= {"tumor", "nk"}:
+        return f"cell types beyond tumor and NK: {sorted(types - {'tumor', 'nk'})}"
+    tumor, nk = config.cells.tumor, config.cells.nk
+    used = {
+        "tumor.leader_rate_per_h": tumor.leader_rate_per_h, "tumor.motility_rate_per_h": tumor.motility_rate_per_h,
+        "nk.conjugation_time_min": nk.conjugation_time_min, "nk.max_kills": nk.max_kills,
+        "nk.proliferation_rate_per_h": nk.proliferation_rate_per_h, "nk.death_rate_per_h": nk.death_rate_per_h,
+        "nk.exposed_colony_support_per_h": nk.exposed_colony_support_per_h,
+    }
+    beyond = [name for name, value in used.items() if value != 0]
+    if beyond:
+        return f"rules beyond the minimal set: {', '.join(beyond)}"
+    return None
+
+
+@dataclass
+class FusedEvents:
+    """The step's tallies as host integers (what model.collect reads)."""
+
+    tallies: dict = field(default_factory=dict)
+
+
+class FusedMinimalStep:
+    """Prepared parameters and scratch arrays of the fused step for one model."""
+
+    def __init__(self, model):
+        from .rules import nk as nk_rules
+        from .rules import tumor as tumor_rules
+
+        cells, dt = model.config.cells, model.dt_min
+        tumor = tumor_rules.prepare(cells, dt, {})
+        nk = nk_rules.prepare(cells, dt, {})
+        division = np.float32(tumor.division_probability)  # as the general rule: float32, then * 2**32
+        self.tumor_params = np.array([tumor.death_threshold, tumor.isolated_death_threshold,
+                                      int(np.float64(division) * 2.0**32)], dtype=np.float64)
+        c, t = cells.nk, cells.tumor
+        self.nk_params = np.array([
+            nk.move_threshold, c.inhibitory_receptor_gain_per_contact, nk.kill_probability,
+            t.activating_ligand_single, t.activating_ligand_cluster_loss, t.inhibitory_ligand_single,
+            t.inhibitory_ligand_cluster_gain, t.epithelial_neighbours_half, nk.receptor_weight,
+            c.exposed_threshold], dtype=np.float64)
+        self.caspase_duration_min = t.caspase_duration_min
+        self.scratch = model._claim_scratch
+        self._capacity = 0
+        self._spare: dict = {}
+        lattice = model.lattice
+        self.grid = np.full(lattice.n_sites, -1, dtype=np.int8)  # category per site, -1 empty
+        nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
+        self.flat_offsets = ((lattice.offsets[:, 0] * ny + lattice.offsets[:, 1]) * nz
+                             + lattice.offsets[:, 2]).astype(np.int64)
+
+    def _per_cell(self, n):
+        if n > self._capacity:
+            capacity = max(n, 2 * self._capacity, 1024)
+            self.category = np.empty(capacity, dtype=np.int8)
+            self.proposal = np.empty(capacity, dtype=np.int8)
+            self.target = np.empty(capacity, dtype=np.int64)
+            self.kill_site = np.empty(capacity, dtype=np.int64)
+            self.kill_clustered = np.empty(capacity, dtype=np.bool_)
+            self.contact = np.empty(capacity, dtype=np.int8)
+            self.born_parents = np.empty(capacity, dtype=np.int64)
+            self.born_sites = np.empty(capacity, dtype=np.int64)
+            self.leaving = np.empty(capacity, dtype=np.bool_)
+            self.kept = np.empty(capacity, dtype=np.int64)
+            self.words = np.empty((4, capacity), dtype=np.uint32)
+            self._capacity = capacity
+
+    def _compact(self, cells, n_kept):
+        """Each column gathered into a spare buffer of the same size, then the two swapped."""
+        for name, column in cells.columns.items():
+            spare = self._spare.get(name)
+            if spare is None or spare.shape != column.shape:
+                spare = np.empty_like(column)
+            kernel.gather(column, self.kept, n_kept, spare)
+            cells.columns[name], self._spare[name] = spare, column
+        cells.n = n_kept
+
+    def __call__(self, model) -> FusedEvents:
+        with _numba.threads_for(model.cells.n):
+            return self._step(model)
+
+    def _step(self, model) -> FusedEvents:
+        cells, lattice = model.cells, model.lattice
+        n = cells.n
+        self._per_cell(n)
+        live = {name: column[:n] for name, column in cells.columns.items()}
+        nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
+        seed, step = model.seed, model.steps
+        category, words = self.category[:n], self.words[:, :n]
+
+        # sense and decide
+        kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], category, self.grid)
+        kernel.draw_words(seed, step, live["id"], live["cell_type"], words)
+        kernel.decide(words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
+                      live["partner_site"], live["inhibitory_receptors"], live["state_age_min"], category,
+                      self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets, self.tumor_params, self.nk_params,
+                      self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
+                      self.contact[:n])
+        kernel.clear_grid(live["site"], self.grid)
+        # resolve
+        counts = np.zeros(6, dtype=np.int64)
+        births = kernel.resolve(seed, step, live["id"], live["state"], live["site"], live["state_age_min"],
+                                live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy,
+                                self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
+                                self.contact[:n], self.scratch, self.born_parents[:n], self.born_sites[:n], counts)
+        if births:
+            daughters = cells.append_daughters(self.born_parents[:births], self.born_sites[:births].copy(),
+                                               np.full(births, STATE["tumor"]["proliferating"], dtype=np.int8))
+            lattice.occupancy[cells["site"][daughters]] = np.arange(daughters.start, daughters.stop, dtype=np.int32)
+        # remove
+        n = cells.n
+        self._per_cell(n)
+        leaving = self.leaving[:n]
+        deaths = kernel.leaving_mask(cells["cell_type"], cells["state"], cells["state_age_min"],
+                                     self.caspase_duration_min, leaving)
+        if deaths:
+            kernel.free_sites(lattice.occupancy, cells["site"], leaving, n)
+            first = int(np.argmax(leaving))
+            self._compact(cells, kernel.kept_slots(leaving, n, self.kept))
+            kernel.reindex(lattice.occupancy, cells["site"], first, cells.n)
+        kernel.age(cells["state_age_min"], cells["cycle_clock_min"], model.dt_min)
+
+        names = ("kills", "kills_single", "kills_clustered", "moves", "contacts_single", "contacts_clustered")
+        tallies = {name: int(value) for name, value in zip(names, counts)}
+        tallies.update(births=int(births), deaths=int(deaths))
+        return FusedEvents(tallies=tallies)
+
+
+def fused_step_for(model) -> FusedMinimalStep | None:
+    model.fused_reason = why_not_fused(model.config, model.backend.name)
+    return FusedMinimalStep(model) if model.fused_reason is None else None
+
+
+__all__ = ["FusedMinimalStep", "fused_step_for", "why_not_fused", "NO_CLAIM"]

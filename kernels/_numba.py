@@ -1,0 +1,64 @@
+"""The optional compiled CPU path: numba, when installed (extra `fast`) and not switched off.
+
+Every numba kernel is a twin of a NumPy reference in the same package and must give
+bit-identical results (tests compare them); numba only removes the interpreter overhead and
+the temporary arrays. `ABM_NUMBA=0` in the environment forces the NumPy references.
+Parallel loops (prange) only ever write disjoint elements, so results do not depend on the
+number of threads (NUMBA_NUM_THREADS).
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+try:  # pragma: no cover - depends on the environment
+    if os.environ.get("ABM_NUMBA", "1") == "0":
+        raise ImportError("switched off by ABM_NUMBA=0")
+    import numba
+    from numba import njit, prange
+
+    AVAILABLE = True
+    WHY_NOT = ""
+except ImportError as error:  # pragma: no cover
+    numba = None
+    AVAILABLE = False
+    WHY_NOT = str(error)
+
+    def njit(*args, **kwargs):  # noqa: D401 - placeholder so modules import without numba
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return lambda function: function
+
+    prange = range
+
+
+def enabled() -> bool:
+    """True when the compiled CPU kernels are used (numba importable and not switched off)."""
+    return AVAILABLE
+
+
+def describe() -> str:
+    if not AVAILABLE:
+        return f"NumPy only ({WHY_NOT})"
+    return f"numba {numba.__version__}, {numba.get_num_threads()} threads"
+
+
+@contextmanager
+def threads_for(n_items: int, items_per_thread: int = 16384):
+    """Use fewer threads for small arrays: waking a thread pool costs more than the work.
+
+    Results never depend on it (parallel loops write disjoint elements); only speed does.
+    """
+    if not AVAILABLE:
+        yield
+        return
+    previous = numba.get_num_threads()
+    wanted = max(1, min(previous, n_items // items_per_thread))
+    if wanted == previous:
+        yield
+        return
+    numba.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)

@@ -1,0 +1,400 @@
+"""The minimal rule set's step fused into a few compiled passes (numba, CPU).
+
+Reference: the general step of abm/model.py (sense -> decide -> resolve -> remove) with the
+rules of abm/rules/tumor.py and abm/rules/nk.py, restricted to the features the minimal rule
+set uses (abm/fused.py decides when that holds). The general step makes ~100 array passes per
+step; here one pass decides for every cell, a short serial pass resolves the claims, and one
+pass compacts. The same Philox words, integer thresholds, float32 arithmetic and lowest-key
+claim winners are used, so the result is bit-identical to the general step (tests/test_fused.py).
+
+Passes (n live cells in slots [0, n), slot order = id order):
+1. `categorise`: what neighbours see of each cell (celltypes.CATEGORIES), in parallel.
+2. `decide`: each cell scans its neighbourhood and proposes: a tumor cell dies (apoptosis) or
+   divides into a free site; an NK cell conjugates with a touching tumor cell and tries to kill
+   it, then steps into a free site. Parallel: each iteration writes only its own cell's entries.
+3. `resolve`: one winner per contested target (lowest (priority, id) key, as kernels/claims.py);
+   kills first, then moves and divisions of cells still viable. Serial: claims are few.
+4. `remove_and_age`: cells leaving now are dropped (order kept), clocks advance.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import njit, prange
+from .philox_numba import _philox_block
+
+# Codes shared with abm/celltypes.py (checked by abm/fused.py at import).
+TUMOR, NK = 0, 1
+T_PROLIFERATING, T_INVASIVE, T_DORMANT, T_APOPTOTIC = 0, 1, 2, 3
+NK_ACTIVE, NK_CONJUGATED, NK_EXPOSED = 0, 1, 2
+C_EPITHELIAL, C_MESENCHYMAL, C_APOPTOTIC, C_NK, C_NK_EXPOSED = 0, 1, 2, 3, 4
+# Purposes (kernels/philox.py PURPOSES)
+P_CLAIM, P_DIVISION, P_NK_MOVE, P_NK_KILL, P_DEATH = 1, 2, 4, 5, 6
+# Proposals
+NOTHING, APOPTOSIS, DIVIDE, MOVE = 0, 1, 2, 3
+ID_MASK = np.uint64((1 << 40) - 1)
+NO_CLAIM = np.uint64(0xFFFFFFFFFFFFFFFF)
+TWO_POW_32 = 4294967296.0
+
+
+@njit(cache=True, inline="always")
+def _words(seed, step, purpose, agent_id):
+    low = np.uint64(0xFFFFFFFF)
+    agent = np.uint64(agent_id)
+    return _philox_block(agent & low, agent >> np.uint64(32), np.uint64(step) & low, np.uint64(purpose) & low,
+                         np.uint64(seed) & low, (np.uint64(seed) >> np.uint64(32)) & low)
+
+
+@njit(cache=True, inline="always")
+def _pick(mask, word, n_offsets):
+    """k-th set bit of mask with k = word mod popcount (neighbours.pick_from_mask)."""
+    total = 0
+    for j in range(n_offsets):
+        total += (mask >> j) & 1
+    if total == 0:
+        return -1
+    k = np.uint64(word) % np.uint64(total)
+    seen = np.uint64(0)
+    for j in range(n_offsets):
+        if (mask >> j) & 1:
+            if seen == k:
+                return j
+            seen += np.uint64(1)
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _coordinates(site, ny, nz):
+    x = site // (ny * nz)
+    rest = site - x * (ny * nz)
+    if nz == 1:  # 2D: one division instead of two
+        return x, rest, rest - rest
+    y = rest // nz
+    return x, y, rest - y * nz
+
+
+@njit(cache=True, inline="always")
+def _neighbour(x, y, z, j, nx, ny, nz, offsets):
+    """Flat site at offset j from (x, y, z), or -1 outside the lattice."""
+    qx, qy, qz = x + offsets[j, 0], y + offsets[j, 1], z + offsets[j, 2]
+    if qx < 0 or qx >= nx or qy < 0 or qy >= ny or qz < 0 or qz >= nz:
+        return -1
+    return (qx * ny + qy) * nz + qz
+
+
+@njit(cache=True, parallel=True)
+def categorise(cell_type, state, mesenchymal, site, category, grid):
+    """Category of every cell, and the lattice of categories (-1: empty) the scans read.
+
+    grid (int8, one byte per site) must be all -1 on entry; `clear_grid` restores it. Reading
+    neighbours from it rather than from the occupancy (int32) and then the cells' categories
+    touches 5x less memory, and a 1000 x 1000 grid fits in a core's L2 cache.
+    """
+    for i in prange(cell_type.shape[0]):
+        c = -1
+        if cell_type[i] == TUMOR:
+            s = state[i]
+            if s == T_APOPTOTIC:
+                c = C_APOPTOTIC
+            elif s == T_INVASIVE or (mesenchymal[i] > 0 and (s == T_PROLIFERATING or s == T_DORMANT)):
+                c = C_MESENCHYMAL
+            elif s == T_PROLIFERATING or s == T_DORMANT:
+                c = C_EPITHELIAL
+        elif cell_type[i] == NK:
+            c = C_NK_EXPOSED if state[i] == NK_EXPOSED else C_NK
+        category[i] = c
+        grid[site[i]] = c
+
+
+@njit(cache=True, parallel=True)
+def clear_grid(site, grid):
+    for i in prange(site.shape[0]):
+        grid[site[i]] = -1
+
+
+@njit(cache=True)
+def _draw_words_range(seed, step, ids, cell_type, words, start, stop):
+    for i in range(start, stop):
+        nk = np.int64(cell_type[i] == NK)  # arithmetic, not a branch: the loop stays SIMD
+        a0, a1, _, _ = _words(seed, step, P_DEATH + (P_NK_KILL - P_DEATH) * nk, ids[i])
+        b0, b1, _, _ = _words(seed, step, P_DIVISION + (P_NK_MOVE - P_DIVISION) * nk, ids[i])
+        words[0, i] = np.uint32(a0)
+        words[1, i] = np.uint32(a1)
+        words[2, i] = np.uint32(b0)
+        words[3, i] = np.uint32(b1)
+
+
+@njit(cache=True, parallel=True)
+def draw_words(seed, step, ids, cell_type, words):
+    """The Philox words each cell may use this step, in one vectorisable pass.
+
+    words[0:2]: tumor: death draw (words 0, 1); NK: kill draw. words[2:4]: tumor: division
+    draw; NK: move draw. Drawing here rather than inside `decide` lets the compiler run
+    several Philox blocks side by side in SIMD lanes (~10x cheaper per draw); chunks of a
+    serial loop, because numba's parallel loops are not vectorised.
+    """
+    n = ids.shape[0]
+    chunk = 4096
+    for c in prange((n + chunk - 1) // chunk):
+        _draw_words_range(seed, step, ids, cell_type, words, c * chunk, min(n, (c + 1) * chunk))
+
+
+@njit(cache=True, inline="always")
+def _scan(site, grid, nx, ny, nz, offsets, flat_offsets):
+    """(free mask, viable-tumor mask, epithelial neighbours, viable tumor neighbours) of a site."""
+    free = 0
+    tumor = 0
+    n_epithelial = 0
+    n_tumor = 0
+    x, y, z = _coordinates(site, ny, nz)
+    interior = 0 < x < nx - 1 and 0 < y < ny - 1 and (nz == 1 or 0 < z < nz - 1)
+    for j in range(offsets.shape[0]):
+        if interior:  # no bounds to check (nearly every cell of a large lattice)
+            q = site + flat_offsets[j]
+        else:
+            q = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+            if q < 0:
+                continue
+        # Branch-free: whether a site is empty is a coin toss the CPU cannot predict.
+        c = grid[q]
+        empty = c < 0
+        is_tumor = c == C_EPITHELIAL or c == C_MESENCHYMAL
+        free |= np.int64(empty) << j
+        tumor |= np.int64(is_tumor) << j
+        n_tumor += np.int64(is_tumor)
+        n_epithelial += np.int64(c == C_EPITHELIAL)
+    return free, tumor, n_epithelial, n_tumor
+
+
+@njit(cache=True, parallel=True)
+def decide(words, ids, cell_type, state, site, partner, partner_site, receptors, state_age, category,
+           grid, occupancy, nx, ny, nz, offsets, flat_offsets, tumor_params, nk_params,
+           proposal, target, kill_site, kill_clustered, contact):
+    """Proposals of every cell; NK cells' own updates (receptors, partner, state) applied here.
+
+    words: from `draw_words`.
+
+    tumor_params: float64[death threshold, isolated death threshold, division threshold];
+    nk_params: float64[move threshold, receptor gain, kill probability, activating single,
+    activating cluster loss, inhibitory single, inhibitory cluster gain, epithelial half,
+    receptor weight, exposed threshold].
+    """
+    n_offsets = offsets.shape[0]
+    death_threshold = np.uint64(tumor_params[0])
+    isolated_death_threshold = np.uint64(tumor_params[1])
+    division_threshold = np.uint64(tumor_params[2])
+    highest_death_threshold = max(death_threshold, isolated_death_threshold)
+    move_threshold = np.uint64(nk_params[0])
+    gain = np.float32(nk_params[1])
+    kill_probability = np.float32(nk_params[2])
+    activating_single = np.float32(nk_params[3])
+    activating_loss = np.float32(nk_params[4])
+    inhibitory_single = np.float32(nk_params[5])
+    inhibitory_gain = np.float32(nk_params[6])
+    epithelial_half = np.float32(nk_params[7])
+    weight = np.float32(nk_params[8])
+    exposed_threshold = np.float32(nk_params[9])
+    for i in prange(ids.shape[0]):
+        proposal[i] = NOTHING
+        kill_site[i] = -1
+        contact[i] = 0
+        if cell_type[i] == TUMOR:
+            if state[i] == T_APOPTOTIC:
+                continue
+            d0, w0 = np.uint64(words[0, i]), np.uint64(words[2, i])
+            # Most cells' draws rule out both events whatever their neighbours: no scan needed.
+            if d0 >= highest_death_threshold and (state[i] != T_PROLIFERATING or w0 >= division_threshold):
+                continue
+            free, _, _, n_tumor = _scan(site[i], grid, nx, ny, nz, offsets, flat_offsets)
+            threshold = isolated_death_threshold if n_tumor == 0 else death_threshold
+            if d0 < threshold:
+                proposal[i] = APOPTOSIS
+                continue
+            if state[i] != T_PROLIFERATING:
+                continue
+            w1 = np.uint64(words[3, i])
+            j = _pick(free, w1, n_offsets)
+            if j >= 0 and w0 < division_threshold:
+                proposal[i] = DIVIDE
+                x, y, z = _coordinates(site[i], ny, nz)
+                target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+        elif cell_type[i] == NK:
+            free, tumor, _, _ = _scan(site[i], grid, nx, ny, nz, offsets, flat_offsets)
+            k0, k1 = np.uint64(words[0, i]), np.uint64(words[1, i])
+            r = receptors[i]
+            was_conjugated = partner[i] >= 0
+            conjugate_site = partner_site[i]
+            conjugate_id = partner[i]
+            if not was_conjugated:
+                j = _pick(tumor, k1, n_offsets)
+                if j >= 0:  # starts a conjugate with that tumor cell
+                    x, y, z = _coordinates(site[i], ny, nz)
+                    conjugate_site = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+                    conjugate_id = ids[occupancy[conjugate_site]]
+                    r = r + gain
+            if conjugate_id >= 0:  # the conjugate ends at once (conjugation time 0): kill or release
+                victim = occupancy[conjugate_site]
+                if victim >= 0 and ids[victim] == conjugate_id and (
+                        category[victim] == C_EPITHELIAL or category[victim] == C_MESENCHYMAL):
+                    _, _, n_epi, n_tumor = _scan(conjugate_site, grid, nx, ny, nz, offsets, flat_offsets)
+                    clustering = np.float32(0)
+                    if category[victim] == C_EPITHELIAL:
+                        e = np.float32(n_epi)
+                        clustering = e / (e + epithelial_half)
+                    activating = activating_single * (np.float32(1) - activating_loss * clustering)
+                    inhibitory = inhibitory_single + inhibitory_gain * clustering
+                    p = kill_probability * activating / (activating + inhibitory + weight * r)
+                    contact[i] = 2 if n_tumor > 0 else 1
+                    if k0 < np.uint64(np.float64(p) * TWO_POW_32):
+                        kill_site[i] = conjugate_site
+                        kill_clustered[i] = n_tumor > 0
+            partner[i] = -1
+            partner_site[i] = -1
+            receptors[i] = r
+            m0, m1 = np.uint64(words[2, i]), np.uint64(words[3, i])
+            j = _pick(free, m1, n_offsets)
+            if j >= 0 and m0 < move_threshold:
+                proposal[i] = MOVE
+                x, y, z = _coordinates(site[i], ny, nz)
+                target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+            new_state = NK_EXPOSED if r >= exposed_threshold else NK_ACTIVE
+            if new_state != state[i]:
+                state[i] = new_state
+                state_age[i] = np.float32(0)
+
+
+@njit(cache=True, inline="always")
+def _claim_key(seed, step, agent_id, word_index):
+    w = _words(seed, step, P_CLAIM, agent_id)
+    priority = w[0] if word_index == 0 else w[1]
+    return ((priority >> np.uint64(8)) << np.uint64(40)) | (np.uint64(agent_id) & ID_MASK)
+
+
+@njit(cache=True)
+def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
+            proposal, target, kill_site, kill_clustered, contact, scratch, born_parents, born_sites, tallies):
+    """Kills, then moves and divisions; returns the number of births (parents in slot order).
+
+    tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single, contacts_clustered.
+    Serial, over the few cells that proposed something; the lowest key on a target wins
+    (as kernels/claims.py), so the order of the loop does not matter.
+    """
+    n = ids.shape[0]
+    acting = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        acting[m] = i
+        m += np.int64(proposal[i] != NOTHING or contact[i] != 0)
+    keys = np.empty(m, dtype=np.uint64)
+    # Kills: one winner per target site; the victim turns apoptotic.
+    for a in range(m):
+        i = acting[a]
+        if kill_site[i] >= 0:
+            keys[a] = _claim_key(seed, step, ids[i], 1)
+            if keys[a] < scratch[kill_site[i]]:
+                scratch[kill_site[i]] = keys[a]
+    stopped = np.zeros(n, dtype=np.bool_)
+    for a in range(m):
+        i = acting[a]
+        if proposal[i] == APOPTOSIS:  # the cell's own apoptosis
+            state[i] = T_APOPTOTIC
+            state_age[i] = np.float32(0)
+            partner[i] = -1
+            stopped[i] = True
+        if contact[i] == 1:
+            tallies[4] += 1
+        elif contact[i] == 2:
+            tallies[5] += 1
+        if kill_site[i] >= 0 and scratch[kill_site[i]] == keys[a]:
+            victim = occupancy[kill_site[i]]
+            kills[i] += 1
+            state[victim] = T_APOPTOTIC
+            state_age[victim] = np.float32(0)
+            partner[victim] = -1
+            stopped[victim] = True
+            tallies[0] += 1
+            if kill_clustered[i]:
+                tallies[2] += 1
+            else:
+                tallies[1] += 1
+    for a in range(m):
+        if kill_site[acting[a]] >= 0:
+            scratch[kill_site[acting[a]]] = NO_CLAIM
+    # Moves and divisions of cells still viable compete for free sites.
+    for a in range(m):
+        i = acting[a]
+        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
+            keys[a] = _claim_key(seed, step, ids[i], 0)
+            if keys[a] < scratch[target[i]]:
+                scratch[target[i]] = keys[a]
+    births = 0
+    for a in range(m):
+        i = acting[a]
+        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i] and scratch[target[i]] == keys[a]:
+            t = target[i]
+            if proposal[i] == MOVE:
+                occupancy[site[i]] = -1
+                occupancy[t] = i
+                site[i] = t
+                tallies[3] += 1
+            else:
+                cycle_clock[i] = np.float32(0)
+                born_parents[births] = i
+                born_sites[births] = t
+                births += 1
+    for a in range(m):
+        i = acting[a]
+        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
+            scratch[target[i]] = NO_CLAIM
+    return births
+
+
+@njit(cache=True)
+def leaving_mask(cell_type, state, state_age, caspase_duration, leaving):
+    """Tumor cells apoptotic for the caspase+ duration leave now; returns how many."""
+    count = 0
+    duration = np.float32(caspase_duration)
+    for i in range(cell_type.shape[0]):
+        leaving[i] = cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration
+        count += leaving[i]
+    return count
+
+
+@njit(cache=True)
+def kept_slots(leaving, n, kept):
+    """Slots of the cells that stay, in order; returns how many."""
+    w = 0
+    for i in range(n):
+        kept[w] = i
+        w += np.int64(not leaving[i])
+    return w
+
+
+@njit(cache=True, parallel=True)
+def gather(column, kept, n_kept, out):
+    """out[k] = column[kept[k]]: one column compacted into a spare buffer."""
+    for k in prange(n_kept):
+        out[k] = column[kept[k]]
+
+
+@njit(cache=True)
+def free_sites(occupancy, site, leaving, n):
+    """The sites of leaving cells become empty (before compaction)."""
+    for i in range(n):
+        if leaving[i]:
+            occupancy[site[i]] = -1
+
+
+@njit(cache=True)
+def reindex(occupancy, site, first, n):
+    """After compaction: the site of every cell from slot `first` on points to its new slot."""
+    for i in range(first, n):
+        occupancy[site[i]] = i
+
+
+@njit(cache=True, parallel=True)
+def age(state_age, cycle_clock, dt):
+    step = np.float32(dt)
+    for i in prange(state_age.shape[0]):
+        state_age[i] += step
+        cycle_clock[i] += step

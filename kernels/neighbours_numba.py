@@ -1,0 +1,90 @@
+"""Neighbour scans compiled for the CPU with numba: twins of neighbours.py (and neighbours.cu).
+
+Same contract as the NumPy references: flat C-order lattice, 2D handled as (nx, ny, 1), bit j
+of a mask is offsets[j]. One pass over the agents with no temporaries; each agent's row is
+written by one iteration only, so results do not depend on the thread count.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import njit, prange, threads_for
+
+
+@njit(cache=True, parallel=True)
+def _scan(occupancy, slot_type, sites, nx, ny, nz, offsets, n_types, counts, masks):
+    for i in prange(sites.shape[0]):
+        site = sites[i]
+        z = site % nz
+        y = (site // nz) % ny
+        x = site // (ny * nz)
+        for j in range(offsets.shape[0]):
+            qx, qy, qz = x + offsets[j, 0], y + offsets[j, 1], z + offsets[j, 2]
+            if qx < 0 or qx >= nx or qy < 0 or qy >= ny or qz < 0 or qz >= nz:
+                continue
+            occupant = occupancy[(qx * ny + qy) * nz + qz]
+            kind = np.int64(slot_type[occupant]) if occupant >= 0 else np.int64(n_types)
+            counts[i, kind] += 1
+            masks[i, kind] |= np.uint32(1) << np.uint32(j)
+
+
+def scan_neighbours(occupancy, slot_type, sites, shape3, offsets, n_types):
+    """(counts, masks), each (n, n_types + 1), as neighbours.scan_neighbours_numpy."""
+    n = sites.shape[0]
+    counts = np.zeros((n, n_types + 1), dtype=np.int32)
+    masks = np.zeros((n, n_types + 1), dtype=np.uint32)
+    nx, ny, nz = shape3
+    with threads_for(n):
+        _scan(occupancy, slot_type, np.ascontiguousarray(sites, dtype=np.int64), nx, ny, nz,
+              np.ascontiguousarray(offsets, dtype=np.int64), n_types, counts, masks)
+    return counts, masks
+
+
+@njit(cache=True, parallel=True)
+def _pick(masks, words, n_offsets, chosen):
+    for i in prange(masks.shape[0]):
+        mask = np.uint32(masks[i])
+        total = 0
+        for j in range(32):
+            total += (mask >> np.uint32(j)) & np.uint32(1)
+        result = -1
+        if total > 0:
+            k = np.uint64(words[i]) % np.uint64(total)
+            seen = np.uint64(0)
+            for j in range(min(n_offsets, 32)):
+                if (mask >> np.uint32(j)) & np.uint32(1):
+                    if seen == k:
+                        result = j
+                        break
+                    seen += np.uint64(1)
+        chosen[i] = result
+
+
+def pick_from_mask(masks, words, n_offsets):
+    """Index of the (word mod popcount)-th set bit, -1 for an empty mask (int32 per agent)."""
+    masks = np.ascontiguousarray(masks, dtype=np.uint32)
+    words = np.ascontiguousarray(words)
+    chosen = np.empty(masks.shape, dtype=np.int32)
+    with threads_for(masks.size):
+        _pick(masks.reshape(-1), words.reshape(-1), n_offsets, chosen.reshape(-1))
+    return chosen
+
+
+@njit(cache=True, parallel=True)
+def _site_at_offset(sites, offset_index, ny, nz, offsets, out):
+    for i in prange(sites.shape[0]):
+        site = sites[i]
+        j = max(offset_index[i], 0)
+        z = site % nz
+        y = (site // nz) % ny
+        x = site // (ny * nz)
+        out[i] = ((x + offsets[j, 0]) * ny + (y + offsets[j, 1])) * nz + (z + offsets[j, 2])
+
+
+def site_at_offset(sites, offset_index, shape3, offsets):
+    out = np.empty(sites.shape[0], dtype=np.int64)
+    _, ny, nz = shape3
+    with threads_for(sites.shape[0]):
+        _site_at_offset(np.ascontiguousarray(sites, dtype=np.int64), np.ascontiguousarray(offset_index),
+                    ny, nz, np.ascontiguousarray(offsets, dtype=np.int64), out)
+    return out

@@ -1,0 +1,79 @@
+"""numba twins of the NumPy reference kernels: identical results, whatever the thread count.
+
+(The diffusion twin has its own file, tests/test_diffusion_numba.py.)
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+from abm.kernels import neighbours, neighbours_numba, philox, philox_numba  # noqa: E402
+from abm.kernels import _numba  # noqa: E402
+
+
+def test_numba_is_used_when_installed():
+    assert _numba.enabled()
+    assert "numba" in _numba.describe()
+
+
+@pytest.mark.parametrize("purpose", [1, 6, 12])
+def test_philox_twin_equals_the_reference(purpose):
+    ids = np.concatenate([np.arange(5000, dtype=np.int64), np.array([2**33 + 7, 2**40 - 1], dtype=np.int64)])
+    for seed, step in ((0, 0), (42, 17), (2**40 + 3, 2**31 + 5)):
+        expected = philox.draw_numpy(seed, step, purpose, ids)
+        got = philox_numba.draw(seed, step, purpose, ids)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    assert np.array_equal(philox.draw(42, 17, purpose, ids), philox.draw_numpy(42, 17, purpose, ids))
+
+
+@pytest.mark.parametrize("shape, kind", [((37, 41), "moore"), ((13, 11, 9), "moore"),
+                                         ((20, 20), "von_neumann"), ((9, 8, 7), "von_neumann")])
+def test_neighbour_twins_equal_the_references(shape, kind):
+    rng = np.random.default_rng(0)
+    n_sites = int(np.prod(shape))
+    occupancy = np.full(n_sites, -1, np.int32)
+    sites = rng.choice(n_sites, n_sites // 3, replace=False).astype(np.int64)
+    occupancy[sites] = np.arange(len(sites), dtype=np.int32)
+    category = rng.integers(0, 10, len(sites)).astype(np.int8)
+    offsets = neighbours.neighbour_offsets(len(shape), kind)
+    expected = neighbours.scan_neighbours_numpy(occupancy, category, sites, shape, offsets, 10)
+    got = neighbours_numba.scan_neighbours(occupancy, category, sites, neighbours.shape3(shape), offsets, 10)
+    for a, b in zip(expected, got):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    words = rng.integers(0, 2**32, expected[1].shape, dtype=np.uint64).astype(np.uint32)
+    chosen = neighbours.pick_from_mask_numpy(expected[1], words, len(offsets))
+    assert np.array_equal(neighbours_numba.pick_from_mask(expected[1], words, len(offsets)), chosen)
+    column = chosen[:, 10]
+    x, y, z = neighbours.site_to_coords(sites, shape)
+    _, ny, nz = neighbours.shape3(shape)
+    index = np.maximum(column, 0)
+    reference = ((x + offsets[index, 0]) * ny + (y + offsets[index, 1])) * nz + (z + offsets[index, 2])
+    assert np.array_equal(neighbours.site_at_offset(sites, column, shape, offsets), reference)
+
+
+_RUN = """
+import numpy as np, sys
+from abm import TissueModel
+m = TissueModel("configs/minimal_rules.yaml", device="cpu", seed=3,
+                overrides={"lattice.shape": [400, 400], "time.duration_h": 1e6})
+m.run(5)
+t = m.agents_table()
+sys.stdout.write(str(hash(b"".join(np.ascontiguousarray(t[k]).tobytes() for k in sorted(t)))))
+"""
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    """35,000 cells: enough that the parallel loops really use both threads."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digests = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads, "PYTHONHASHSEED": "0"}
+        done = subprocess.run([sys.executable, "-c", _RUN], capture_output=True, text=True, cwd=root, env=env,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        digests.append(done.stdout)
+    assert digests[0] == digests[1]
