@@ -1,4 +1,4 @@
-"""Command line: abm run | info | plot | movie | schema.
+"""Command line: abm run | info | plot | movie | schema | bench.
 
 User errors (bad config, unreadable file, unwritable output) are printed as one line
 `abm: error: ...` with exit status 2, never as a traceback. Set ABM_DEBUG=1 to see tracebacks.
@@ -63,7 +63,33 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the JSON Schema of config files")
     add_sweep_commands(commands)  # abm sweep, abm sweep-report
     add_validate_command(commands)  # abm validate
+    bench = commands.add_parser("bench", help="performance benchmarks: numbers to a JSON file and a scaling plot",
+                                description=_bench_description(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto", help="backend (default auto)")
+    bench.add_argument("--quick", action="store_true", help="small sizes, few steps (about half a minute on 2 cores)")
+    bench.add_argument("--out", help="JSON path (default benchmarks/results/<date>-<device>-bench[-quick].json)")
+    bench.add_argument("--plot", help="scaling plot PNG (default: the JSON path with .png)")
+    bench.add_argument("--only", metavar="SECTIONS",
+                       help="comma-separated sections (default all: minimal,diffusion,scenarios,phases,memory)")
+    bench.add_argument("--mesa", action=argparse.BooleanOptionalAction, default=True,
+                       help="time the Mesa reference on the minimal rules (default: on)")
+    bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # tests: tiny sizes, every path
     return parser
+
+
+def _bench_description() -> str:
+    try:  # the figures and their units, from abm/bench's docstring
+        from . import bench
+
+        return bench.__doc__
+    except ImportError:
+        return "performance benchmarks"
+
+
+def _bench(args) -> int:
+    from .bench import run_from_args
+
+    return run_from_args(args)
 
 
 def _run(args) -> int:
@@ -138,7 +164,7 @@ def _schema(args) -> int:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "schema": _schema,
-               **SWEEP_HANDLERS, **VALIDATE_HANDLERS}[args.command]
+               **SWEEP_HANDLERS, **VALIDATE_HANDLERS, "bench": _bench}[args.command]
     try:
         return handler(args)
     except AbmError as error:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .celltypes import CATEGORY, STATE, TYPE_CODE
+from .celltypes import CATEGORY, MAX_STATES, N_TYPES, STATE, TYPE_CODE
 from .kernels import _numba
 from .kernels import fused_minimal as kernel
 from .kernels.claims import NO_CLAIM
@@ -63,6 +63,7 @@ class FusedEvents:
     """The step's tallies as host integers (what model.collect reads)."""
 
     tallies: dict = field(default_factory=dict)
+    histogram: np.ndarray | None = None  # cells per (type, state), flat as celltypes.count_columns
 
 
 class FusedMinimalStep:
@@ -168,7 +169,9 @@ class FusedMinimalStep:
         names = ("kills", "kills_single", "kills_clustered", "moves", "contacts_single", "contacts_clustered")
         tallies = {name: int(value) for name, value in zip(names, counts)}
         tallies.update(births=int(births), deaths=int(deaths))
-        return FusedEvents(tallies=tallies)
+        histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
+        kernel.count_by_type_and_state(cells["cell_type"], cells["state"], MAX_STATES, histogram)
+        return FusedEvents(tallies=tallies, histogram=histogram)
 
 
 def fused_step_for(model) -> FusedMinimalStep | None:

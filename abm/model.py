@@ -189,7 +189,7 @@ class TissueModel(mesa.Model):
         self.last_events = dict(zip(names, (int(v) for v in self.backend.to_host(values))))
         for key, value in self.last_events.items():
             self.totals[key] += value
-        self.counts = self._count_cells()
+        self.counts = self._count_cells(getattr(events, "histogram", None))
         self.datacollector.collect(self)
         if self.config.debug.check_invariants:
             self.check_invariants()
@@ -250,10 +250,12 @@ class TissueModel(mesa.Model):
             self.cells.columns["clone"][slots] = self.cells.columns["id"][slots]  # each placed cell founds a clone
             self.lattice.occupancy[xp.asarray(sites)] = xp.arange(slots.start, slots.stop, dtype=xp.int32)
 
-    def _count_cells(self) -> dict[tuple[str, str], int]:
-        xp = self.xp
-        code = self.cells["cell_type"].astype(xp.int64) * MAX_STATES + self.cells["state"]
-        histogram = self.backend.to_host(xp.bincount(code, minlength=N_TYPES * MAX_STATES))
+    def _count_cells(self, histogram=None) -> dict[tuple[str, str], int]:
+        """Cells per (type, state); `histogram` (host, flat type * MAX_STATES + state) if already counted."""
+        if histogram is None:
+            xp = self.xp
+            code = self.cells["cell_type"].astype(xp.int64) * MAX_STATES + self.cells["state"]
+            histogram = self.backend.to_host(xp.bincount(code, minlength=N_TYPES * MAX_STATES))
         return {(cell_type, state): int(histogram[flat]) for cell_type, state, flat in count_columns()}
 
     def _reporters(self) -> dict[str, Callable]:

@@ -398,3 +398,10 @@ def age(state_age, cycle_clock, dt):
     for i in prange(state_age.shape[0]):
         state_age[i] += step
         cycle_clock[i] += step
+
+
+@njit(cache=True)
+def count_by_type_and_state(cell_type, state, max_states, histogram):
+    """histogram[type * max_states + state] += 1 per cell (model.counts, without temporaries)."""
+    for i in range(cell_type.shape[0]):
+        histogram[np.int64(cell_type[i]) * max_states + state[i]] += 1

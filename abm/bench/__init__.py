@@ -1,0 +1,165 @@
+"""abm bench: performance benchmarks anyone can rerun; the numbers go to a JSON file and a plot.
+
+Everything runs in one process on the backend at hand (--device auto|cpu|gpu); nothing asserts on
+speed. Figures and units:
+
+minimal    The minimal rules (configs/minimal_rules.yaml; ~22 % of sites hold a cell at any
+           lattice size) on 100^2, 300^2 and 1000^2 sites (GPU: also 2048^2, 4096^2; --quick:
+           100^2, 300^2). agent_steps_per_s: the live agents at the start of each timed step,
+           summed over the timed steps, divided by their seconds (each model takes 2 untimed
+           warm-up steps; fresh models are timed until 2 s are timed, at most 200 steps each);
+           steps_per_s likewise. step_path: "fused" when the model runs a compiled fast path.
+           Mesa: benchmarks/mesa_reference.py (the same rules in plain Mesa, same config and initial
+           positions) timed in the same process, up to 1000^2 sites (3 steps there);
+           ratio_ours_over_mesa is ours / Mesa agent-steps per second.
+diffusion  DiffusionOperator.step on one float32 field, 64^3 to 256^3 sites (GPU: to 512^3):
+           voxel_updates_per_s = sites / seconds per step (median of the repeats). bytes_per_step
+           follows a stated model: per axis sweep the forward pass reads and writes the field once
+           and the backward pass once more, so 4 x 4 bytes x sites per axis; achieved_GB_per_s =
+           bytes_per_step / seconds (1 GB = 1e9 B). On a GPU also the peak bandwidth
+           (memoryClockRate x 2 x memoryBusWidth / 8) and the percentage of it achieved.
+scenarios  steps_per_s of whole published scenarios (chan2020 organoid, correia2021 liver) at the
+           config's own lattice and larger ones (sites x 2, x 4; GPU: also x 16, 64, 256; --quick:
+           own size only), and the liver in 3D (64^3; GPU 128^3; --quick 32^3). Their placement
+           counts do not all grow with the lattice, so the agents are reported.
+phases     seconds per step of each method TissueModel.step calls (abm/bench/profile.py), and the
+           whole step timed around model.step(), at the largest CPU size of the minimal rules and of
+           the liver scenario.
+memory     bytes per lattice site (occupancy, claim scratch, fields) and per agent (agent columns,
+           per-step neighbour tables, category, local concentrations) from a built model's arrays;
+           the process's peak RSS (and the CuPy memory pool on a GPU).
+scaling    log-log slopes of seconds per step against sites (1: cost linear in the lattice), in the
+           JSON and in the plot (abm/bench/report.py).
+
+Default output: benchmarks/results/<date>-<device>-bench.json (--quick: ...-bench-quick.json) and
+the plot beside it (.png). Other jobs on the machine make the numbers noisy: the load average at
+the start and the end is recorded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import sys
+from pathlib import Path
+from time import perf_counter
+
+from .measure import MINIMAL, WARMUP_STEPS, Plan, bench_diffusion, bench_minimal, bench_scenarios, make_plan, repo_root
+from .profile import PHASES, PhaseTimer, bench_phases_and_memory, peak_rss_bytes
+from .report import plot_scaling, scaling_slopes, scaling_text
+
+SECTIONS = ("minimal", "diffusion", "scenarios", "phases", "memory")
+
+__all__ = ["PHASES", "SECTIONS", "PhaseTimer", "Plan", "make_plan", "run_benchmark", "run_from_args"]
+
+
+def host_info() -> dict:
+    """CPU model, cores, library versions, and the load at the start (other jobs make numbers noisy)."""
+    from ..kernels import _numba
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = {}
+    for package in ("numpy", "numba", "cupy", "mesa", "matplotlib"):
+        try:
+            versions[package] = __import__(package).__version__
+        except Exception:  # noqa: BLE001 - not installed, or unusable
+            versions[package] = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
+            "machine": platform.machine(), "system": platform.platform(), "python": platform.python_version(),
+            **versions, "compiled_cpu_kernels": _numba.describe(), "load_average_at_start": list(os.getloadavg())}
+
+
+def device_slug(backend, host: dict) -> str:
+    """'cpu-2core' on the CPU, the GPU's name on a GPU (e.g. 'nvidia-h100-80gb-hbm3')."""
+    if backend.name == "cpu":
+        return f"cpu-{host['cores']}core"
+    name = re.search(r",\s*([^,]+)\)$", backend.description)
+    return re.sub(r"[^a-z0-9]+", "-", (name.group(1) if name else "gpu").lower()).strip("-")
+
+
+def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, mesa: bool = True,
+                  out: str | Path | None = None, plot: str | Path | None = None, plan: Plan | None = None,
+                  command: str | None = None, log=None) -> dict:
+    """Run the chosen sections, print a table as it goes, write the JSON and the scaling plot.
+
+    plan: explicit sizes and timing budgets (default make_plan(quick, on a GPU)). Returns the
+    results as written, plus "json": the path written.
+    """
+    from .. import __version__
+    from ..backend import select_backend
+    from ..io.hdf5 import git_commit
+
+    log = log or (lambda line: print(line, flush=True))
+    backend = select_backend(device)
+    gpu = backend.name == "gpu"
+    plan = plan or make_plan(quick, gpu)
+    host = host_info()
+    slug = device_slug(backend, host)
+    name = f"{dt.date.today().isoformat()}-{slug}-bench{'-quick' if quick else ''}.json"
+    out = Path(out) if out else repo_root() / "benchmarks" / "results" / name
+    plot = Path(plot) if plot else out.with_suffix(".png")
+    results = {"benchmark": "abm bench", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "command": command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+               "package_version": __version__, "git_commit": git_commit(), "host": host, "device": backend.name,
+               "device_slug": slug, "backend": backend.description, "quick": quick, "sections": list(sections),
+               "plan": dict(plan.__dict__), "warmup_steps": WARMUP_STEPS, "section_seconds": {},
+               "priming": "each workload first runs untimed on a 60x60 (3D: 16^3) lattice, once per process, "
+                          "so that kernel compilation and cache loads fall outside the timed steps"}
+    log(f"abm bench: {backend.description}; {host['cpu']}, {host['cores']} cores; {host['compiled_cpu_kernels']}; "
+        f"load average {host['load_average_at_start'][0]:.1f}")
+    clock = perf_counter()
+
+    def done(section):  # wall seconds of each section, building models and warm-up included
+        nonlocal clock
+        results["section_seconds"][section], clock = perf_counter() - clock, perf_counter()
+
+    if "minimal" in sections:
+        results["minimal"] = {"config": MINIMAL, "rows": bench_minimal(plan, backend.name, mesa, log)}
+        done("minimal")
+    if "diffusion" in sections:
+        results["diffusion"] = bench_diffusion(plan, backend.xp, log)
+        done("diffusion")
+    if "scenarios" in sections:
+        results["scenarios"] = bench_scenarios(plan, backend.name, log)
+        done("scenarios")
+    if "phases" in sections or "memory" in sections:
+        phases, memory = bench_phases_and_memory(plan, backend.name, sections, log)
+        results.update({"phases": phases} if "phases" in sections else {})
+        results.update({"memory": memory} if "memory" in sections else {})
+        done("phases and memory")
+    results["host"]["load_average_at_end"] = list(os.getloadavg())
+    results["scaling"] = scaling_slopes(results)
+    results["peak_rss_bytes"] = peak_rss_bytes()
+    if gpu:
+        results["gpu_pool_used_bytes"] = backend.xp.get_default_memory_pool().used_bytes()
+    try:
+        results["plot"] = str(plot) if plot_scaling(results, plot) else None
+    except Exception as error:  # noqa: BLE001 - a failed plot must not lose the numbers
+        results["plot"], results["plot_error"] = None, f"{error.__class__.__name__}: {error}"
+    log(scaling_text(results["scaling"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    log(f"\nwrote {out}" + (f"\nwrote {plot}" if results["plot"] else ""))
+    return {**results, "json": str(out)}
+
+
+def run_from_args(args) -> int:
+    """`abm bench` (the arguments are defined in abm/cli.py)."""
+    from ..errors import AbmError
+
+    sections = tuple(s.strip() for s in args.only.split(",") if s.strip()) if args.only else SECTIONS
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or not sections:
+        raise AbmError(f"bench --only: unknown section(s) {', '.join(unknown) or '(none)'}; "
+                       f"choose from {','.join(SECTIONS)}")
+    plan = make_plan(tiny=True) if args.tiny else None  # None: by --quick and the backend
+    run_benchmark(args.device, args.quick, sections, args.mesa, args.out, args.plot, plan=plan)
+    return 0
