@@ -86,7 +86,10 @@ def solve_axis_numpy(field, axis, coefficients: AxisCoefficients):
 
 
 def diffuse_numpy(field, axes_coefficients):
-    """Advance one step: an implicit sweep per axis (axes of length 1 are skipped)."""
+    """Advance one step: an implicit sweep per axis (axes of length 1 are skipped).
+
+    The reference that defines the semantics; `diffuse` runs its numba twin
+    (diffusion_numba.py, bit-identical) on C-contiguous float32 fields when numba is enabled."""
     for axis, coefficients in enumerate(axes_coefficients):
         if coefficients is not None:
             solve_axis_numpy(field, axis, coefficients)
@@ -94,7 +97,16 @@ def diffuse_numpy(field, axes_coefficients):
 
 
 def diffuse(field, axes_coefficients, xp=np):
+    """Dispatch one step: CUDA on CuPy arrays, else the numba twin (when enabled and the field
+    is C-contiguous float32), else the NumPy reference."""
     if xp is np:
+        from . import _numba
+
+        if (_numba.enabled() and isinstance(field, np.ndarray) and field.dtype == np.float32
+                and field.flags.c_contiguous):
+            from . import diffusion_numba
+
+            return diffusion_numba.diffuse(field, axes_coefficients)
         return diffuse_numpy(field, axes_coefficients)
     from . import _cuda
 

@@ -37,7 +37,11 @@ NO_CLAIM = np.uint64(0xFFFFFFFFFFFFFFFF)
 TWO_POW_32 = 4294967296.0
 
 
-@njit(cache=True, inline="always")
+# Cached machine code only under the installed name `abm.kernels` (see diffusion_numba._CACHE):
+# a cache written by the top-level `kernels` package of a source tree fails to load in `abm`.
+_CACHE = __name__.startswith("abm.")
+
+@njit(cache=_CACHE, inline="always")
 def _words(seed, step, purpose, agent_id):
     low = np.uint64(0xFFFFFFFF)
     agent = np.uint64(agent_id)
@@ -45,7 +49,7 @@ def _words(seed, step, purpose, agent_id):
                          np.uint64(seed) & low, (np.uint64(seed) >> np.uint64(32)) & low)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _pick(mask, word, n_offsets):
     """k-th set bit of mask with k = word mod popcount (neighbours.pick_from_mask)."""
     total = 0
@@ -63,7 +67,7 @@ def _pick(mask, word, n_offsets):
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _coordinates(site, ny, nz):
     x = site // (ny * nz)
     rest = site - x * (ny * nz)
@@ -73,7 +77,7 @@ def _coordinates(site, ny, nz):
     return x, y, rest - y * nz
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _neighbour(x, y, z, j, nx, ny, nz, offsets):
     """Flat site at offset j from (x, y, z), or -1 outside the lattice."""
     qx, qy, qz = x + offsets[j, 0], y + offsets[j, 1], z + offsets[j, 2]
@@ -82,7 +86,7 @@ def _neighbour(x, y, z, j, nx, ny, nz, offsets):
     return (qx * ny + qy) * nz + qz
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def categorise(cell_type, state, mesenchymal, site, category, grid):
     """Category of every cell, and the lattice of categories (-1: empty) the scans read.
 
@@ -106,13 +110,13 @@ def categorise(cell_type, state, mesenchymal, site, category, grid):
         grid[site[i]] = c
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def clear_grid(site, grid):
     for i in prange(site.shape[0]):
         grid[site[i]] = -1
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def _draw_words_range(seed, step, ids, cell_type, words, start, stop):
     for i in range(start, stop):
         nk = np.int64(cell_type[i] == NK)  # arithmetic, not a branch: the loop stays SIMD
@@ -124,7 +128,7 @@ def _draw_words_range(seed, step, ids, cell_type, words, start, stop):
         words[3, i] = np.uint32(b1)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def draw_words(seed, step, ids, cell_type, words):
     """The Philox words each cell may use this step, in one vectorisable pass.
 
@@ -139,7 +143,7 @@ def draw_words(seed, step, ids, cell_type, words):
         _draw_words_range(seed, step, ids, cell_type, words, c * chunk, min(n, (c + 1) * chunk))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _scan(site, grid, nx, ny, nz, offsets, flat_offsets):
     """(free mask, viable-tumor mask, epithelial neighbours, viable tumor neighbours) of a site."""
     free = 0
@@ -166,7 +170,7 @@ def _scan(site, grid, nx, ny, nz, offsets, flat_offsets):
     return free, tumor, n_epithelial, n_tumor
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def decide(words, ids, cell_type, state, site, partner, partner_site, receptors, state_age, category,
            grid, occupancy, nx, ny, nz, offsets, flat_offsets, tumor_params, nk_params,
            proposal, target, kill_site, kill_clustered, contact):
@@ -263,14 +267,14 @@ def decide(words, ids, cell_type, state, site, partner, partner_site, receptors,
                 state_age[i] = np.float32(0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _claim_key(seed, step, agent_id, word_index):
     w = _words(seed, step, P_CLAIM, agent_id)
     priority = w[0] if word_index == 0 else w[1]
     return ((priority >> np.uint64(8)) << np.uint64(40)) | (np.uint64(agent_id) & ID_MASK)
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
             proposal, target, kill_site, kill_clustered, contact, scratch, born_parents, born_sites, tallies):
     """Kills, then moves and divisions; returns the number of births (parents in slot order).
@@ -349,7 +353,7 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
     return births
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def leaving_mask(cell_type, state, state_age, caspase_duration, leaving):
     """Tumor cells apoptotic for the caspase+ duration leave now; returns how many."""
     count = 0
@@ -360,7 +364,7 @@ def leaving_mask(cell_type, state, state_age, caspase_duration, leaving):
     return count
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def kept_slots(leaving, n, kept):
     """Slots of the cells that stay, in order; returns how many."""
     w = 0
@@ -370,14 +374,14 @@ def kept_slots(leaving, n, kept):
     return w
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def gather(column, kept, n_kept, out):
     """out[k] = column[kept[k]]: one column compacted into a spare buffer."""
     for k in prange(n_kept):
         out[k] = column[kept[k]]
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def free_sites(occupancy, site, leaving, n):
     """The sites of leaving cells become empty (before compaction)."""
     for i in range(n):
@@ -385,14 +389,14 @@ def free_sites(occupancy, site, leaving, n):
             occupancy[site[i]] = -1
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def reindex(occupancy, site, first, n):
     """After compaction: the site of every cell from slot `first` on points to its new slot."""
     for i in range(first, n):
         occupancy[site[i]] = i
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def age(state_age, cycle_clock, dt):
     step = np.float32(dt)
     for i in prange(state_age.shape[0]):
@@ -400,7 +404,7 @@ def age(state_age, cycle_clock, dt):
         cycle_clock[i] += step
 
 
-@njit(cache=True)
+@njit(cache=_CACHE)
 def count_by_type_and_state(cell_type, state, max_states, histogram):
     """histogram[type * max_states + state] += 1 per cell (model.counts, without temporaries)."""
     for i in range(cell_type.shape[0]):

@@ -11,7 +11,11 @@ import numpy as np
 from ._numba import njit, prange, threads_for
 
 
-@njit(cache=True, parallel=True)
+# Cached machine code only under the installed name `abm.kernels` (see diffusion_numba._CACHE):
+# a cache written by the top-level `kernels` package of a source tree fails to load in `abm`.
+_CACHE = __name__.startswith("abm.")
+
+@njit(cache=_CACHE, parallel=True)
 def _scan(occupancy, slot_type, sites, nx, ny, nz, offsets, n_types, counts, masks):
     for i in prange(sites.shape[0]):
         site = sites[i]
@@ -40,7 +44,7 @@ def scan_neighbours(occupancy, slot_type, sites, shape3, offsets, n_types):
     return counts, masks
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def _pick(masks, words, n_offsets, chosen):
     for i in prange(masks.shape[0]):
         mask = np.uint32(masks[i])
@@ -70,7 +74,7 @@ def pick_from_mask(masks, words, n_offsets):
     return chosen
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def _site_at_offset(sites, offset_index, ny, nz, offsets, out):
     for i in prange(sites.shape[0]):
         site = sites[i]

@@ -14,7 +14,11 @@ from .philox import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, ROUNDS
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
-@njit(cache=True, inline="always")
+# Cached machine code only under the installed name `abm.kernels` (see diffusion_numba._CACHE):
+# a cache written by the top-level `kernels` package of a source tree fails to load in `abm`.
+_CACHE = __name__.startswith("abm.")
+
+@njit(cache=_CACHE, inline="always")
 def _philox_block(c0, c1, c2, c3, k0, k1):
     """The 10-round bijection on four uint32 words carried in uint64."""
     low, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
@@ -30,7 +34,7 @@ def _philox_block(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def draw_into(out, seed_lo, seed_hi, step, purpose, ids):
     """out[:, i] = the four words of agent ids[i] for (seed, step, purpose)."""
     low, shift = np.uint64(0xFFFFFFFF), np.uint64(32)

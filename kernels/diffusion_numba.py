@@ -1,0 +1,167 @@
+"""The implicit LOD diffusion sweep compiled for the CPU with numba: the twin of
+`diffusion.solve_axis_numpy` / `diffusion.diffuse_numpy` (and of diffuse_axis in diffusion.cu).
+
+Why a twin: the NumPy reference runs one vectorised statement per position along the axis, so
+every sweep makes ~8 passes over the field through float64 temporaries the size of a plane,
+plus interpreter overhead per plane. Here each element is loaded once in the forward and once
+in the backward pass and the float64 values live only in registers.
+
+Bit-identical by construction: per stored value the operations are exactly those of NumPy,
+in the same order, in float64, with one rounding to float32 per store:
+
+    inflow (fixed walls): x[0] = f32(f64(x[0]) + inflow)   then the same for x[n-1]
+    forward:              x[0] = f32(f64(x[0]) * inv[0])
+                          x[i] = f32((f64(x[i]) + r * f64(x[i-1])) * inv[i])   i = 1 .. n-1
+    backward:             x[i] = f32(f64(x[i]) + upper[i] * f64(x[i+1]))       i = n-2 .. 0
+
+where x[i-1] / x[i+1] are the stored (already rounded) neighbours. Under NumPy 2 promotion
+(NEP 50) a float32 array combined with a np.float64 scalar (r, inv[i], upper[i], inflow) is
+computed in float64, hence the f64 above. numba compiles without fastmath, so LLVM neither
+contracts a*b+c into an FMA nor reorders anything.
+
+Memory layout: for axis `a` the C-contiguous field is viewed as (before, n, after). Lines along
+the axis are independent, so the work is split into items that own disjoint elements:
+
+* after > 1 (every axis but the last): an item is one `before` index and a block of up to
+  COLUMNS contiguous columns; the sweep runs over i with the inner loop along the contiguous
+  columns (SIMD, the block of n x COLUMNS values stays in cache between the two passes).
+* after == 1 (the last axis, lines contiguous): the recurrence along a line is serial, so an
+  item is a group of LINES lines swept side by side: the forward pass gathers them into a
+  small transposed scratch (n, LINES) and the inner loop runs across lines, as above.
+
+Items are distributed with prange. Each element is computed by exactly one item with the same
+operations whatever the partition, so results do not depend on NUMBA_NUM_THREADS.
+Compiled lazily on the first call; the machine code is cached in __pycache__ (see _CACHE).
+Fields below PARALLEL_MIN_SIZE are swept by the calling thread: there a parallel launch
+gains microseconds at most, and its spinning worker threads slow down other processes
+sharing the cores (e.g. the workers of `abm sweep`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._numba import njit, prange
+
+COLUMNS = 512  # contiguous columns per work item when the swept axis is not the last
+LINES = 32  # lines per work item when the swept axis is the last (contiguous lines)
+PARALLEL_MIN_SIZE = 1 << 15  # smaller fields are swept by the calling thread alone
+
+# numba's on-disk cache is keyed by the source file but records the importing module's name,
+# and kernels/ can also be imported as the top-level package `kernels` (tests, source trees).
+# Machine code cached under that name fails to load in `abm` processes (ModuleNotFoundError),
+# so only the installed package `abm.kernels` reads and writes the cache.
+_CACHE = __name__.startswith("abm.")
+
+
+@njit(cache=_CACHE)
+def _columns_item(plane, j0, j1, inv, upper, r, inflow):
+    """Sweep columns j0:j1 of plane (n, after) along its first axis, in place."""
+    n = plane.shape[0]
+    if inflow != 0.0:
+        row = plane[0]
+        for j in range(j0, j1):
+            row[j] = np.float32(np.float64(row[j]) + inflow)
+        row = plane[n - 1]
+        for j in range(j0, j1):
+            row[j] = np.float32(np.float64(row[j]) + inflow)
+    row, factor = plane[0], inv[0]
+    for j in range(j0, j1):
+        row[j] = np.float32(np.float64(row[j]) * factor)
+    for i in range(1, n):  # forward elimination
+        row, previous, factor = plane[i], plane[i - 1], inv[i]
+        for j in range(j0, j1):
+            row[j] = np.float32((np.float64(row[j]) + r * np.float64(previous[j])) * factor)
+    for i in range(n - 2, -1, -1):  # back substitution
+        row, following, factor = plane[i], plane[i + 1], upper[i]
+        for j in range(j0, j1):
+            row[j] = np.float32(np.float64(row[j]) + factor * np.float64(following[j]))
+
+
+@njit(cache=_CACHE)
+def _lines_item(x, l0, m, inv, upper, r, inflow):
+    """Sweep lines l0:l0+m of x (lines, n) along their (contiguous) axis, in place."""
+    n = x.shape[1]
+    t = np.empty((n, m), dtype=np.float32)  # t[i, k] = x[l0 + k, i]
+    if inflow != 0.0:
+        for k in range(m):
+            x[l0 + k, 0] = np.float32(np.float64(x[l0 + k, 0]) + inflow)
+            x[l0 + k, n - 1] = np.float32(np.float64(x[l0 + k, n - 1]) + inflow)
+    row, factor = t[0], inv[0]
+    for k in range(m):
+        row[k] = np.float32(np.float64(x[l0 + k, 0]) * factor)
+    for i in range(1, n):  # forward elimination, gathering the lines into t
+        row, previous, factor = t[i], t[i - 1], inv[i]
+        for k in range(m):
+            row[k] = np.float32((np.float64(x[l0 + k, i]) + r * np.float64(previous[k])) * factor)
+    row = t[n - 1]
+    for k in range(m):
+        x[l0 + k, n - 1] = row[k]
+    for i in range(n - 2, -1, -1):  # back substitution, scattering back into x
+        row, following, factor = t[i], t[i + 1], upper[i]
+        for k in range(m):
+            value = np.float32(np.float64(row[k]) + factor * np.float64(following[k]))
+            row[k] = value
+            x[l0 + k, i] = value
+
+
+@njit(cache=_CACHE, parallel=True)
+def _sweep_columns(x, inv, upper, r, inflow, columns, parallel):
+    """Sweep axis 1 of x (before, n, after), after > 1, in place, in blocks of `columns`."""
+    before, _, after = x.shape
+    blocks = (after + columns - 1) // columns
+    if parallel:
+        for item in prange(before * blocks):
+            j0 = (item % blocks) * columns
+            _columns_item(x[item // blocks], j0, min(j0 + columns, after), inv, upper, r, inflow)
+    else:
+        for item in range(before * blocks):
+            j0 = (item % blocks) * columns
+            _columns_item(x[item // blocks], j0, min(j0 + columns, after), inv, upper, r, inflow)
+
+
+@njit(cache=_CACHE, parallel=True)
+def _sweep_lines(x, inv, upper, r, inflow, lines, parallel):
+    """Sweep axis 1 of x (n_lines, n), contiguous lines, in place, in groups of `lines`."""
+    n_lines = x.shape[0]
+    groups = (n_lines + lines - 1) // lines
+    if parallel:
+        for group in prange(groups):
+            _lines_item(x, group * lines, min(lines, n_lines - group * lines), inv, upper, r, inflow)
+    else:
+        for group in range(groups):
+            _lines_item(x, group * lines, min(lines, n_lines - group * lines), inv, upper, r, inflow)
+
+
+def solve_axis(field, axis, coefficients):
+    """One implicit sweep along `axis` of a C-contiguous float32 field, in place
+    (as `diffusion.solve_axis_numpy`)."""
+    shape = field.shape
+    n = shape[axis]
+    if field.size == 0:
+        return field
+    inv = np.ascontiguousarray(coefficients.inv_denominator, dtype=np.float64)
+    upper = np.ascontiguousarray(coefficients.upper, dtype=np.float64)
+    if inv.shape[0] < n or upper.shape[0] < n:
+        raise ValueError(f"axis {axis} has length {n} but its coefficients have {inv.shape[0]}")
+    r = float(coefficients.r)
+    inflow = float(coefficients.boundary_inflow)
+    before, after = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+    parallel = field.size >= PARALLEL_MIN_SIZE
+    if after == 1:
+        _sweep_lines(field.reshape(before, n), inv, upper, r, inflow, LINES, parallel)
+    else:
+        _sweep_columns(field.reshape(before, n, after), inv, upper, r, inflow, COLUMNS, parallel)
+    return field
+
+
+def diffuse(field, axes_coefficients):
+    """One step, in place (returns field), as `diffusion.diffuse_numpy`: a sweep per axis whose
+    coefficients are not None, in axis order. The field must be C-contiguous float32."""
+    if field.dtype != np.float32 or not field.flags.c_contiguous:
+        raise ValueError("the numba diffusion sweep needs a C-contiguous float32 field")
+    for axis, coefficients in enumerate(axes_coefficients):
+        if coefficients is not None:
+            solve_axis(field, axis, coefficients)
+    return field
