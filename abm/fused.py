@@ -112,18 +112,29 @@ class FusedMinimalStep:
             self._capacity = capacity
 
     def _compact(self, cells, n_kept):
-        """Each column gathered into a spare buffer of the same size, then the two swapped."""
+        """Columns gathered into spare buffers of the same size (one pass per dtype), then swapped."""
+        by_dtype: dict = {}
         for name, column in cells.columns.items():
             spare = self._spare.get(name)
             if spare is None or spare.shape != column.shape:
                 spare = np.empty_like(column)
-            kernel.gather(column, self.kept, n_kept, spare)
-            cells.columns[name], self._spare[name] = spare, column
+            by_dtype.setdefault(column.dtype, []).append((name, column, spare))
+        for group in by_dtype.values():
+            kernel.gather(tuple(c for _, c, _ in group), tuple(s for _, _, s in group), self.kept, n_kept)
+            for name, column, spare in group:
+                cells.columns[name], self._spare[name] = spare, column
         cells.n = n_kept
 
     def __call__(self, model) -> FusedEvents:
         with _numba.threads_for(model.cells.n):
             return self._step(model)
+
+    def _decide(self, words, live, category, lattice, nx, ny, nz, n):
+        kernel.decide(*words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
+                      live["partner_site"], live["inhibitory_receptors"], live["state_age_min"], category,
+                      self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets, self.tumor_params, self.nk_params,
+                      self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
+                      self.contact[:n])
 
     def _step(self, model) -> FusedEvents:
         cells, lattice = model.cells, model.lattice
@@ -132,23 +143,21 @@ class FusedMinimalStep:
         live = {name: column[:n] for name, column in cells.columns.items()}
         nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
         seed, step = model.seed, model.steps
-        category, words = self.category[:n], self.words[:, :n]
+        category = self.category[:n]
+        words = tuple(row[:n] for row in self.words)  # four contiguous rows: the words pass vectorises
 
         # sense and decide
         kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], category, self.grid)
-        kernel.draw_words(seed, step, live["id"], live["cell_type"], words)
-        kernel.decide(words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
-                      live["partner_site"], live["inhibitory_receptors"], live["state_age_min"], category,
-                      self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets, self.tumor_params, self.nk_params,
-                      self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
-                      self.contact[:n])
+        kernel.draw_words(seed, step, live["id"], live["cell_type"], *words)
+        with _numba.dynamic_chunks(1024):
+            self._decide(words, live, category, lattice, nx, ny, nz, n)
         kernel.clear_grid(live["site"], self.grid)
         # resolve
         counts = np.zeros(6, dtype=np.int64)
         births = kernel.resolve(seed, step, live["id"], live["state"], live["site"], live["state_age_min"],
                                 live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy,
                                 self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
-                                self.contact[:n], self.scratch, self.born_parents[:n], self.born_sites[:n], counts)
+                                self.contact[:n], self.grid, self.scratch, self.born_parents[:n], self.born_sites[:n], counts)
         if births:
             daughters = cells.append_daughters(self.born_parents[:births], self.born_sites[:births].copy(),
                                                np.full(births, STATE["tumor"]["proliferating"], dtype=np.int8))

@@ -35,6 +35,7 @@ NOTHING, APOPTOSIS, DIVIDE, MOVE = 0, 1, 2, 3
 ID_MASK = np.uint64((1 << 40) - 1)
 NO_CLAIM = np.uint64(0xFFFFFFFFFFFFFFFF)
 TWO_POW_32 = 4294967296.0
+BLOCK = 4096  # cells per work item of the parallel passes
 
 
 # Cached machine code only under the installed name `abm.kernels` (see diffusion_numba._CACHE):
@@ -117,40 +118,40 @@ def clear_grid(site, grid):
 
 
 @njit(cache=_CACHE)
-def _draw_words_range(seed, step, ids, cell_type, words, start, stop):
-    for i in range(start, stop):
+def _draw_words_block(seed, step, ids, cell_type, w0, w1, w2, w3):
+    for i in range(ids.shape[0]):  # a loop over whole 1D arrays: LLVM vectorises it
         nk = np.int64(cell_type[i] == NK)  # arithmetic, not a branch: the loop stays SIMD
         a0, a1, _, _ = _words(seed, step, P_DEATH + (P_NK_KILL - P_DEATH) * nk, ids[i])
         b0, b1, _, _ = _words(seed, step, P_DIVISION + (P_NK_MOVE - P_DIVISION) * nk, ids[i])
-        words[0, i] = np.uint32(a0)
-        words[1, i] = np.uint32(a1)
-        words[2, i] = np.uint32(b0)
-        words[3, i] = np.uint32(b1)
+        w0[i] = np.uint32(a0)
+        w1[i] = np.uint32(a1)
+        w2[i] = np.uint32(b0)
+        w3[i] = np.uint32(b1)
 
 
 @njit(cache=_CACHE, parallel=True)
-def draw_words(seed, step, ids, cell_type, words):
-    """The Philox words each cell may use this step, in one vectorisable pass.
+def draw_words(seed, step, ids, cell_type, w0, w1, w2, w3):
+    """The Philox words each cell may use this step, in one vectorised pass.
 
-    words[0:2]: tumor: death draw (words 0, 1); NK: kill draw. words[2:4]: tumor: division
-    draw; NK: move draw. Drawing here rather than inside `decide` lets the compiler run
-    several Philox blocks side by side in SIMD lanes (~10x cheaper per draw); chunks of a
-    serial loop, because numba's parallel loops are not vectorised.
+    w0, w1: tumor: the death draw's words 0 and 1; NK: the kill draw's. w2, w3: tumor: the
+    division draw's; NK: the move draw's. Each a contiguous uint32 array over the cells. Drawing here rather than inside `decide` lets the compiler run
+    several Philox blocks side by side in SIMD lanes (~10x cheaper per draw). Blocks of a
+    serial loop over contiguous slices, because numba vectorises neither prange bodies nor
+    loops with offset bounds.
     """
     n = ids.shape[0]
-    chunk = 4096
-    for c in prange((n + chunk - 1) // chunk):
-        _draw_words_range(seed, step, ids, cell_type, words, c * chunk, min(n, (c + 1) * chunk))
+    for c in prange((n + BLOCK - 1) // BLOCK):
+        s, e = c * BLOCK, min(n, (c + 1) * BLOCK)
+        _draw_words_block(seed, step, ids[s:e], cell_type[s:e], w0[s:e], w1[s:e], w2[s:e], w3[s:e])
 
 
 @njit(cache=_CACHE, inline="always")
-def _scan(site, grid, nx, ny, nz, offsets, flat_offsets):
+def _scan(site, x, y, z, grid, nx, ny, nz, offsets, flat_offsets):
     """(free mask, viable-tumor mask, epithelial neighbours, viable tumor neighbours) of a site."""
     free = 0
     tumor = 0
     n_epithelial = 0
     n_tumor = 0
-    x, y, z = _coordinates(site, ny, nz)
     interior = 0 < x < nx - 1 and 0 < y < ny - 1 and (nz == 1 or 0 < z < nz - 1)
     for j in range(offsets.shape[0]):
         if interior:  # no bounds to check (nearly every cell of a large lattice)
@@ -171,12 +172,12 @@ def _scan(site, grid, nx, ny, nz, offsets, flat_offsets):
 
 
 @njit(cache=_CACHE, parallel=True)
-def decide(words, ids, cell_type, state, site, partner, partner_site, receptors, state_age, category,
+def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, receptors, state_age, category,
            grid, occupancy, nx, ny, nz, offsets, flat_offsets, tumor_params, nk_params,
            proposal, target, kill_site, kill_clustered, contact):
     """Proposals of every cell; NK cells' own updates (receptors, partner, state) applied here.
 
-    words: from `draw_words`.
+    w0 .. w3: from `draw_words`.
 
     tumor_params: float64[death threshold, isolated death threshold, division threshold];
     nk_params: float64[move threshold, receptor gain, kill probability, activating single,
@@ -205,61 +206,60 @@ def decide(words, ids, cell_type, state, site, partner, partner_site, receptors,
         if cell_type[i] == TUMOR:
             if state[i] == T_APOPTOTIC:
                 continue
-            d0, w0 = np.uint64(words[0, i]), np.uint64(words[2, i])
+            d0, division_word = np.uint64(w0[i]), np.uint64(w2[i])
             # Most cells' draws rule out both events whatever their neighbours: no scan needed.
-            if d0 >= highest_death_threshold and (state[i] != T_PROLIFERATING or w0 >= division_threshold):
+            if d0 >= highest_death_threshold and (state[i] != T_PROLIFERATING or division_word >= division_threshold):
                 continue
-            free, _, _, n_tumor = _scan(site[i], grid, nx, ny, nz, offsets, flat_offsets)
+            x, y, z = _coordinates(site[i], ny, nz)
+            free, _, _, n_tumor = _scan(site[i], x, y, z, grid, nx, ny, nz, offsets, flat_offsets)
             threshold = isolated_death_threshold if n_tumor == 0 else death_threshold
             if d0 < threshold:
                 proposal[i] = APOPTOSIS
                 continue
             if state[i] != T_PROLIFERATING:
                 continue
-            w1 = np.uint64(words[3, i])
-            j = _pick(free, w1, n_offsets)
-            if j >= 0 and w0 < division_threshold:
+            j = _pick(free, np.uint64(w3[i]), n_offsets)
+            if j >= 0 and division_word < division_threshold:
                 proposal[i] = DIVIDE
-                x, y, z = _coordinates(site[i], ny, nz)
                 target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
         elif cell_type[i] == NK:
-            free, tumor, _, _ = _scan(site[i], grid, nx, ny, nz, offsets, flat_offsets)
-            k0, k1 = np.uint64(words[0, i]), np.uint64(words[1, i])
+            x, y, z = _coordinates(site[i], ny, nz)
+            free, tumor, _, _ = _scan(site[i], x, y, z, grid, nx, ny, nz, offsets, flat_offsets)
+            k0, k1 = np.uint64(w0[i]), np.uint64(w1[i])
             r = receptors[i]
-            was_conjugated = partner[i] >= 0
-            conjugate_site = partner_site[i]
-            conjugate_id = partner[i]
-            if not was_conjugated:
+            target_site = -1
+            if partner[i] >= 0:  # a conjugate from an earlier step: is its target still there?
+                victim = occupancy[partner_site[i]]
+                c = category[victim] if victim >= 0 else -1
+                if victim >= 0 and ids[victim] == partner[i] and (c == C_EPITHELIAL or c == C_MESENCHYMAL):
+                    target_site = partner_site[i]
+            else:
                 j = _pick(tumor, k1, n_offsets)
-                if j >= 0:  # starts a conjugate with that tumor cell
-                    x, y, z = _coordinates(site[i], ny, nz)
-                    conjugate_site = _neighbour(x, y, z, j, nx, ny, nz, offsets)
-                    conjugate_id = ids[occupancy[conjugate_site]]
+                if j >= 0:  # a new conjugate with that tumor cell (there now, and viable)
+                    target_site = _neighbour(x, y, z, j, nx, ny, nz, offsets)
                     r = r + gain
-            if conjugate_id >= 0:  # the conjugate ends at once (conjugation time 0): kill or release
-                victim = occupancy[conjugate_site]
-                if victim >= 0 and ids[victim] == conjugate_id and (
-                        category[victim] == C_EPITHELIAL or category[victim] == C_MESENCHYMAL):
-                    _, _, n_epi, n_tumor = _scan(conjugate_site, grid, nx, ny, nz, offsets, flat_offsets)
-                    clustering = np.float32(0)
-                    if category[victim] == C_EPITHELIAL:
-                        e = np.float32(n_epi)
-                        clustering = e / (e + epithelial_half)
-                    activating = activating_single * (np.float32(1) - activating_loss * clustering)
-                    inhibitory = inhibitory_single + inhibitory_gain * clustering
-                    p = kill_probability * activating / (activating + inhibitory + weight * r)
-                    contact[i] = 2 if n_tumor > 0 else 1
-                    if k0 < np.uint64(np.float64(p) * TWO_POW_32):
-                        kill_site[i] = conjugate_site
-                        kill_clustered[i] = n_tumor > 0
+            if target_site >= 0:  # the conjugate ends at once (conjugation time 0): kill or release
+                c = grid[target_site]
+                tx, ty, tz = _coordinates(target_site, ny, nz)
+                _, _, n_epi, n_tumor = _scan(target_site, tx, ty, tz, grid, nx, ny, nz, offsets, flat_offsets)
+                clustering = np.float32(0)
+                if c == C_EPITHELIAL:
+                    e = np.float32(n_epi)
+                    clustering = e / (e + epithelial_half)
+                activating = activating_single * (np.float32(1) - activating_loss * clustering)
+                inhibitory = inhibitory_single + inhibitory_gain * clustering
+                p = kill_probability * activating / (activating + inhibitory + weight * r)
+                contact[i] = 2 if n_tumor > 0 else 1
+                if k0 < np.uint64(np.float64(p) * TWO_POW_32):
+                    kill_site[i] = target_site
+                    kill_clustered[i] = n_tumor > 0
             partner[i] = -1
             partner_site[i] = -1
             receptors[i] = r
-            m0, m1 = np.uint64(words[2, i]), np.uint64(words[3, i])
+            m0, m1 = np.uint64(w2[i]), np.uint64(w3[i])
             j = _pick(free, m1, n_offsets)
             if j >= 0 and m0 < move_threshold:
                 proposal[i] = MOVE
-                x, y, z = _coordinates(site[i], ny, nz)
                 target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
             new_state = NK_EXPOSED if r >= exposed_threshold else NK_ACTIVE
             if new_state != state[i]:
@@ -274,14 +274,24 @@ def _claim_key(seed, step, agent_id, word_index):
     return ((priority >> np.uint64(8)) << np.uint64(40)) | (np.uint64(agent_id) & ID_MASK)
 
 
+@njit(cache=_CACHE, inline="always")
+def _count_claim(claims, t):
+    """One more claim on site t; claims (int8 per site) is -1 where unclaimed, saturates at 100."""
+    if claims[t] < 100:
+        claims[t] += 1
+
+
 @njit(cache=_CACHE)
 def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
-            proposal, target, kill_site, kill_clustered, contact, scratch, born_parents, born_sites, tallies):
+            proposal, target, kill_site, kill_clustered, contact, claims, scratch, born_parents, born_sites,
+            tallies):
     """Kills, then moves and divisions; returns the number of births (parents in slot order).
 
     tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single, contacts_clustered.
-    Serial, over the few cells that proposed something; the lowest key on a target wins
-    (as kernels/claims.py), so the order of the loop does not matter.
+    Serial, over the few cells that proposed something. The lowest key on a target wins (as
+    kernels/claims.py), so the order of the loop does not matter; a sole claimant wins without
+    a key. `claims` (int8 per site, all -1 on entry and on return: the cleared category grid)
+    counts claimants per target; keys and the uint64 scratch are used for contested targets only.
     """
     n = ids.shape[0]
     acting = np.empty(n, dtype=np.int64)
@@ -292,11 +302,13 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
     keys = np.empty(m, dtype=np.uint64)
     # Kills: one winner per target site; the victim turns apoptotic.
     for a in range(m):
+        if kill_site[acting[a]] >= 0:
+            _count_claim(claims, kill_site[acting[a]])
+    for a in range(m):
         i = acting[a]
-        if kill_site[i] >= 0:
+        if kill_site[i] >= 0 and claims[kill_site[i]] > 0:
             keys[a] = _claim_key(seed, step, ids[i], 1)
-            if keys[a] < scratch[kill_site[i]]:
-                scratch[kill_site[i]] = keys[a]
+            scratch[kill_site[i]] = min(scratch[kill_site[i]], keys[a])
     stopped = np.zeros(n, dtype=np.bool_)
     for a in range(m):
         i = acting[a]
@@ -309,8 +321,9 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             tallies[4] += 1
         elif contact[i] == 2:
             tallies[5] += 1
-        if kill_site[i] >= 0 and scratch[kill_site[i]] == keys[a]:
-            victim = occupancy[kill_site[i]]
+        s = kill_site[i]
+        if s >= 0 and (claims[s] == 0 or scratch[s] == keys[a]):
+            victim = occupancy[s]
             kills[i] += 1
             state[victim] = T_APOPTOTIC
             state_age[victim] = np.float32(0)
@@ -322,20 +335,27 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             else:
                 tallies[1] += 1
     for a in range(m):
-        if kill_site[acting[a]] >= 0:
-            scratch[kill_site[acting[a]]] = NO_CLAIM
+        s = kill_site[acting[a]]
+        if s >= 0:
+            claims[s] = -1
+            scratch[s] = NO_CLAIM
     # Moves and divisions of cells still viable compete for free sites.
     for a in range(m):
         i = acting[a]
         if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
+            _count_claim(claims, target[i])
+    for a in range(m):
+        i = acting[a]
+        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i] and claims[target[i]] > 0:
             keys[a] = _claim_key(seed, step, ids[i], 0)
-            if keys[a] < scratch[target[i]]:
-                scratch[target[i]] = keys[a]
+            scratch[target[i]] = min(scratch[target[i]], keys[a])
     births = 0
     for a in range(m):
         i = acting[a]
-        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i] and scratch[target[i]] == keys[a]:
+        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
             t = target[i]
+            if claims[t] > 0 and scratch[t] != keys[a]:
+                continue
             if proposal[i] == MOVE:
                 occupancy[site[i]] = -1
                 occupancy[t] = i
@@ -348,7 +368,8 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
                 births += 1
     for a in range(m):
         i = acting[a]
-        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
+        if proposal[i] == MOVE or proposal[i] == DIVIDE:
+            claims[target[i]] = -1
             scratch[target[i]] = NO_CLAIM
     return births
 
@@ -375,10 +396,15 @@ def kept_slots(leaving, n, kept):
 
 
 @njit(cache=_CACHE, parallel=True)
-def gather(column, kept, n_kept, out):
-    """out[k] = column[kept[k]]: one column compacted into a spare buffer."""
-    for k in prange(n_kept):
-        out[k] = column[kept[k]]
+def gather(sources, targets, kept, n_kept):
+    """targets[c][k] = sources[c][kept[k]] for columns c of one dtype (tuples of equal-dtype
+    arrays): the cells that stay, compacted into spare buffers in one parallel pass."""
+    for block in prange((n_kept + BLOCK - 1) // BLOCK):
+        start, stop = block * BLOCK, min(n_kept, (block + 1) * BLOCK)
+        for c in range(len(sources)):
+            source, target = sources[c], targets[c]
+            for k in range(start, stop):
+                target[k] = source[kept[k]]
 
 
 @njit(cache=_CACHE)
