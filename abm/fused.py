@@ -89,6 +89,7 @@ class FusedMinimalStep:
         self.scratch = model._claim_scratch
         self._capacity = 0
         self._spare: dict = {}
+        self.holes, self.first_hole = 0, -1  # slots of dead cells not yet compacted away
         lattice = model.lattice
         self.grid = np.full(lattice.n_sites, -1, dtype=np.int8)  # category per site, -1 empty
         nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
@@ -106,38 +107,53 @@ class FusedMinimalStep:
             self.contact = np.empty(capacity, dtype=np.int8)
             self.born_parents = np.empty(capacity, dtype=np.int64)
             self.born_sites = np.empty(capacity, dtype=np.int64)
-            self.leaving = np.empty(capacity, dtype=np.bool_)
+            self.acting = np.empty(capacity, dtype=np.int64)
+            self.keys = np.empty(capacity, dtype=np.uint64)
+            self.stopped = np.empty(capacity, dtype=np.bool_)
             self.kept = np.empty(capacity, dtype=np.int64)
             self.words = np.empty((4, capacity), dtype=np.uint32)
             self._capacity = capacity
 
-    def _compact(self, cells, n_kept):
-        """Columns gathered into spare buffers of the same size (one pass per dtype), then swapped."""
-        by_dtype: dict = {}
-        for name, column in cells.columns.items():
-            spare = self._spare.get(name)
-            if spare is None or spare.shape != column.shape:
-                spare = np.empty_like(column)
-            by_dtype.setdefault(column.dtype, []).append((name, column, spare))
-        for group in by_dtype.values():
-            kernel.gather(tuple(c for _, c, _ in group), tuple(s for _, _, s in group), self.kept, n_kept)
-            for name, column, spare in group:
-                cells.columns[name], self._spare[name] = spare, column
-        cells.n = n_kept
+    # ------------------------------------------------------------------ removal, lazily
+
+    def settle(self, model) -> None:
+        """Compact the holes left by cells that died (order, and so ids, preserved).
+
+        Compaction moves every column of every cell: on a 2-core machine it costs as much as a
+        whole step. Holes are therefore left for a few steps (the passes skip them) and
+        compacted when they reach 1/16 of the slots, or at once when anyone outside the fused
+        step reads `model.cells` (outputs, checkpoints, the general step's helpers).
+        """
+        cells = model._cells
+        if not self.holes:
+            return
+        self._per_cell(cells.n)
+        with _numba.threads_for(cells.n):
+            n_kept = kernel.kept_slots(cells["cell_type"], self.kept)
+            by_dtype: dict = {}
+            for name, column in cells.columns.items():
+                spare = self._spare.get(name)
+                if spare is None or spare.shape != column.shape:
+                    spare = np.empty_like(column)
+                by_dtype.setdefault(column.dtype, []).append((name, column, spare))
+            for group in by_dtype.values():  # one gather into spare buffers per dtype, then swap
+                kernel.gather(tuple(c for _, c, _ in group), tuple(s for _, _, s in group), self.kept, n_kept)
+                for name, column, spare in group:
+                    cells.columns[name], self._spare[name] = spare, column
+            cells.n = n_kept
+            kernel.reindex(model.lattice.occupancy, cells["site"], self.first_hole, n_kept)
+        self.holes, self.first_hole = 0, -1
+
+    # ------------------------------------------------------------------ the step
 
     def __call__(self, model) -> FusedEvents:
-        with _numba.threads_for(model.cells.n):
-            return self._step(model)
+        cells = model._cells
+        if 2 * cells.n - self.holes > cells.max_capacity:  # births could need the holes' slots
+            self.settle(model)
+        with _numba.threads_for(cells.n):
+            return self._step(model, cells, model.lattice)
 
-    def _decide(self, words, live, category, lattice, nx, ny, nz, n):
-        kernel.decide(*words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
-                      live["partner_site"], live["inhibitory_receptors"], live["state_age_min"], category,
-                      self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets, self.tumor_params, self.nk_params,
-                      self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
-                      self.contact[:n])
-
-    def _step(self, model) -> FusedEvents:
-        cells, lattice = model.cells, model.lattice
+    def _step(self, model, cells, lattice) -> FusedEvents:
         n = cells.n
         self._per_cell(n)
         live = {name: column[:n] for name, column in cells.columns.items()}
@@ -149,37 +165,38 @@ class FusedMinimalStep:
         # sense and decide
         kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], category, self.grid)
         kernel.draw_words(seed, step, live["id"], live["cell_type"], *words)
-        with _numba.dynamic_chunks(1024):
-            self._decide(words, live, category, lattice, nx, ny, nz, n)
+        kernel.decide(*words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
+                      live["partner_site"], live["inhibitory_receptors"], live["state_age_min"], category,
+                      self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets,
+                      self.tumor_params, self.nk_params, self.proposal[:n], self.target[:n],
+                      self.kill_site[:n], self.kill_clustered[:n], self.contact[:n])
         kernel.clear_grid(live["site"], self.grid)
         # resolve
         counts = np.zeros(6, dtype=np.int64)
         births = kernel.resolve(seed, step, live["id"], live["state"], live["site"], live["state_age_min"],
                                 live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy,
                                 self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
-                                self.contact[:n], self.grid, self.scratch, self.born_parents[:n], self.born_sites[:n], counts)
+                                self.contact[:n], self.grid, self.scratch, self.born_parents[:n],
+                                self.born_sites[:n], counts, self.acting, self.keys, self.stopped)
         if births:
             daughters = cells.append_daughters(self.born_parents[:births], self.born_sites[:births].copy(),
                                                np.full(births, STATE["tumor"]["proliferating"], dtype=np.int8))
             lattice.occupancy[cells["site"][daughters]] = np.arange(daughters.start, daughters.stop, dtype=np.int32)
-        # remove
-        n = cells.n
-        self._per_cell(n)
-        leaving = self.leaving[:n]
-        deaths = kernel.leaving_mask(cells["cell_type"], cells["state"], cells["state_age_min"],
-                                     self.caspase_duration_min, leaving)
+        # remove (lazily: see settle) and age
+        deaths, first = kernel.mark_leaving(cells["cell_type"], cells["state"], cells["state_age_min"], cells["site"],
+                                            self.caspase_duration_min, lattice.occupancy)
         if deaths:
-            kernel.free_sites(lattice.occupancy, cells["site"], leaving, n)
-            first = int(np.argmax(leaving))
-            self._compact(cells, kernel.kept_slots(leaving, n, self.kept))
-            kernel.reindex(lattice.occupancy, cells["site"], first, cells.n)
-        kernel.age(cells["state_age_min"], cells["cycle_clock_min"], model.dt_min)
+            self.holes += deaths
+            self.first_hole = first if self.first_hole < 0 else min(self.first_hole, first)
+        histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
+        kernel.age_and_count(cells["state_age_min"], cells["cycle_clock_min"], model.dt_min, cells["cell_type"],
+                             cells["state"], MAX_STATES, histogram)
+        if 16 * self.holes > cells.n:
+            self.settle(model)
 
         names = ("kills", "kills_single", "kills_clustered", "moves", "contacts_single", "contacts_clustered")
         tallies = {name: int(value) for name, value in zip(names, counts)}
         tallies.update(births=int(births), deaths=int(deaths))
-        histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
-        kernel.count_by_type_and_state(cells["cell_type"], cells["state"], MAX_STATES, histogram)
         return FusedEvents(tallies=tallies, histogram=histogram)
 
 

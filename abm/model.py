@@ -59,7 +59,8 @@ class TissueModel(mesa.Model):
 
         lattice_config = self.config.lattice
         self.lattice = Lattice(lattice_config.shape, lattice_config.dx_um, lattice_config.neighbourhood, xp)
-        self.cells = Agents(xp, capacity=1024, max_capacity=self.lattice.n_sites)
+        self._cells = Agents(xp, capacity=1024, max_capacity=self.lattice.n_sites)
+        self.fused_step = None
         self.fields = {name: xp.full(self.lattice.shape, fc.initial_value, dtype=xp.float32)
                        for name, fc in self.config.fields.present()}
         self.diffusion = {
@@ -80,6 +81,19 @@ class TissueModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.datacollector.collect(self)
         self.running = self.steps < self.total_steps
+
+    @property
+    def cells(self) -> Agents:
+        """The live cells, slots [0, n) in id order. (The fused step leaves dead cells as holes
+        for a few steps and compacts them lazily: here, before anyone else looks.)"""
+        if self.fused_step is not None:
+            self.fused_step.settle(self)
+        return self._cells
+
+    @property
+    def n_cells(self) -> int:
+        """Number of live cells, without compacting."""
+        return self._cells.n - (self.fused_step.holes if self.fused_step is not None else 0)
 
     @classmethod
     def from_config(cls, path_or_dict, device: str | None = None, **kwargs) -> "TissueModel":

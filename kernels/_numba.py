@@ -63,16 +63,3 @@ def threads_for(n_items: int, items_per_thread: int = 16384):
     finally:
         numba.set_num_threads(previous)
 
-
-@contextmanager
-def dynamic_chunks(chunk: int):
-    """Hand out prange iterations in chunks of `chunk` as threads come free (load balance
-    when the cost per iteration varies, e.g. NK cells cost more than tumor cells)."""
-    if not AVAILABLE:
-        yield
-        return
-    previous = numba.set_parallel_chunksize(chunk)
-    try:
-        yield
-    finally:
-        numba.set_parallel_chunksize(previous)

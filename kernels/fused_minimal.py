@@ -25,6 +25,7 @@ from .philox_numba import _philox_block
 
 # Codes shared with abm/celltypes.py (checked by abm/fused.py at import).
 TUMOR, NK = 0, 1
+HOLE = -1  # cell_type of a slot whose cell has left, until the next compaction
 T_PROLIFERATING, T_INVASIVE, T_DORMANT, T_APOPTOTIC = 0, 1, 2, 3
 NK_ACTIVE, NK_CONJUGATED, NK_EXPOSED = 0, 1, 2
 C_EPITHELIAL, C_MESENCHYMAL, C_APOPTOTIC, C_NK, C_NK_EXPOSED = 0, 1, 2, 3, 4
@@ -36,6 +37,8 @@ ID_MASK = np.uint64((1 << 40) - 1)
 NO_CLAIM = np.uint64(0xFFFFFFFFFFFFFFFF)
 TWO_POW_32 = 4294967296.0
 BLOCK = 4096  # cells per work item of the parallel passes
+DECIDE_BLOCK = 512
+SCATTER = 1000003  # a prime above any block count: k -> k * SCATTER mod n_blocks permutes the blocks
 
 
 # Cached machine code only under the installed name `abm.kernels` (see diffusion_numba._CACHE):
@@ -58,13 +61,13 @@ def _pick(mask, word, n_offsets):
         total += (mask >> j) & 1
     if total == 0:
         return -1
-    k = np.uint64(word) % np.uint64(total)
-    seen = np.uint64(0)
+    k = np.uint32(word) % np.uint32(total)  # word < 2**32: the 32-bit remainder is exact
+    seen = np.uint32(0)
     for j in range(n_offsets):
         if (mask >> j) & 1:
             if seen == k:
                 return j
-            seen += np.uint64(1)
+            seen += np.uint32(1)
     return -1
 
 
@@ -108,7 +111,8 @@ def categorise(cell_type, state, mesenchymal, site, category, grid):
         elif cell_type[i] == NK:
             c = C_NK_EXPOSED if state[i] == NK_EXPOSED else C_NK
         category[i] = c
-        grid[site[i]] = c
+        if c >= 0:  # a hole's old site may hold another cell by now
+            grid[site[i]] = c
 
 
 @njit(cache=_CACHE, parallel=True)
@@ -199,72 +203,80 @@ def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, r
     epithelial_half = np.float32(nk_params[7])
     weight = np.float32(nk_params[8])
     exposed_threshold = np.float32(nk_params[9])
-    for i in prange(ids.shape[0]):
-        proposal[i] = NOTHING
-        kill_site[i] = -1
-        contact[i] = 0
-        if cell_type[i] == TUMOR:
-            if state[i] == T_APOPTOTIC:
-                continue
-            d0, division_word = np.uint64(w0[i]), np.uint64(w2[i])
-            # Most cells' draws rule out both events whatever their neighbours: no scan needed.
-            if d0 >= highest_death_threshold and (state[i] != T_PROLIFERATING or division_word >= division_threshold):
-                continue
-            x, y, z = _coordinates(site[i], ny, nz)
-            free, _, _, n_tumor = _scan(site[i], x, y, z, grid, nx, ny, nz, offsets, flat_offsets)
-            threshold = isolated_death_threshold if n_tumor == 0 else death_threshold
-            if d0 < threshold:
-                proposal[i] = APOPTOSIS
-                continue
-            if state[i] != T_PROLIFERATING:
-                continue
-            j = _pick(free, np.uint64(w3[i]), n_offsets)
-            if j >= 0 and division_word < division_threshold:
-                proposal[i] = DIVIDE
-                target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
-        elif cell_type[i] == NK:
-            x, y, z = _coordinates(site[i], ny, nz)
-            free, tumor, _, _ = _scan(site[i], x, y, z, grid, nx, ny, nz, offsets, flat_offsets)
-            k0, k1 = np.uint64(w0[i]), np.uint64(w1[i])
-            r = receptors[i]
-            target_site = -1
-            if partner[i] >= 0:  # a conjugate from an earlier step: is its target still there?
-                victim = occupancy[partner_site[i]]
-                c = category[victim] if victim >= 0 else -1
-                if victim >= 0 and ids[victim] == partner[i] and (c == C_EPITHELIAL or c == C_MESENCHYMAL):
-                    target_site = partner_site[i]
-            else:
-                j = _pick(tumor, k1, n_offsets)
-                if j >= 0:  # a new conjugate with that tumor cell (there now, and viable)
-                    target_site = _neighbour(x, y, z, j, nx, ny, nz, offsets)
-                    r = r + gain
-            if target_site >= 0:  # the conjugate ends at once (conjugation time 0): kill or release
-                c = grid[target_site]
-                tx, ty, tz = _coordinates(target_site, ny, nz)
-                _, _, n_epi, n_tumor = _scan(target_site, tx, ty, tz, grid, nx, ny, nz, offsets, flat_offsets)
-                clustering = np.float32(0)
-                if c == C_EPITHELIAL:
-                    e = np.float32(n_epi)
-                    clustering = e / (e + epithelial_half)
-                activating = activating_single * (np.float32(1) - activating_loss * clustering)
-                inhibitory = inhibitory_single + inhibitory_gain * clustering
-                p = kill_probability * activating / (activating + inhibitory + weight * r)
-                contact[i] = 2 if n_tumor > 0 else 1
-                if k0 < np.uint64(np.float64(p) * TWO_POW_32):
-                    kill_site[i] = target_site
-                    kill_clustered[i] = n_tumor > 0
-            partner[i] = -1
-            partner_site[i] = -1
-            receptors[i] = r
-            m0, m1 = np.uint64(w2[i]), np.uint64(w3[i])
-            j = _pick(free, m1, n_offsets)
-            if j >= 0 and m0 < move_threshold:
-                proposal[i] = MOVE
-                target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
-            new_state = NK_EXPOSED if r >= exposed_threshold else NK_ACTIVE
-            if new_state != state[i]:
-                state[i] = new_state
-                state_age[i] = np.float32(0)
+    n = ids.shape[0]
+    n_blocks = (n + DECIDE_BLOCK - 1) // DECIDE_BLOCK
+    for k in prange(n_blocks):
+        # Blocks in a scattered order: NK cells (costly) sit together in slot order, and
+        # numba hands each thread one contiguous range of k.
+        b = (k * SCATTER) % n_blocks
+        for i in range(b * DECIDE_BLOCK, min(n, (b + 1) * DECIDE_BLOCK)):
+            proposal[i] = NOTHING
+            kill_site[i] = -1
+            contact[i] = 0
+            if cell_type[i] == TUMOR:
+                if state[i] == T_APOPTOTIC:
+                    continue
+                d0, division_word = np.uint64(w0[i]), np.uint64(w2[i])
+                # Most cells' draws rule out both events whatever their neighbours: no scan needed.
+                if d0 >= highest_death_threshold and (state[i] != T_PROLIFERATING or division_word >= division_threshold):
+                    continue
+                x, y, z = _coordinates(site[i], ny, nz)
+                free, _, _, n_tumor = _scan(site[i], x, y, z, grid, nx, ny, nz, offsets, flat_offsets)
+                threshold = isolated_death_threshold if n_tumor == 0 else death_threshold
+                if d0 < threshold:
+                    proposal[i] = APOPTOSIS
+                    continue
+                if state[i] != T_PROLIFERATING:
+                    continue
+                j = _pick(free, np.uint64(w3[i]), n_offsets)
+                if j >= 0 and division_word < division_threshold:
+                    proposal[i] = DIVIDE
+                    target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+            elif cell_type[i] == NK:
+                x, y, z = _coordinates(site[i], ny, nz)
+                free, tumor, _, _ = _scan(site[i], x, y, z, grid, nx, ny, nz, offsets, flat_offsets)
+                k0, k1 = np.uint64(w0[i]), np.uint64(w1[i])
+                r = receptors[i]
+                target_site = -1
+                tx, ty, tz = x, y, z
+                if partner[i] >= 0:  # a conjugate from an earlier step: is its target still there?
+                    victim = occupancy[partner_site[i]]
+                    c = category[victim] if victim >= 0 else -1
+                    if victim >= 0 and ids[victim] == partner[i] and (c == C_EPITHELIAL or c == C_MESENCHYMAL):
+                        target_site = partner_site[i]
+                        tx, ty, tz = _coordinates(target_site, ny, nz)
+                else:
+                    j = _pick(tumor, k1, n_offsets)
+                    if j >= 0:  # a new conjugate with that tumor cell (there now, and viable)
+                        target_site = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+                        tx, ty, tz = x + offsets[j, 0], y + offsets[j, 1], z + offsets[j, 2]
+                        r = r + gain
+                if target_site >= 0:  # the conjugate ends at once (conjugation time 0): kill or release
+                    c = grid[target_site]
+                    _, _, n_epi, n_tumor = _scan(target_site, tx, ty, tz, grid, nx, ny, nz, offsets, flat_offsets)
+                    clustering = np.float32(0)
+                    if c == C_EPITHELIAL:
+                        e = np.float32(n_epi)
+                        clustering = e / (e + epithelial_half)
+                    activating = activating_single * (np.float32(1) - activating_loss * clustering)
+                    inhibitory = inhibitory_single + inhibitory_gain * clustering
+                    p = kill_probability * activating / (activating + inhibitory + weight * r)
+                    contact[i] = 2 if n_tumor > 0 else 1
+                    if k0 < np.uint64(np.float64(p) * TWO_POW_32):
+                        kill_site[i] = target_site
+                        kill_clustered[i] = n_tumor > 0
+                partner[i] = -1
+                partner_site[i] = -1
+                receptors[i] = r
+                m0, m1 = np.uint64(w2[i]), np.uint64(w3[i])
+                j = _pick(free, m1, n_offsets)
+                if j >= 0 and m0 < move_threshold:
+                    proposal[i] = MOVE
+                    target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+                new_state = NK_EXPOSED if r >= exposed_threshold else NK_ACTIVE
+                if new_state != state[i]:
+                    state[i] = new_state
+                    state_age[i] = np.float32(0)
 
 
 @njit(cache=_CACHE, inline="always")
@@ -284,7 +296,7 @@ def _count_claim(claims, t):
 @njit(cache=_CACHE)
 def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
             proposal, target, kill_site, kill_clustered, contact, claims, scratch, born_parents, born_sites,
-            tallies):
+            tallies, acting, keys, stopped):
     """Kills, then moves and divisions; returns the number of births (parents in slot order).
 
     tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single, contacts_clustered.
@@ -294,12 +306,10 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
     counts claimants per target; keys and the uint64 scratch are used for contested targets only.
     """
     n = ids.shape[0]
-    acting = np.empty(n, dtype=np.int64)
     m = 0
     for i in range(n):
         acting[m] = i
         m += np.int64(proposal[i] != NOTHING or contact[i] != 0)
-    keys = np.empty(m, dtype=np.uint64)
     # Kills: one winner per target site; the victim turns apoptotic.
     for a in range(m):
         if kill_site[acting[a]] >= 0:
@@ -309,7 +319,7 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
         if kill_site[i] >= 0 and claims[kill_site[i]] > 0:
             keys[a] = _claim_key(seed, step, ids[i], 1)
             scratch[kill_site[i]] = min(scratch[kill_site[i]], keys[a])
-    stopped = np.zeros(n, dtype=np.bool_)
+    stopped[:n] = False
     for a in range(m):
         i = acting[a]
         if proposal[i] == APOPTOSIS:  # the cell's own apoptosis
@@ -375,23 +385,30 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
 
 
 @njit(cache=_CACHE)
-def leaving_mask(cell_type, state, state_age, caspase_duration, leaving):
-    """Tumor cells apoptotic for the caspase+ duration leave now; returns how many."""
-    count = 0
+def mark_leaving(cell_type, state, state_age, site, caspase_duration, occupancy):
+    """Tumor cells apoptotic for the caspase+ duration leave now: their sites become empty and
+    their slots holes (cell_type -1), compacted later by `kept_slots` + `gather`. Returns
+    (number leaving, first leaving slot or -1)."""
     duration = np.float32(caspase_duration)
+    count = 0
+    first = -1
     for i in range(cell_type.shape[0]):
-        leaving[i] = cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration
-        count += leaving[i]
-    return count
+        if cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration:
+            occupancy[site[i]] = -1
+            cell_type[i] = HOLE
+            count += 1
+            if first < 0:
+                first = i
+    return count, first
 
 
 @njit(cache=_CACHE)
-def kept_slots(leaving, n, kept):
-    """Slots of the cells that stay, in order; returns how many."""
+def kept_slots(cell_type, kept):
+    """Slots that are not holes, in order; returns how many."""
     w = 0
-    for i in range(n):
+    for i in range(cell_type.shape[0]):
         kept[w] = i
-        w += np.int64(not leaving[i])
+        w += np.int64(cell_type[i] != HOLE)
     return w
 
 
@@ -408,30 +425,20 @@ def gather(sources, targets, kept, n_kept):
 
 
 @njit(cache=_CACHE)
-def free_sites(occupancy, site, leaving, n):
-    """The sites of leaving cells become empty (before compaction)."""
-    for i in range(n):
-        if leaving[i]:
-            occupancy[site[i]] = -1
-
-
-@njit(cache=_CACHE)
 def reindex(occupancy, site, first, n):
     """After compaction: the site of every cell from slot `first` on points to its new slot."""
     for i in range(first, n):
         occupancy[site[i]] = i
 
 
-@njit(cache=_CACHE, parallel=True)
-def age(state_age, cycle_clock, dt):
+@njit(cache=_CACHE)
+def age_and_count(state_age, cycle_clock, dt, cell_type, state, max_states, histogram):
+    """Clocks advance by one step; histogram[type * max_states + state] counts the cells.
+    Serial: memory-bound, a second thread does not pay here."""
     step = np.float32(dt)
-    for i in prange(state_age.shape[0]):
+    for i in range(state_age.shape[0]):
+        if cell_type[i] == HOLE:
+            continue
         state_age[i] += step
         cycle_clock[i] += step
-
-
-@njit(cache=_CACHE)
-def count_by_type_and_state(cell_type, state, max_states, histogram):
-    """histogram[type * max_states + state] += 1 per cell (model.counts, without temporaries)."""
-    for i in range(cell_type.shape[0]):
         histogram[np.int64(cell_type[i]) * max_states + state[i]] += 1

@@ -131,10 +131,10 @@ def time_steps(build, plan: Plan) -> dict:
         first = first or {"build_seconds": perf_counter() - start, **step_path(model)}
         model.run(WARMUP_STEPS)
         synchronise(model.xp)
-        first.setdefault("agents", model.cells.n)
+        first.setdefault("agents", model.n_cells)
         done, start = 0, perf_counter()
         while done < plan.min_steps or (done < plan.max_steps and seconds + perf_counter() - start < plan.min_seconds):
-            agent_steps += model.cells.n
+            agent_steps += model.n_cells
             model.step()
             done += 1
         synchronise(model.xp)

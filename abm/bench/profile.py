@@ -107,7 +107,7 @@ def time_phases(model, steps: int) -> dict:
     phases = {name: {"seconds_per_step": seconds / steps, "calls_per_step": timer.calls[name] / steps,
                      "share_of_step": seconds / total} for name, seconds in timer.seconds.items()}
     phase_sum = sum(timer.seconds.values())
-    return {"steps": steps, "agents": model.cells.n, "step_seconds": total / steps, "phases": phases,
+    return {"steps": steps, "agents": model.n_cells, "step_seconds": total / steps, "phases": phases,
             "phases_sum_seconds": phase_sum / steps, "unaccounted_seconds": (total - phase_sum) / steps}
 
 
