@@ -21,6 +21,7 @@ from .celltypes import CATEGORY, MAX_STATES, N_TYPES, STATE, TYPE_CODE
 from .kernels import _numba
 from .kernels import fused_minimal as kernel
 from .kernels.claims import NO_CLAIM
+from .state import RESET_AT_BIRTH
 
 # The kernel's constants must be the model's codes.
 assert (kernel.TUMOR, kernel.NK) == (TYPE_CODE["tumor"], TYPE_CODE["nk"])
@@ -137,12 +138,34 @@ class FusedMinimalStep:
                     spare = np.empty_like(column)
                 by_dtype.setdefault(column.dtype, []).append((name, column, spare))
             for group in by_dtype.values():  # one gather into spare buffers per dtype, then swap
-                kernel.gather(tuple(c for _, c, _ in group), tuple(s for _, _, s in group), self.kept, n_kept)
+                kernel.gather(tuple(c for _, c, _ in group), tuple(s for _, _, s in group), self.kept, n_kept, 0)
                 for name, column, spare in group:
                     cells.columns[name], self._spare[name] = spare, column
             cells.n = n_kept
             kernel.reindex(model.lattice.occupancy, cells["site"], self.first_hole, n_kept)
         self.holes, self.first_hole = 0, -1
+
+    def _append_daughters(self, cells, lattice, births) -> None:
+        """Agents.append_daughters for the born_parents (slots, in id order), without temporaries:
+        each daughter a copy of its mother but for the columns reset at birth."""
+        start = cells.n
+        cells.reserve(start + births)
+        by_dtype: dict = {}
+        for name, column in cells.columns.items():
+            if name not in ("id", "site", "state") and name not in RESET_AT_BIRTH:
+                by_dtype.setdefault(column.dtype, []).append(column)
+        for group in by_dtype.values():
+            kernel.gather(tuple(group), tuple(group), self.born_parents, births, start)
+        daughters = slice(start, start + births)
+        columns = cells.columns
+        for name, value in RESET_AT_BIRTH.items():
+            columns[name][daughters] = value
+        columns["id"][daughters] = np.arange(cells.next_id, cells.next_id + births, dtype=np.int64)
+        columns["site"][daughters] = self.born_sites[:births]
+        columns["state"][daughters] = STATE["tumor"]["proliferating"]
+        cells.n += births
+        cells.next_id += births
+        lattice.occupancy[self.born_sites[:births]] = np.arange(start, start + births, dtype=np.int32)
 
     # ------------------------------------------------------------------ the step
 
@@ -179,9 +202,7 @@ class FusedMinimalStep:
                                 self.contact[:n], self.grid, self.scratch, self.born_parents[:n],
                                 self.born_sites[:n], counts, self.acting, self.keys, self.stopped)
         if births:
-            daughters = cells.append_daughters(self.born_parents[:births], self.born_sites[:births].copy(),
-                                               np.full(births, STATE["tumor"]["proliferating"], dtype=np.int8))
-            lattice.occupancy[cells["site"][daughters]] = np.arange(daughters.start, daughters.stop, dtype=np.int32)
+            self._append_daughters(cells, lattice, births)
         # remove (lazily: see settle) and age
         deaths, first = kernel.mark_leaving(cells["cell_type"], cells["state"], cells["state_age_min"], cells["site"],
                                             self.caspase_duration_min, lattice.occupancy)

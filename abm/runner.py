@@ -6,6 +6,7 @@ raises ``Interrupted`` (a KeyboardInterrupt); a second Ctrl-C stops at once.
 """
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -64,6 +65,7 @@ def _drive(model, writer, path, stop, progress, log, checkpoint_first) -> Path:
     every = int(getattr(model.config.output, "checkpoint_every_steps", 0) or 0)
     model.observers.append(writer)
     bar = _progress_bar(model, progress)
+    gc.freeze()  # long-lived objects leave the cyclic GC's scans (~10 % of a fast step); undone below
     try:
         if every and checkpoint_first and model.steps < model.total_steps:
             writer.checkpoint()
@@ -92,6 +94,7 @@ def _drive(model, writer, path, stop, progress, log, checkpoint_first) -> Path:
         _close_quietly(writer, f"failed: {error.__class__.__name__}: {error}")
         raise
     finally:
+        gc.unfreeze()
         if model.observers and model.observers[-1] is writer:
             model.observers.pop()
         if bar is not None:

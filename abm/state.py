@@ -81,6 +81,10 @@ class Agents:
         """Live part of one column (a view)."""
         return self.columns[name][: self.n]
 
+    def reserve(self, needed: int):
+        """Capacity for `needed` cells (grows by doubling, up to max_capacity)."""
+        self._reserve(needed)
+
     def _reserve(self, needed: int):
         if needed <= self.capacity:
             return

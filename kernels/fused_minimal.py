@@ -211,8 +211,7 @@ def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, r
         b = (k * SCATTER) % n_blocks
         for i in range(b * DECIDE_BLOCK, min(n, (b + 1) * DECIDE_BLOCK)):
             proposal[i] = NOTHING
-            kill_site[i] = -1
-            contact[i] = 0
+            contact[i] = 0  # kill_site is written (and read) only where contact != 0
             if cell_type[i] == TUMOR:
                 if state[i] == T_APOPTOTIC:
                     continue
@@ -262,6 +261,7 @@ def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, r
                     inhibitory = inhibitory_single + inhibitory_gain * clustering
                     p = kill_probability * activating / (activating + inhibitory + weight * r)
                     contact[i] = 2 if n_tumor > 0 else 1
+                    kill_site[i] = -1
                     if k0 < np.uint64(np.float64(p) * TWO_POW_32):
                         kill_site[i] = target_site
                         kill_clustered[i] = n_tumor > 0
@@ -312,11 +312,11 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
         m += np.int64(proposal[i] != NOTHING or contact[i] != 0)
     # Kills: one winner per target site; the victim turns apoptotic.
     for a in range(m):
-        if kill_site[acting[a]] >= 0:
+        if contact[acting[a]] != 0 and kill_site[acting[a]] >= 0:
             _count_claim(claims, kill_site[acting[a]])
     for a in range(m):
         i = acting[a]
-        if kill_site[i] >= 0 and claims[kill_site[i]] > 0:
+        if contact[i] != 0 and kill_site[i] >= 0 and claims[kill_site[i]] > 0:
             keys[a] = _claim_key(seed, step, ids[i], 1)
             scratch[kill_site[i]] = min(scratch[kill_site[i]], keys[a])
     stopped[:n] = False
@@ -331,7 +331,7 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             tallies[4] += 1
         elif contact[i] == 2:
             tallies[5] += 1
-        s = kill_site[i]
+        s = kill_site[i] if contact[i] != 0 else -1
         if s >= 0 and (claims[s] == 0 or scratch[s] == keys[a]):
             victim = occupancy[s]
             kills[i] += 1
@@ -345,7 +345,7 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             else:
                 tallies[1] += 1
     for a in range(m):
-        s = kill_site[acting[a]]
+        s = kill_site[acting[a]] if contact[acting[a]] != 0 else -1
         if s >= 0:
             claims[s] = -1
             scratch[s] = NO_CLAIM
@@ -413,15 +413,16 @@ def kept_slots(cell_type, kept):
 
 
 @njit(cache=_CACHE, parallel=True)
-def gather(sources, targets, kept, n_kept):
-    """targets[c][k] = sources[c][kept[k]] for columns c of one dtype (tuples of equal-dtype
-    arrays): the cells that stay, compacted into spare buffers in one parallel pass."""
+def gather(sources, targets, kept, n_kept, offset):
+    """targets[c][offset + k] = sources[c][kept[k]] for columns c of one dtype (tuples of
+    equal-dtype arrays), in one parallel pass: the cells that stay compacted into spare
+    buffers (offset 0), or daughters copied from their mothers (offset n, in place)."""
     for block in prange((n_kept + BLOCK - 1) // BLOCK):
         start, stop = block * BLOCK, min(n_kept, (block + 1) * BLOCK)
         for c in range(len(sources)):
             source, target = sources[c], targets[c]
             for k in range(start, stop):
-                target[k] = source[kept[k]]
+                target[offset + k] = source[kept[k]]
 
 
 @njit(cache=_CACHE)

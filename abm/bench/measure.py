@@ -6,6 +6,8 @@ caches, first allocations), then at least Plan.min_steps steps and Plan.min_seco
 """
 from __future__ import annotations
 
+import gc
+
 import importlib.util
 import inspect
 import math
@@ -132,6 +134,7 @@ def time_steps(build, plan: Plan) -> dict:
         model.run(WARMUP_STEPS)
         synchronise(model.xp)
         first.setdefault("agents", model.n_cells)
+        gc.freeze()  # as `abm run` does while it steps (abm/runner.py)
         done, start = 0, perf_counter()
         while done < plan.min_steps or (done < plan.max_steps and seconds + perf_counter() - start < plan.min_seconds):
             agent_steps += model.n_cells
@@ -139,6 +142,7 @@ def time_steps(build, plan: Plan) -> dict:
             done += 1
         synchronise(model.xp)
         seconds, steps, repeats = seconds + perf_counter() - start, steps + done, repeats + 1
+        gc.unfreeze()
         del model
     return {**first, "repeats": repeats, "steps": steps, "seconds": seconds, "steps_per_s": steps / seconds,
             "seconds_per_step": seconds / steps, "agent_steps_per_s": agent_steps / seconds}
