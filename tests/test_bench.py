@@ -164,3 +164,10 @@ def test_missing_mesa_reference_gives_a_reason(monkeypatch, tmp_path):
     monkeypatch.setattr(measure, "repo_root", lambda: tmp_path)
     module, reason = measure.load_mesa_reference()
     assert module is None and "not found" in reason
+
+
+def test_large_runs(bench):
+    results, _, _ = bench
+    rows = results["large"]["rows"]
+    assert rows and rows[0]["shape"] == [16, 16, 16] and rows[0]["agents"] > 0
+    assert rows[0]["steps_per_s"] > 0 and rows[0]["memory"]["per_site_bytes"]["fields"] > 0

@@ -61,3 +61,48 @@ def test_gpu_code_path_equals_numpy_bit_for_bit(host_gpu, config, arm, overrides
         runs[device] = model_state(model)
     assert runs["cpu"][3]["births"] + runs["cpu"][3]["moves"] > 0
     assert_same_state(runs["cpu"], runs["gpu"])
+
+
+class _FakeDevice:
+    """The few CuPy device calls `abm bench` makes, answered for a host 'GPU'."""
+
+    id = 0
+    attributes = {"MemoryClockRate": 2_619_000, "GlobalMemoryBusWidth": 5120}  # H100-like, kHz and bits
+
+    def synchronize(self):
+        return None
+
+
+class _FakePool:
+    def used_bytes(self):
+        return 0
+
+    def total_bytes(self):
+        return 0
+
+
+def test_bench_runs_its_gpu_code_path(host_gpu, monkeypatch, tmp_path):
+    """`abm bench --device gpu` end to end on the GPU code path (tiny sizes): what the one-command
+    GPU benchmark runs first on a real GPU; only its numbers need the real device."""
+    import json
+
+    from abm import backend as backend_module
+    from abm import model as model_module
+    from abm.cli import main
+
+    fake = model_module.select_backend("gpu")
+    fake.xp.cuda = types.SimpleNamespace(
+        Device=_FakeDevice,
+        runtime=types.SimpleNamespace(memGetInfo=lambda: (2**34, 2**34),
+                                      getDeviceProperties=lambda _id: {"name": b"host", "memoryClockRate": 2_619_000,
+                                                                       "memoryBusWidth": 5120}))
+    fake.xp.get_default_memory_pool = lambda: _FakePool()
+    monkeypatch.setattr(backend_module, "select_backend", lambda device="auto": fake if device == "gpu"
+                        else backend_module.Backend("cpu", np, "cpu"))
+    out = tmp_path / "gpu-bench.json"
+    assert main(["bench", "--tiny", "--device", "gpu", "--no-mesa", "--out", str(out),
+                 "--plot", str(tmp_path / "gpu-bench.png")]) == 0
+    results = json.loads(out.read_text())
+    text = json.dumps(results)
+    assert '"step_path": "general"' in text and '"step_path": "fused"' not in text  # no fused step on a GPU
+    assert "peak" in text
