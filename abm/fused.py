@@ -154,8 +154,9 @@ class FusedMinimalStep:
         for name, column in cells.columns.items():
             if name not in ("id", "site", "state") and name not in RESET_AT_BIRTH:
                 by_dtype.setdefault(column.dtype, []).append(column)
-        for group in by_dtype.values():
-            kernel.gather(tuple(group), tuple(group), self.born_parents, births, start)
+        with _numba.threads_for(births):  # a few hundred daughters: one thread
+            for group in by_dtype.values():
+                kernel.gather(tuple(group), tuple(group), self.born_parents, births, start)
         daughters = slice(start, start + births)
         columns = cells.columns
         for name, value in RESET_AT_BIRTH.items():
@@ -184,6 +185,7 @@ class FusedMinimalStep:
         seed, step = model.seed, model.steps
         category = self.category[:n]
         words = tuple(row[:n] for row in self.words)  # four contiguous rows: the words pass vectorises
+        block_acting = np.empty((n + kernel.DECIDE_BLOCK - 1) // kernel.DECIDE_BLOCK, dtype=np.int64)
 
         # sense and decide
         kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], category, self.grid)
@@ -192,7 +194,7 @@ class FusedMinimalStep:
                       live["partner_site"], live["inhibitory_receptors"], live["state_age_min"], category,
                       self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets,
                       self.tumor_params, self.nk_params, self.proposal[:n], self.target[:n],
-                      self.kill_site[:n], self.kill_clustered[:n], self.contact[:n])
+                      self.kill_site[:n], self.kill_clustered[:n], self.contact[:n], self.acting, block_acting)
         kernel.clear_grid(live["site"], self.grid)
         # resolve
         counts = np.zeros(6, dtype=np.int64)
@@ -200,18 +202,17 @@ class FusedMinimalStep:
                                 live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy,
                                 self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
                                 self.contact[:n], self.grid, self.scratch, self.born_parents[:n],
-                                self.born_sites[:n], counts, self.acting, self.keys, self.stopped)
+                                self.born_sites[:n], counts, self.acting, block_acting, self.keys, self.stopped)
         if births:
             self._append_daughters(cells, lattice, births)
         # remove (lazily: see settle) and age
-        deaths, first = kernel.mark_leaving(cells["cell_type"], cells["state"], cells["state_age_min"], cells["site"],
-                                            self.caspase_duration_min, lattice.occupancy)
+        histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
+        deaths, first = kernel.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"],
+                                              cells["cycle_clock_min"], cells["site"], self.caspase_duration_min,
+                                              model.dt_min, lattice.occupancy, MAX_STATES, histogram)
         if deaths:
             self.holes += deaths
             self.first_hole = first if self.first_hole < 0 else min(self.first_hole, first)
-        histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
-        kernel.age_and_count(cells["state_age_min"], cells["cycle_clock_min"], model.dt_min, cells["cell_type"],
-                             cells["state"], MAX_STATES, histogram)
         if 16 * self.holes > cells.n:
             self.settle(model)
 

@@ -178,10 +178,11 @@ def _scan(site, x, y, z, grid, nx, ny, nz, offsets, flat_offsets):
 @njit(cache=_CACHE, parallel=True)
 def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, receptors, state_age, category,
            grid, occupancy, nx, ny, nz, offsets, flat_offsets, tumor_params, nk_params,
-           proposal, target, kill_site, kill_clustered, contact):
+           proposal, target, kill_site, kill_clustered, contact, acting, block_acting):
     """Proposals of every cell; NK cells' own updates (receptors, partner, state) applied here.
 
-    w0 .. w3: from `draw_words`.
+    w0 .. w3: from `draw_words`. acting / block_acting: per block of DECIDE_BLOCK slots, the
+    slots that proposed something or touched a tumor cell (what `resolve` visits).
 
     tumor_params: float64[death threshold, isolated death threshold, division threshold];
     nk_params: float64[move threshold, receptor gain, kill probability, activating single,
@@ -277,6 +278,12 @@ def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, r
                 if new_state != state[i]:
                     state[i] = new_state
                     state_age[i] = np.float32(0)
+        count = 0
+        for i in range(b * DECIDE_BLOCK, min(n, (b + 1) * DECIDE_BLOCK)):
+            if proposal[i] != NOTHING or contact[i] != 0:
+                acting[b * DECIDE_BLOCK + count] = i
+                count += 1
+        block_acting[b] = count
 
 
 @njit(cache=_CACHE, inline="always")
@@ -296,7 +303,7 @@ def _count_claim(claims, t):
 @njit(cache=_CACHE)
 def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
             proposal, target, kill_site, kill_clustered, contact, claims, scratch, born_parents, born_sites,
-            tallies, acting, keys, stopped):
+            tallies, acting, block_acting, keys, stopped):
     """Kills, then moves and divisions; returns the number of births (parents in slot order).
 
     tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single, contacts_clustered.
@@ -307,9 +314,10 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
     """
     n = ids.shape[0]
     m = 0
-    for i in range(n):
-        acting[m] = i
-        m += np.int64(proposal[i] != NOTHING or contact[i] != 0)
+    for b in range(block_acting.shape[0]):  # the per-block lists of `decide`, in slot order
+        for j in range(block_acting[b]):
+            acting[m] = acting[b * DECIDE_BLOCK + j]
+            m += 1
     # Kills: one winner per target site; the victim turns apoptotic.
     for a in range(m):
         if contact[acting[a]] != 0 and kill_site[acting[a]] >= 0:
@@ -385,20 +393,29 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
 
 
 @njit(cache=_CACHE)
-def mark_leaving(cell_type, state, state_age, site, caspase_duration, occupancy):
+def remove_and_age(cell_type, state, state_age, cycle_clock, site, caspase_duration, dt, occupancy,
+                   max_states, histogram):
     """Tumor cells apoptotic for the caspase+ duration leave now: their sites become empty and
-    their slots holes (cell_type -1), compacted later by `kept_slots` + `gather`. Returns
-    (number leaving, first leaving slot or -1)."""
+    their slots holes (cell_type -1), compacted later by `kept_slots` + `gather`. The clocks of
+    the others advance by one step, and histogram[type * max_states + state] counts them.
+    Returns (number leaving, first leaving slot or -1)."""
     duration = np.float32(caspase_duration)
+    step = np.float32(dt)
     count = 0
     first = -1
     for i in range(cell_type.shape[0]):
+        if cell_type[i] == HOLE:
+            continue
         if cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration:
             occupancy[site[i]] = -1
             cell_type[i] = HOLE
             count += 1
             if first < 0:
                 first = i
+            continue
+        state_age[i] += step
+        cycle_clock[i] += step
+        histogram[np.int64(cell_type[i]) * max_states + state[i]] += 1
     return count, first
 
 
@@ -430,16 +447,3 @@ def reindex(occupancy, site, first, n):
     """After compaction: the site of every cell from slot `first` on points to its new slot."""
     for i in range(first, n):
         occupancy[site[i]] = i
-
-
-@njit(cache=_CACHE)
-def age_and_count(state_age, cycle_clock, dt, cell_type, state, max_states, histogram):
-    """Clocks advance by one step; histogram[type * max_states + state] counts the cells.
-    Serial: memory-bound, a second thread does not pay here."""
-    step = np.float32(dt)
-    for i in range(state_age.shape[0]):
-        if cell_type[i] == HOLE:
-            continue
-        state_age[i] += step
-        cycle_clock[i] += step
-        histogram[np.int64(cell_type[i]) * max_states + state[i]] += 1
