@@ -125,10 +125,12 @@ def time_steps(build, plan: Plan) -> dict:
     One model runs at least min_steps and at most max_steps timed steps; while less than
     min_seconds have been timed, a fresh model is built and timed too (at most max_repeats), so
     that a fast step is timed long enough without the population drifting far from its start.
-    agents: live agents at the start of the first timed step.
+    agents: live agents at the start of the first timed step. agent_steps_per_s is over all
+    timed steps; agent_steps_per_s_by_repeat and best_agent_steps_per_s show the spread (on a
+    shared machine the fastest repeat is the least disturbed one).
     """
     steps = agent_steps = repeats = 0
-    seconds, first = 0.0, {}
+    seconds, first, per_repeat = 0.0, {}, []
     while repeats == 0 or (seconds < plan.min_seconds and repeats < plan.max_repeats):
         start = perf_counter()
         model = build()
@@ -137,17 +139,20 @@ def time_steps(build, plan: Plan) -> dict:
         synchronise(model.xp)
         first.setdefault("agents", model.n_cells)
         gc.freeze()  # as `abm run` does while it steps (abm/runner.py)
-        done, start = 0, perf_counter()
+        done, counted, start = 0, 0, perf_counter()
         while done < plan.min_steps or (done < plan.max_steps and seconds + perf_counter() - start < plan.min_seconds):
-            agent_steps += model.n_cells
+            counted += model.n_cells
             model.step()
             done += 1
         synchronise(model.xp)
-        seconds, steps, repeats = seconds + perf_counter() - start, steps + done, repeats + 1
+        elapsed = perf_counter() - start
+        per_repeat.append(counted / elapsed)
+        seconds, steps, repeats, agent_steps = seconds + elapsed, steps + done, repeats + 1, agent_steps + counted
         gc.unfreeze()
         del model
     return {**first, "repeats": repeats, "steps": steps, "seconds": seconds, "steps_per_s": steps / seconds,
-            "seconds_per_step": seconds / steps, "agent_steps_per_s": agent_steps / seconds}
+            "seconds_per_step": seconds / steps, "agent_steps_per_s": agent_steps / seconds,
+            "agent_steps_per_s_by_repeat": per_repeat, "best_agent_steps_per_s": max(per_repeat)}
 
 
 # ---------------------------------------------------------------------- 1. minimal rules vs Mesa
