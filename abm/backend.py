@@ -61,10 +61,16 @@ def _cupy_if_usable():
     return cupy, ""
 
 
+def _cpu_kernels() -> str:
+    from .kernels import _numba
+
+    return f"NumPy + {_numba.describe()}" if _numba.enabled() else f"NumPy only: {_numba.WHY_NOT}"
+
+
 def select_backend(device: str = "auto") -> Backend:
     """'cpu', 'gpu' or 'auto' (GPU when CuPy finds one, else CPU)."""
     if device == "cpu":
-        return Backend("cpu", np, "cpu (NumPy)")
+        return Backend("cpu", np, f"cpu ({_cpu_kernels()})")
     if device not in ("gpu", "auto"):
         raise ConfigError(f"device: must be auto, cpu or gpu, got {device!r}")
     cupy, why_not = _cupy_if_usable()
@@ -74,4 +80,4 @@ def select_backend(device: str = "auto") -> Backend:
         return Backend("gpu", cupy, f"gpu (CuPy {cupy.__version__}, {name})")
     if device == "gpu":
         raise ConfigError(f"device: gpu was requested but {why_not}; use --device cpu or auto")
-    return Backend("cpu", np, f"cpu (NumPy; auto: {why_not})")
+    return Backend("cpu", np, f"cpu ({_cpu_kernels()}; auto: {why_not})")

@@ -343,7 +343,7 @@ def test_summary_table_and_report(tmp_path, client, capsys):
                    "total_deaths", "total_kills"):
         assert column in parquet.columns, column
     assert (parquet["status"] == "done").all() and (parquet["wall_s"] > 0).all()
-    assert set(parquet["device"]) == {"cpu (NumPy)"}
+    assert len(set(parquet["device"])) == 1 and parquet["device"].iloc[0].startswith("cpu (NumPy")
     assert sorted(set(parquet[f"param:{KILL}"])) == [0.05, 0.5]
     assert parquet["param:lattice.shape"].iloc[0] == "[24, 24]"   # lists as JSON text
     row = parquet.iloc[0]

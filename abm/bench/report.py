@@ -157,6 +157,10 @@ def plot_scaling(results: dict, path: str | Path) -> bool:
                title="model steps/s (dotted: linear cost)")
     diffusion.set(xscale="log", yscale="log", xlabel="lattice sites (3D cubes)", ylabel="voxel updates per second",
                   title="diffusion, one float32 field (dotted: linear cost)")
+    rates = [y for line in diffusion.lines for y in line.get_ydata()]
+    if rates and max(rates) < 10 * min(rates):  # show at least two decades: small wiggles look small
+        middle = (max(rates) * min(rates)) ** 0.5
+        diffusion.set_ylim(middle / 10, middle * 10)
     for axes in (models, diffusion):
         axes.grid(True, which="both", alpha=0.3)
         if axes.lines:
