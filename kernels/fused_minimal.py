@@ -38,6 +38,7 @@ NO_CLAIM = np.uint64(0xFFFFFFFFFFFFFFFF)
 TWO_POW_32 = 4294967296.0
 BLOCK = 4096  # cells per work item of the parallel passes
 DECIDE_BLOCK = 512
+N_STRIPES = 64  # lattice stripes resolving site claims in parallel
 SCATTER = 1000003  # a prime above any block count: k -> k * SCATTER mod n_blocks permutes the blocks
 
 
@@ -357,39 +358,74 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
         if s >= 0:
             claims[s] = -1
             scratch[s] = NO_CLAIM
-    # Moves and divisions of cells still viable compete for free sites.
+    # Moves and divisions of cells still viable compete for free sites: in parallel over
+    # stripes of the lattice (each target, and so each claim counter, belongs to one stripe).
+    stripe = (claims.shape[0] + N_STRIPES - 1) // N_STRIPES
+    stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
     for a in range(m):
         i = acting[a]
         if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
-            _count_claim(claims, target[i])
+            stripe_start[target[i] // stripe + 1] += 1
+    for k in range(N_STRIPES):
+        stripe_start[k + 1] += stripe_start[k]
+    fill = stripe_start[:N_STRIPES].copy()
+    by_stripe = np.empty(stripe_start[N_STRIPES], dtype=np.int64)
     for a in range(m):
         i = acting[a]
-        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i] and claims[target[i]] > 0:
-            keys[a] = _claim_key(seed, step, ids[i], 0)
-            scratch[target[i]] = min(scratch[target[i]], keys[a])
+        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
+            k = target[i] // stripe
+            by_stripe[fill[k]] = a
+            fill[k] += 1
+    won = np.zeros(m, dtype=np.bool_)
+    moves = np.zeros(N_STRIPES, dtype=np.int64)
+    _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, claims, scratch, keys, by_stripe,
+                 stripe_start, won, moves)
+    tallies[3] += moves.sum()
     births = 0
-    for a in range(m):
+    for a in range(m):  # in slot order: daughters get ids in their mothers' id order
         i = acting[a]
-        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
+        if won[a] and proposal[i] == DIVIDE:
+            cycle_clock[i] = np.float32(0)
+            born_parents[births] = i
+            born_sites[births] = target[i]
+            births += 1
+    return births
+
+
+@njit(cache=_CACHE, parallel=True)
+def _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, claims, scratch, keys, by_stripe,
+                 stripe_start, won, moves):
+    """One winner per target among by_stripe's claims, stripe by stripe; moves applied at once.
+
+    Threads write disjoint memory: a stripe's targets, claim counters and scratch entries are
+    its own; a mover frees its old site, which was occupied at the start of the step and so is
+    no claim's target."""
+    for k in prange(stripe_start.shape[0] - 1):
+        lo, hi = stripe_start[k], stripe_start[k + 1]
+        for q in range(lo, hi):
+            _count_claim(claims, target[acting[by_stripe[q]]])
+        for q in range(lo, hi):
+            a = by_stripe[q]
+            i = acting[a]
+            if claims[target[i]] > 0:
+                keys[a] = _claim_key(seed, step, ids[i], 0)
+                scratch[target[i]] = min(scratch[target[i]], keys[a])
+        for q in range(lo, hi):
+            a = by_stripe[q]
+            i = acting[a]
             t = target[i]
             if claims[t] > 0 and scratch[t] != keys[a]:
                 continue
+            won[a] = True
             if proposal[i] == MOVE:
                 occupancy[site[i]] = -1
                 occupancy[t] = i
                 site[i] = t
-                tallies[3] += 1
-            else:
-                cycle_clock[i] = np.float32(0)
-                born_parents[births] = i
-                born_sites[births] = t
-                births += 1
-    for a in range(m):
-        i = acting[a]
-        if proposal[i] == MOVE or proposal[i] == DIVIDE:
-            claims[target[i]] = -1
-            scratch[target[i]] = NO_CLAIM
-    return births
+                moves[k] += 1
+        for q in range(lo, hi):
+            t = target[acting[by_stripe[q]]]
+            claims[t] = -1
+            scratch[t] = NO_CLAIM
 
 
 @njit(cache=_CACHE)
