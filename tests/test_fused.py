@@ -104,3 +104,19 @@ def test_fused_runs_are_reproducible_and_seed_dependent(monkeypatch):
         model.run(30)
     assert_same_state(model_state(first), model_state(second))
     assert not np.array_equal(first.agents_table()["site"][:100], other.agents_table()["site"][:100])
+
+
+def test_checkpoint_of_a_fused_run_continues_exactly(monkeypatch, tmp_path):
+    """A checkpoint taken while dead cells wait as holes, resumed: the same run as one straight."""
+    from abm.io import checkpoint as checkpoints
+
+    straight = build(monkeypatch, True, (60, 60), check=False, **FEATURES)
+    straight.run(13)
+    assert straight.fused_step.holes > 0  # the checkpoint must settle them
+    saved = checkpoints.save(tmp_path / "x.checkpoint", checkpoints.capture(straight, "id"))
+    resumed = checkpoints.build_model(checkpoints.load(saved), device="cpu")
+    assert resumed.fused_step is not None and resumed.steps == 13
+    straight.run(17)
+    resumed.run(17)
+    assert_same_state(model_state(straight), model_state(resumed))
+    assert np.array_equal(straight.lattice.occupancy, resumed.lattice.occupancy)
