@@ -36,6 +36,10 @@ NOTHING, APOPTOSIS, DIVIDE, MOVE = 0, 1, 2, 3
 ID_MASK = np.uint64((1 << 40) - 1)
 NO_CLAIM = np.uint64(0xFFFFFFFFFFFFFFFF)
 TWO_POW_32 = 4294967296.0
+LOW32 = np.uint64(0xFFFFFFFF)  # numba widens uint32 products to 64 bits: wrap them by hand
+# Bit position of an isolated bit b from (b * 0x077CB531) >> 27 (de Bruijn sequence B(2, 5)).
+DE_BRUIJN_POSITION = np.array([0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8, 31, 27, 13, 23, 21,
+                               19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9], dtype=np.int64)
 BLOCK = 4096  # cells per work item of the parallel passes
 DECIDE_BLOCK = 512
 N_STRIPES = 64  # lattice stripes resolving site claims in parallel
@@ -56,20 +60,22 @@ def _words(seed, step, purpose, agent_id):
 
 @njit(cache=_CACHE, inline="always")
 def _pick(mask, word, n_offsets):
-    """k-th set bit of mask with k = word mod popcount (neighbours.pick_from_mask)."""
-    total = 0
-    for j in range(n_offsets):
-        total += (mask >> j) & 1
+    """k-th set bit of mask with k = word mod popcount (neighbours.pick_from_mask).
+
+    Branch-free popcount, then the k lowest set bits cleared and the lowest remaining one
+    located by a de Bruijn multiply: no loop over all offsets, no unpredictable branch.
+    (Masks have bits below n_offsets only.)"""
+    m = np.uint32(mask)
+    c = m - ((m >> np.uint32(1)) & np.uint32(0x55555555))
+    c = (c & np.uint32(0x33333333)) + ((c >> np.uint32(2)) & np.uint32(0x33333333))
+    total = ((((c + (c >> np.uint32(4))) & np.uint32(0x0F0F0F0F)) * np.uint32(0x01010101)) & LOW32) >> np.uint32(24)
     if total == 0:
         return -1
-    k = np.uint32(word) % np.uint32(total)  # word < 2**32: the 32-bit remainder is exact
-    seen = np.uint32(0)
-    for j in range(n_offsets):
-        if (mask >> j) & 1:
-            if seen == k:
-                return j
-            seen += np.uint32(1)
-    return -1
+    k = np.uint32(word) % total  # word < 2**32: the 32-bit remainder is exact
+    for _ in range(k):
+        m &= m - np.uint32(1)
+    lowest = m & (~m + np.uint32(1))
+    return DE_BRUIJN_POSITION[((lowest * np.uint32(0x077CB531)) & LOW32) >> np.uint32(27)]
 
 
 @njit(cache=_CACHE, inline="always")
@@ -264,7 +270,7 @@ def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, r
                     p = kill_probability * activating / (activating + inhibitory + weight * r)
                     contact[i] = 2 if n_tumor > 0 else 1
                     kill_site[i] = -1
-                    if k0 < np.uint64(np.float64(p) * TWO_POW_32):
+                    if np.int64(k0) < np.int64(np.float64(p) * TWO_POW_32):  # < 2**33: int64 is exact, and cheap
                         kill_site[i] = target_site
                         kill_clustered[i] = n_tumor > 0
                 partner[i] = -1
