@@ -189,8 +189,7 @@ class FusedMinimalStep:
 
         # sense and decide
         kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], category, self.grid)
-        kernel.draw_words(seed, step, live["id"], live["cell_type"], *words)
-        kernel.decide(*words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
+        kernel.decide(seed, step, *words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
                       live["partner_site"], live["inhibitory_receptors"], live["state_age_min"], category,
                       self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets,
                       self.tumor_params, self.nk_params, self.proposal[:n], self.target[:n],

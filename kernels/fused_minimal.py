@@ -80,11 +80,22 @@ def _pick(mask, word, n_offsets):
 
 @njit(cache=_CACHE, inline="always")
 def _coordinates(site, ny, nz):
-    x = site // (ny * nz)
-    rest = site - x * (ny * nz)
-    if nz == 1:  # 2D: one division instead of two
+    """(x, y, z) of a flat site. The quotient comes from a float multiply, corrected to the
+    exact integer (a 64-bit division costs ~40 cycles; sites < 2**52 are exact in float64)."""
+    plane = ny * nz
+    x = np.int64(np.float64(site) * (1.0 / plane))
+    if x * plane > site:
+        x -= 1
+    elif (x + 1) * plane <= site:
+        x += 1
+    rest = site - x * plane
+    if nz == 1:  # 2D
         return x, rest, rest - rest
-    y = rest // nz
+    y = np.int64(np.float64(rest) * (1.0 / nz))
+    if y * nz > rest:
+        y -= 1
+    elif (y + 1) * nz <= rest:
+        y += 1
     return x, y, rest - y * nz
 
 
@@ -183,12 +194,13 @@ def _scan(site, x, y, z, grid, nx, ny, nz, offsets, flat_offsets):
 
 
 @njit(cache=_CACHE, parallel=True)
-def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, receptors, state_age, category,
+def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, receptors, state_age, category,
            grid, occupancy, nx, ny, nz, offsets, flat_offsets, tumor_params, nk_params,
            proposal, target, kill_site, kill_clustered, contact, acting, block_acting):
     """Proposals of every cell; NK cells' own updates (receptors, partner, state) applied here.
 
-    w0 .. w3: from `draw_words`. acting / block_acting: per block of DECIDE_BLOCK slots, the
+    w0 .. w3: scratch for each block's Philox words (`draw_words`, drawn block by block here so
+    that they are still in cache when read). acting / block_acting: per block of DECIDE_BLOCK slots, the
     slots that proposed something or touched a tumor cell (what `resolve` visits).
 
     tumor_params: float64[death threshold, isolated death threshold, division threshold];
@@ -217,7 +229,9 @@ def decide(w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, r
         # Blocks in a scattered order: NK cells (costly) sit together in slot order, and
         # numba hands each thread one contiguous range of k.
         b = (k * SCATTER) % n_blocks
-        for i in range(b * DECIDE_BLOCK, min(n, (b + 1) * DECIDE_BLOCK)):
+        lo, hi = b * DECIDE_BLOCK, min(n, (b + 1) * DECIDE_BLOCK)
+        _draw_words_block(seed, step, ids[lo:hi], cell_type[lo:hi], w0[lo:hi], w1[lo:hi], w2[lo:hi], w3[lo:hi])
+        for i in range(lo, hi):
             proposal[i] = NOTHING
             contact[i] = 0  # kill_site is written (and read) only where contact != 0
             if cell_type[i] == TUMOR:
