@@ -92,7 +92,8 @@ class FusedMinimalStep:
         self._spare: dict = {}
         self.holes, self.first_hole = 0, -1  # slots of dead cells not yet compacted away
         lattice = model.lattice
-        self.grid = np.full(lattice.n_sites, -1, dtype=np.int8)  # category per site, -1 empty
+        self.grid = np.full(lattice.n_sites, -1, dtype=np.int8)  # what neighbours see per site, -1 empty
+        self.grid_stale = True
         nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
         self.flat_offsets = ((lattice.offsets[:, 0] * ny + lattice.offsets[:, 1]) * nz
                              + lattice.offsets[:, 2]).astype(np.int64)
@@ -100,7 +101,6 @@ class FusedMinimalStep:
     def _per_cell(self, n):
         if n > self._capacity:
             capacity = max(n, 2 * self._capacity, 1024)
-            self.category = np.empty(capacity, dtype=np.int8)
             self.proposal = np.empty(capacity, dtype=np.int8)
             self.target = np.empty(capacity, dtype=np.int64)
             self.kill_site = np.empty(capacity, dtype=np.int64)
@@ -117,7 +117,7 @@ class FusedMinimalStep:
 
     # ------------------------------------------------------------------ removal, lazily
 
-    def settle(self, model) -> None:
+    def settle(self, model, looked_at: bool = True) -> None:
         """Compact the holes left by cells that died (order, and so ids, preserved).
 
         Compaction moves every column of every cell: on a 2-core machine it costs as much as a
@@ -126,6 +126,7 @@ class FusedMinimalStep:
         step reads `model.cells` (outputs, checkpoints, the general step's helpers).
         """
         cells = model._cells
+        self.grid_stale = self.grid_stale or looked_at  # whoever looks at the cells may change them
         if not self.holes:
             return
         self._per_cell(cells.n)
@@ -173,7 +174,7 @@ class FusedMinimalStep:
     def __call__(self, model) -> FusedEvents:
         cells = model._cells
         if 2 * cells.n - self.holes > cells.max_capacity:  # births could need the holes' slots
-            self.settle(model)
+            self.settle(model, looked_at=False)
         with _numba.threads_for(cells.n):
             return self._step(model, cells, model.lattice)
 
@@ -183,18 +184,19 @@ class FusedMinimalStep:
         live = {name: column[:n] for name, column in cells.columns.items()}
         nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
         seed, step = model.seed, model.steps
-        category = self.category[:n]
         words = tuple(row[:n] for row in self.words)  # four contiguous rows: the words pass vectorises
         block_acting = np.empty((n + kernel.DECIDE_BLOCK - 1) // kernel.DECIDE_BLOCK, dtype=np.int64)
 
         # sense and decide
-        kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], category, self.grid)
+        if self.grid_stale:  # first step, or the cells were looked at (and maybe changed) from outside
+            self.grid.fill(-1)
+            kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], self.grid)
+            self.grid_stale = False
         kernel.decide(seed, step, *words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
-                      live["partner_site"], live["inhibitory_receptors"], live["state_age_min"], category,
+                      live["partner_site"], live["inhibitory_receptors"], live["state_age_min"],
                       self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets,
                       self.tumor_params, self.nk_params, self.proposal[:n], self.target[:n],
                       self.kill_site[:n], self.kill_clustered[:n], self.contact[:n], self.acting, block_acting)
-        kernel.clear_grid(live["site"], self.grid)
         # resolve
         counts = np.zeros(6, dtype=np.int64)
         births = kernel.resolve(seed, step, live["id"], live["state"], live["site"], live["state_age_min"],
@@ -208,12 +210,12 @@ class FusedMinimalStep:
         histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
         deaths, first = kernel.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"],
                                               cells["cycle_clock_min"], cells["site"], self.caspase_duration_min,
-                                              model.dt_min, lattice.occupancy, MAX_STATES, histogram)
+                                              model.dt_min, lattice.occupancy, self.grid, MAX_STATES, histogram)
         if deaths:
             self.holes += deaths
             self.first_hole = first if self.first_hole < 0 else min(self.first_hole, first)
         if 16 * self.holes > cells.n:
-            self.settle(model)
+            self.settle(model, looked_at=False)
 
         names = ("kills", "kills_single", "kills_clustered", "moves", "contacts_single", "contacts_clustered")
         tallies = {name: int(value) for name, value in zip(names, counts)}

@@ -109,12 +109,14 @@ def _neighbour(x, y, z, j, nx, ny, nz, offsets):
 
 
 @njit(cache=_CACHE, parallel=True)
-def categorise(cell_type, state, mesenchymal, site, category, grid):
-    """Category of every cell, and the lattice of categories (-1: empty) the scans read.
+def categorise(cell_type, state, mesenchymal, site, grid):
+    """The lattice of what neighbours see (category per site, -1 empty), from the cells.
 
-    grid (int8, one byte per site) must be all -1 on entry; `clear_grid` restores it. Reading
-    neighbours from it rather than from the occupancy (int32) and then the cells' categories
-    touches 5x less memory, and a 1000 x 1000 grid fits in a core's L2 cache.
+    grid (int8, one byte per site) must be all -1 on entry. The fused step keeps it current
+    from step to step (moves, births, deaths and apoptosis update it) and rebuilds it only when
+    the cells may have been changed from outside. Reading neighbours from it rather than from
+    the occupancy (int32) and then the cells' categories touches 5x less memory. Scans only
+    tell empty, epithelial and mesenchymal tumor cells, and anything else, apart.
     """
     for i in prange(cell_type.shape[0]):
         c = -1
@@ -128,15 +130,8 @@ def categorise(cell_type, state, mesenchymal, site, category, grid):
                 c = C_EPITHELIAL
         elif cell_type[i] == NK:
             c = C_NK_EXPOSED if state[i] == NK_EXPOSED else C_NK
-        category[i] = c
-        if c >= 0:  # a hole's old site may hold another cell by now
+        if c >= 0:  # holes write nothing: their old site may hold another cell by now
             grid[site[i]] = c
-
-
-@njit(cache=_CACHE, parallel=True)
-def clear_grid(site, grid):
-    for i in prange(site.shape[0]):
-        grid[site[i]] = -1
 
 
 @njit(cache=_CACHE)
@@ -194,7 +189,7 @@ def _scan(site, x, y, z, grid, nx, ny, nz, offsets, flat_offsets):
 
 
 @njit(cache=_CACHE, parallel=True)
-def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, receptors, state_age, category,
+def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, receptors, state_age,
            grid, occupancy, nx, ny, nz, offsets, flat_offsets, tumor_params, nk_params,
            proposal, target, kill_site, kill_clustered, contact, acting, block_acting):
     """Proposals of every cell; NK cells' own updates (receptors, partner, state) applied here.
@@ -262,7 +257,7 @@ def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, par
                 tx, ty, tz = x, y, z
                 if partner[i] >= 0:  # a conjugate from an earlier step: is its target still there?
                     victim = occupancy[partner_site[i]]
-                    c = category[victim] if victim >= 0 else -1
+                    c = grid[partner_site[i]]
                     if victim >= 0 and ids[victim] == partner[i] and (c == C_EPITHELIAL or c == C_MESENCHYMAL):
                         target_site = partner_site[i]
                         tx, ty, tz = _coordinates(target_site, ny, nz)
@@ -323,15 +318,16 @@ def _count_claim(claims, t):
 
 @njit(cache=_CACHE)
 def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
-            proposal, target, kill_site, kill_clustered, contact, claims, scratch, born_parents, born_sites,
+            proposal, target, kill_site, kill_clustered, contact, grid, scratch, born_parents, born_sites,
             tallies, acting, block_acting, keys, stopped):
     """Kills, then moves and divisions; returns the number of births (parents in slot order).
 
     tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single, contacts_clustered.
     Serial, over the few cells that proposed something. The lowest key on a target wins (as
     kernels/claims.py), so the order of the loop does not matter; a sole claimant wins without
-    a key. `claims` (int8 per site, all -1 on entry and on return: the cleared category grid)
-    counts claimants per target; keys and the uint64 scratch are used for contested targets only.
+    a key. The category grid doubles as the claim counter of the (empty, so -1) target sites;
+    keys and the uint64 scratch are used for contested targets and for kills only. The grid
+    is updated for the cells that turn apoptotic, move or are born.
     """
     n = ids.shape[0]
     m = 0
@@ -339,13 +335,10 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
         for j in range(block_acting[b]):
             acting[m] = acting[b * DECIDE_BLOCK + j]
             m += 1
-    # Kills: one winner per target site; the victim turns apoptotic.
-    for a in range(m):
-        if contact[acting[a]] != 0 and kill_site[acting[a]] >= 0:
-            _count_claim(claims, kill_site[acting[a]])
+    # Kills: one winner per target site (the lowest key); the victim turns apoptotic.
     for a in range(m):
         i = acting[a]
-        if contact[i] != 0 and kill_site[i] >= 0 and claims[kill_site[i]] > 0:
+        if contact[i] != 0 and kill_site[i] >= 0:
             keys[a] = _claim_key(seed, step, ids[i], 1)
             scratch[kill_site[i]] = min(scratch[kill_site[i]], keys[a])
     stopped[:n] = False
@@ -356,18 +349,20 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             state_age[i] = np.float32(0)
             partner[i] = -1
             stopped[i] = True
+            grid[site[i]] = C_APOPTOTIC
         if contact[i] == 1:
             tallies[4] += 1
         elif contact[i] == 2:
             tallies[5] += 1
         s = kill_site[i] if contact[i] != 0 else -1
-        if s >= 0 and (claims[s] == 0 or scratch[s] == keys[a]):
+        if s >= 0 and scratch[s] == keys[a]:
             victim = occupancy[s]
             kills[i] += 1
             state[victim] = T_APOPTOTIC
             state_age[victim] = np.float32(0)
             partner[victim] = -1
             stopped[victim] = True
+            grid[s] = C_APOPTOTIC
             tallies[0] += 1
             if kill_clustered[i]:
                 tallies[2] += 1
@@ -376,11 +371,10 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
     for a in range(m):
         s = kill_site[acting[a]] if contact[acting[a]] != 0 else -1
         if s >= 0:
-            claims[s] = -1
             scratch[s] = NO_CLAIM
     # Moves and divisions of cells still viable compete for free sites: in parallel over
     # stripes of the lattice (each target, and so each claim counter, belongs to one stripe).
-    stripe = (claims.shape[0] + N_STRIPES - 1) // N_STRIPES
+    stripe = (grid.shape[0] + N_STRIPES - 1) // N_STRIPES
     stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
     for a in range(m):
         i = acting[a]
@@ -398,7 +392,7 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             fill[k] += 1
     won = np.zeros(m, dtype=np.bool_)
     moves = np.zeros(N_STRIPES, dtype=np.int64)
-    _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, claims, scratch, keys, by_stripe,
+    _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, grid, scratch, keys, by_stripe,
                  stripe_start, won, moves)
     tallies[3] += moves.sum()
     births = 0
@@ -408,6 +402,7 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             cycle_clock[i] = np.float32(0)
             born_parents[births] = i
             born_sites[births] = target[i]
+            grid[target[i]] = grid[site[i]]  # the daughter looks like her mother
             births += 1
     return births
 
@@ -417,9 +412,10 @@ def _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, cla
                  stripe_start, won, moves):
     """One winner per target among by_stripe's claims, stripe by stripe; moves applied at once.
 
-    Threads write disjoint memory: a stripe's targets, claim counters and scratch entries are
-    its own; a mover frees its old site, which was occupied at the start of the step and so is
-    no claim's target."""
+    claims: the category grid, -1 at every target (they are empty), used as a claim counter
+    and reset before the winners move in. Threads write disjoint memory: a stripe's targets,
+    counters and scratch entries are its own; a mover frees its old site, which was occupied
+    at the start of the step and so is no claim's target."""
     for k in prange(stripe_start.shape[0] - 1):
         lo, hi = stripe_start[k], stripe_start[k + 1]
         for q in range(lo, hi):
@@ -432,24 +428,27 @@ def _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, cla
                 scratch[target[i]] = min(scratch[target[i]], keys[a])
         for q in range(lo, hi):
             a = by_stripe[q]
-            i = acting[a]
-            t = target[i]
-            if claims[t] > 0 and scratch[t] != keys[a]:
-                continue
-            won[a] = True
-            if proposal[i] == MOVE:
-                occupancy[site[i]] = -1
-                occupancy[t] = i
-                site[i] = t
-                moves[k] += 1
+            t = target[acting[a]]
+            won[a] = claims[t] == 0 or scratch[t] == keys[a]
         for q in range(lo, hi):
             t = target[acting[by_stripe[q]]]
             claims[t] = -1
             scratch[t] = NO_CLAIM
+        for q in range(lo, hi):
+            a = by_stripe[q]
+            i = acting[a]
+            if won[a] and proposal[i] == MOVE:
+                t = target[i]
+                claims[t] = claims[site[i]]  # the category travels with the cell
+                claims[site[i]] = -1
+                occupancy[site[i]] = -1
+                occupancy[t] = i
+                site[i] = t
+                moves[k] += 1
 
 
 @njit(cache=_CACHE)
-def remove_and_age(cell_type, state, state_age, cycle_clock, site, caspase_duration, dt, occupancy,
+def remove_and_age(cell_type, state, state_age, cycle_clock, site, caspase_duration, dt, occupancy, grid,
                    max_states, histogram):
     """Tumor cells apoptotic for the caspase+ duration leave now: their sites become empty and
     their slots holes (cell_type -1), compacted later by `kept_slots` + `gather`. The clocks of
@@ -464,6 +463,7 @@ def remove_and_age(cell_type, state, state_age, cycle_clock, site, caspase_durat
             continue
         if cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration:
             occupancy[site[i]] = -1
+            grid[site[i]] = -1
             cell_type[i] = HOLE
             count += 1
             if first < 0:
