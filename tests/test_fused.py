@@ -60,12 +60,18 @@ def test_fused_step_equals_the_general_step(monkeypatch, shape, neighbourhood, s
     assert all(general.totals[k] > 0 for k in ("births", "deaths", "kills", "moves")), general.totals
 
 
-def test_dead_cells_compacted_late_change_nothing(monkeypatch):
-    """The fused step leaves dead cells as holes and compacts them lazily (abm/fused.py, settle):
-    a run that never looks at its cells until the end equals the general step, and the
-    holes really accumulate in between."""
-    general = build(monkeypatch, False, (80, 80), check=False, **FEATURES)
-    fused = build(monkeypatch, True, (80, 80), check=False, **FEATURES)
+@pytest.mark.parametrize("shape", [(80, 80), (20, 18, 16)])
+def test_state_carried_between_steps_changes_nothing(monkeypatch, shape):
+    """The fused step carries state from step to step that the general step does not: dead
+    cells left as holes and compacted lazily (abm/fused.py, settle), and the category grid kept
+    current instead of rebuilt. A run that never looks at its cells until the end equals the
+    general step, and the holes really accumulate in between."""
+    extra = dict(FEATURES)
+    if len(shape) == 3:
+        extra["placement"] = [{"pattern": "scatter", "cell_type": "tumor", "count": 1500},
+                              {"pattern": "scatter", "cell_type": "nk", "count": 200}]
+    general = build(monkeypatch, False, shape, check=False, **extra)
+    fused = build(monkeypatch, True, shape, check=False, **extra)
     holes_seen = 0
     for _ in range(60):
         general.step()
