@@ -3,7 +3,7 @@
 When a run uses only the minimal rules (tumor cells divide and die, NK cells conjugate, kill
 and walk; no fields, no interventions, no other cell types, instant conjugates), the model's
 general step spends most of its time in interpreter overhead and temporary arrays. This module
-then runs kernels/fused_minimal.py instead: bit-identical results (tests/test_fused.py compares
+then runs kernels/fused_minimal.py (and fused_minimal_resolve.py) instead: bit-identical results (tests/test_fused.py compares
 every column, the lattice and the tallies with the general step), several times faster.
 
 `fused_step_for(model)` returns a FusedMinimalStep, or None with the reason recorded in
@@ -20,6 +20,7 @@ import numpy as np
 from .celltypes import CATEGORY, MAX_STATES, N_TYPES, STATE, TYPE_CODE
 from .kernels import _numba
 from .kernels import fused_minimal as kernel
+from .kernels import fused_minimal_resolve as after
 from .kernels.claims import NO_CLAIM
 from .state import RESET_AT_BIRTH
 
@@ -131,7 +132,7 @@ class FusedMinimalStep:
             return
         self._per_cell(cells.n)
         with _numba.threads_for(cells.n):
-            n_kept = kernel.kept_slots(cells["cell_type"], self.kept)
+            n_kept = after.kept_slots(cells["cell_type"], self.kept)
             by_dtype: dict = {}
             for name, column in cells.columns.items():
                 spare = self._spare.get(name)
@@ -139,11 +140,11 @@ class FusedMinimalStep:
                     spare = np.empty_like(column)
                 by_dtype.setdefault(column.dtype, []).append((name, column, spare))
             for group in by_dtype.values():  # one gather into spare buffers per dtype, then swap
-                kernel.gather(tuple(c for _, c, _ in group), tuple(s for _, _, s in group), self.kept, n_kept, 0)
+                after.gather(tuple(c for _, c, _ in group), tuple(s for _, _, s in group), self.kept, n_kept, 0)
                 for name, column, spare in group:
                     cells.columns[name], self._spare[name] = spare, column
             cells.n = n_kept
-            kernel.reindex(model.lattice.occupancy, cells["site"], self.first_hole, n_kept)
+            after.reindex(model.lattice.occupancy, cells["site"], self.first_hole, n_kept)
         self.holes, self.first_hole = 0, -1
 
     def _append_daughters(self, cells, lattice, births) -> None:
@@ -157,7 +158,7 @@ class FusedMinimalStep:
                 by_dtype.setdefault(column.dtype, []).append(column)
         with _numba.threads_for(births):  # a few hundred daughters: one thread
             for group in by_dtype.values():
-                kernel.gather(tuple(group), tuple(group), self.born_parents, births, start)
+                after.gather(tuple(group), tuple(group), self.born_parents, births, start)
         daughters = slice(start, start + births)
         columns = cells.columns
         for name, value in RESET_AT_BIRTH.items():
@@ -199,7 +200,7 @@ class FusedMinimalStep:
                       self.kill_site[:n], self.kill_clustered[:n], self.contact[:n], self.acting, block_acting)
         # resolve
         counts = np.zeros(6, dtype=np.int64)
-        births = kernel.resolve(seed, step, live["id"], live["state"], live["site"], live["state_age_min"],
+        births = after.resolve(seed, step, live["id"], live["state"], live["site"], live["state_age_min"],
                                 live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy,
                                 self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
                                 self.contact[:n], self.grid, self.scratch, self.born_parents[:n],
@@ -208,7 +209,7 @@ class FusedMinimalStep:
             self._append_daughters(cells, lattice, births)
         # remove (lazily: see settle) and age
         histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
-        deaths, first = kernel.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"],
+        deaths, first = after.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"],
                                               cells["cycle_clock_min"], cells["site"], self.caspase_duration_min,
                                               model.dt_min, lattice.occupancy, self.grid, MAX_STATES, histogram)
         if deaths:

@@ -7,14 +7,17 @@ step; here one pass decides for every cell, a short serial pass resolves the cla
 pass compacts. The same Philox words, integer thresholds, float32 arithmetic and lowest-key
 claim winners are used, so the result is bit-identical to the general step (tests/test_fused.py).
 
-Passes (n live cells in slots [0, n), slot order = id order):
-1. `categorise`: what neighbours see of each cell (celltypes.CATEGORIES), in parallel.
-2. `decide`: each cell scans its neighbourhood and proposes: a tumor cell dies (apoptosis) or
-   divides into a free site; an NK cell conjugates with a touching tumor cell and tries to kill
-   it, then steps into a free site. Parallel: each iteration writes only its own cell's entries.
-3. `resolve`: one winner per contested target (lowest (priority, id) key, as kernels/claims.py);
-   kills first, then moves and divisions of cells still viable. Serial: claims are few.
-4. `remove_and_age`: cells leaving now are dropped (order kept), clocks advance.
+Passes (n cells in slots [0, n), slot order = id order; holes, cell_type -1, are skipped):
+1. `categorise` (only when the cells changed from outside): the grid of what neighbours see.
+2. `decide`, here: each cell draws its Philox words and, only where they can change its fate,
+   scans its neighbourhood, then proposes: a tumor cell dies (apoptosis) or divides into a free
+   site; an NK cell conjugates with a touching tumor cell and tries to kill it, then steps into
+   a free site. Parallel: each iteration writes only its own cell's entries.
+3. `resolve` (fused_minimal_resolve.py): one winner per contested target (the lowest
+   (priority, id) key, as kernels/claims.py); kills first, then moves and divisions of cells
+   still viable, in parallel over lattice stripes.
+4. `remove_and_age` (fused_minimal_resolve.py): cells leaving now become holes, compacted
+   lazily (`kept_slots` + `gather`); clocks advance; cells are counted.
 """
 from __future__ import annotations
 
@@ -136,7 +139,14 @@ def categorise(cell_type, state, mesenchymal, site, grid):
 
 @njit(cache=_CACHE)
 def _draw_words_block(seed, step, ids, cell_type, w0, w1, w2, w3):
-    for i in range(ids.shape[0]):  # a loop over whole 1D arrays: LLVM vectorises it
+    """The Philox words each cell may use this step. w0, w1: tumor: the death draw's words 0
+    and 1; NK: the kill draw's. w2, w3: tumor: the division draw's; NK: the move draw's.
+
+    A serial loop over whole contiguous 1D arrays, called per block from `decide`: LLVM runs
+    several Philox blocks side by side in SIMD lanes (~10x cheaper per draw than inside the
+    branchy per-cell loop; numba vectorises neither prange bodies nor loops with offset bounds).
+    """
+    for i in range(ids.shape[0]):
         nk = np.int64(cell_type[i] == NK)  # arithmetic, not a branch: the loop stays SIMD
         a0, a1, _, _ = _words(seed, step, P_DEATH + (P_NK_KILL - P_DEATH) * nk, ids[i])
         b0, b1, _, _ = _words(seed, step, P_DIVISION + (P_NK_MOVE - P_DIVISION) * nk, ids[i])
@@ -144,22 +154,6 @@ def _draw_words_block(seed, step, ids, cell_type, w0, w1, w2, w3):
         w1[i] = np.uint32(a1)
         w2[i] = np.uint32(b0)
         w3[i] = np.uint32(b1)
-
-
-@njit(cache=_CACHE, parallel=True)
-def draw_words(seed, step, ids, cell_type, w0, w1, w2, w3):
-    """The Philox words each cell may use this step, in one vectorised pass.
-
-    w0, w1: tumor: the death draw's words 0 and 1; NK: the kill draw's. w2, w3: tumor: the
-    division draw's; NK: the move draw's. Each a contiguous uint32 array over the cells. Drawing here rather than inside `decide` lets the compiler run
-    several Philox blocks side by side in SIMD lanes (~10x cheaper per draw). Blocks of a
-    serial loop over contiguous slices, because numba vectorises neither prange bodies nor
-    loops with offset bounds.
-    """
-    n = ids.shape[0]
-    for c in prange((n + BLOCK - 1) // BLOCK):
-        s, e = c * BLOCK, min(n, (c + 1) * BLOCK)
-        _draw_words_block(seed, step, ids[s:e], cell_type[s:e], w0[s:e], w1[s:e], w2[s:e], w3[s:e])
 
 
 @njit(cache=_CACHE, inline="always")
@@ -194,7 +188,7 @@ def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, par
            proposal, target, kill_site, kill_clustered, contact, acting, block_acting):
     """Proposals of every cell; NK cells' own updates (receptors, partner, state) applied here.
 
-    w0 .. w3: scratch for each block's Philox words (`draw_words`, drawn block by block here so
+    w0 .. w3: scratch for the Philox words (`_draw_words_block`, drawn block by block here so
     that they are still in cache when read). acting / block_acting: per block of DECIDE_BLOCK slots, the
     slots that proposed something or touched a tumor cell (what `resolve` visits).
 
@@ -300,206 +294,3 @@ def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, par
                 acting[b * DECIDE_BLOCK + count] = i
                 count += 1
         block_acting[b] = count
-
-
-@njit(cache=_CACHE, inline="always")
-def _claim_key(seed, step, agent_id, word_index):
-    w = _words(seed, step, P_CLAIM, agent_id)
-    priority = w[0] if word_index == 0 else w[1]
-    return ((priority >> np.uint64(8)) << np.uint64(40)) | (np.uint64(agent_id) & ID_MASK)
-
-
-@njit(cache=_CACHE, inline="always")
-def _count_claim(claims, t):
-    """One more claim on site t; claims (int8 per site) is -1 where unclaimed, saturates at 100."""
-    if claims[t] < 100:
-        claims[t] += 1
-
-
-@njit(cache=_CACHE)
-def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
-            proposal, target, kill_site, kill_clustered, contact, grid, scratch, born_parents, born_sites,
-            tallies, acting, block_acting, keys, stopped):
-    """Kills, then moves and divisions; returns the number of births (parents in slot order).
-
-    tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single, contacts_clustered.
-    Serial, over the few cells that proposed something. The lowest key on a target wins (as
-    kernels/claims.py), so the order of the loop does not matter; a sole claimant wins without
-    a key. The category grid doubles as the claim counter of the (empty, so -1) target sites;
-    keys and the uint64 scratch are used for contested targets and for kills only. The grid
-    is updated for the cells that turn apoptotic, move or are born.
-    """
-    n = ids.shape[0]
-    m = 0
-    for b in range(block_acting.shape[0]):  # the per-block lists of `decide`, in slot order
-        for j in range(block_acting[b]):
-            acting[m] = acting[b * DECIDE_BLOCK + j]
-            m += 1
-    # Kills: one winner per target site (the lowest key); the victim turns apoptotic.
-    for a in range(m):
-        i = acting[a]
-        if contact[i] != 0 and kill_site[i] >= 0:
-            keys[a] = _claim_key(seed, step, ids[i], 1)
-            scratch[kill_site[i]] = min(scratch[kill_site[i]], keys[a])
-    stopped[:n] = False
-    for a in range(m):
-        i = acting[a]
-        if proposal[i] == APOPTOSIS:  # the cell's own apoptosis
-            state[i] = T_APOPTOTIC
-            state_age[i] = np.float32(0)
-            partner[i] = -1
-            stopped[i] = True
-            grid[site[i]] = C_APOPTOTIC
-        if contact[i] == 1:
-            tallies[4] += 1
-        elif contact[i] == 2:
-            tallies[5] += 1
-        s = kill_site[i] if contact[i] != 0 else -1
-        if s >= 0 and scratch[s] == keys[a]:
-            victim = occupancy[s]
-            kills[i] += 1
-            state[victim] = T_APOPTOTIC
-            state_age[victim] = np.float32(0)
-            partner[victim] = -1
-            stopped[victim] = True
-            grid[s] = C_APOPTOTIC
-            tallies[0] += 1
-            if kill_clustered[i]:
-                tallies[2] += 1
-            else:
-                tallies[1] += 1
-    for a in range(m):
-        s = kill_site[acting[a]] if contact[acting[a]] != 0 else -1
-        if s >= 0:
-            scratch[s] = NO_CLAIM
-    # Moves and divisions of cells still viable compete for free sites: in parallel over
-    # stripes of the lattice (each target, and so each claim counter, belongs to one stripe).
-    stripe = (grid.shape[0] + N_STRIPES - 1) // N_STRIPES
-    stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
-    for a in range(m):
-        i = acting[a]
-        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
-            stripe_start[target[i] // stripe + 1] += 1
-    for k in range(N_STRIPES):
-        stripe_start[k + 1] += stripe_start[k]
-    fill = stripe_start[:N_STRIPES].copy()
-    by_stripe = np.empty(stripe_start[N_STRIPES], dtype=np.int64)
-    for a in range(m):
-        i = acting[a]
-        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
-            k = target[i] // stripe
-            by_stripe[fill[k]] = a
-            fill[k] += 1
-    won = np.zeros(m, dtype=np.bool_)
-    moves = np.zeros(N_STRIPES, dtype=np.int64)
-    _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, grid, scratch, keys, by_stripe,
-                 stripe_start, won, moves)
-    tallies[3] += moves.sum()
-    births = 0
-    for a in range(m):  # in slot order: daughters get ids in their mothers' id order
-        i = acting[a]
-        if won[a] and proposal[i] == DIVIDE:
-            cycle_clock[i] = np.float32(0)
-            born_parents[births] = i
-            born_sites[births] = target[i]
-            grid[target[i]] = grid[site[i]]  # the daughter looks like her mother
-            births += 1
-    return births
-
-
-@njit(cache=_CACHE, parallel=True)
-def _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, claims, scratch, keys, by_stripe,
-                 stripe_start, won, moves):
-    """One winner per target among by_stripe's claims, stripe by stripe; moves applied at once.
-
-    claims: the category grid, -1 at every target (they are empty), used as a claim counter
-    and reset before the winners move in. Threads write disjoint memory: a stripe's targets,
-    counters and scratch entries are its own; a mover frees its old site, which was occupied
-    at the start of the step and so is no claim's target."""
-    for k in prange(stripe_start.shape[0] - 1):
-        lo, hi = stripe_start[k], stripe_start[k + 1]
-        for q in range(lo, hi):
-            _count_claim(claims, target[acting[by_stripe[q]]])
-        for q in range(lo, hi):
-            a = by_stripe[q]
-            i = acting[a]
-            if claims[target[i]] > 0:
-                keys[a] = _claim_key(seed, step, ids[i], 0)
-                scratch[target[i]] = min(scratch[target[i]], keys[a])
-        for q in range(lo, hi):
-            a = by_stripe[q]
-            t = target[acting[a]]
-            won[a] = claims[t] == 0 or scratch[t] == keys[a]
-        for q in range(lo, hi):
-            t = target[acting[by_stripe[q]]]
-            claims[t] = -1
-            scratch[t] = NO_CLAIM
-        for q in range(lo, hi):
-            a = by_stripe[q]
-            i = acting[a]
-            if won[a] and proposal[i] == MOVE:
-                t = target[i]
-                claims[t] = claims[site[i]]  # the category travels with the cell
-                claims[site[i]] = -1
-                occupancy[site[i]] = -1
-                occupancy[t] = i
-                site[i] = t
-                moves[k] += 1
-
-
-@njit(cache=_CACHE)
-def remove_and_age(cell_type, state, state_age, cycle_clock, site, caspase_duration, dt, occupancy, grid,
-                   max_states, histogram):
-    """Tumor cells apoptotic for the caspase+ duration leave now: their sites become empty and
-    their slots holes (cell_type -1), compacted later by `kept_slots` + `gather`. The clocks of
-    the others advance by one step, and histogram[type * max_states + state] counts them.
-    Returns (number leaving, first leaving slot or -1)."""
-    duration = np.float32(caspase_duration)
-    step = np.float32(dt)
-    count = 0
-    first = -1
-    for i in range(cell_type.shape[0]):
-        if cell_type[i] == HOLE:
-            continue
-        if cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration:
-            occupancy[site[i]] = -1
-            grid[site[i]] = -1
-            cell_type[i] = HOLE
-            count += 1
-            if first < 0:
-                first = i
-            continue
-        state_age[i] += step
-        cycle_clock[i] += step
-        histogram[np.int64(cell_type[i]) * max_states + state[i]] += 1
-    return count, first
-
-
-@njit(cache=_CACHE)
-def kept_slots(cell_type, kept):
-    """Slots that are not holes, in order; returns how many."""
-    w = 0
-    for i in range(cell_type.shape[0]):
-        kept[w] = i
-        w += np.int64(cell_type[i] != HOLE)
-    return w
-
-
-@njit(cache=_CACHE, parallel=True)
-def gather(sources, targets, kept, n_kept, offset):
-    """targets[c][offset + k] = sources[c][kept[k]] for columns c of one dtype (tuples of
-    equal-dtype arrays), in one parallel pass: the cells that stay compacted into spare
-    buffers (offset 0), or daughters copied from their mothers (offset n, in place)."""
-    for block in prange((n_kept + BLOCK - 1) // BLOCK):
-        start, stop = block * BLOCK, min(n_kept, (block + 1) * BLOCK)
-        for c in range(len(sources)):
-            source, target = sources[c], targets[c]
-            for k in range(start, stop):
-                target[offset + k] = source[kept[k]]
-
-
-@njit(cache=_CACHE)
-def reindex(occupancy, site, first, n):
-    """After compaction: the site of every cell from slot `first` on points to its new slot."""
-    for i in range(first, n):
-        occupancy[site[i]] = i

@@ -1,0 +1,218 @@
+"""Claims, removal and compaction of the minimal rule set's fused step (numba, CPU).
+
+The second half of kernels/fused_minimal.py (which explains the whole step): contested
+targets go to the lowest (priority, id) key as in kernels/claims.py, the kills first, then
+the moves and divisions of the cells still viable; dead cells become holes, compacted lazily.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._numba import njit, prange
+from .fused_minimal import (APOPTOSIS, BLOCK, C_APOPTOTIC, DECIDE_BLOCK, DIVIDE, HOLE, ID_MASK, MOVE, N_STRIPES,
+                            NO_CLAIM, P_CLAIM, T_APOPTOTIC, TUMOR, _words)
+
+_CACHE = __name__.startswith("abm.")  # see fused_minimal._CACHE
+
+
+@njit(cache=_CACHE, inline="always")
+def _claim_key(seed, step, agent_id, word_index):
+    w = _words(seed, step, P_CLAIM, agent_id)
+    priority = w[0] if word_index == 0 else w[1]
+    return ((priority >> np.uint64(8)) << np.uint64(40)) | (np.uint64(agent_id) & ID_MASK)
+
+
+@njit(cache=_CACHE, inline="always")
+def _count_claim(claims, t):
+    """One more claim on site t; claims (int8 per site) is -1 where unclaimed, saturates at 100."""
+    if claims[t] < 100:
+        claims[t] += 1
+
+
+@njit(cache=_CACHE)
+def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
+            proposal, target, kill_site, kill_clustered, contact, grid, scratch, born_parents, born_sites,
+            tallies, acting, block_acting, keys, stopped):
+    """Kills, then moves and divisions; returns the number of births (parents in slot order).
+
+    tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single, contacts_clustered.
+    Serial, over the few cells that proposed something. The lowest key on a target wins (as
+    kernels/claims.py), so the order of the loop does not matter; a sole claimant wins without
+    a key. The category grid doubles as the claim counter of the (empty, so -1) target sites;
+    keys and the uint64 scratch are used for contested targets and for kills only. The grid
+    is updated for the cells that turn apoptotic, move or are born.
+    """
+    n = ids.shape[0]
+    m = 0
+    for b in range(block_acting.shape[0]):  # the per-block lists of `decide`, in slot order
+        for j in range(block_acting[b]):
+            acting[m] = acting[b * DECIDE_BLOCK + j]
+            m += 1
+    # Kills: one winner per target site (the lowest key); the victim turns apoptotic.
+    for a in range(m):
+        i = acting[a]
+        if contact[i] != 0 and kill_site[i] >= 0:
+            keys[a] = _claim_key(seed, step, ids[i], 1)
+            scratch[kill_site[i]] = min(scratch[kill_site[i]], keys[a])
+    stopped[:n] = False
+    for a in range(m):
+        i = acting[a]
+        if proposal[i] == APOPTOSIS:  # the cell's own apoptosis
+            state[i] = T_APOPTOTIC
+            state_age[i] = np.float32(0)
+            partner[i] = -1
+            stopped[i] = True
+            grid[site[i]] = C_APOPTOTIC
+        if contact[i] == 1:
+            tallies[4] += 1
+        elif contact[i] == 2:
+            tallies[5] += 1
+        s = kill_site[i] if contact[i] != 0 else -1
+        if s >= 0 and scratch[s] == keys[a]:
+            victim = occupancy[s]
+            kills[i] += 1
+            state[victim] = T_APOPTOTIC
+            state_age[victim] = np.float32(0)
+            partner[victim] = -1
+            stopped[victim] = True
+            grid[s] = C_APOPTOTIC
+            tallies[0] += 1
+            if kill_clustered[i]:
+                tallies[2] += 1
+            else:
+                tallies[1] += 1
+    for a in range(m):
+        s = kill_site[acting[a]] if contact[acting[a]] != 0 else -1
+        if s >= 0:
+            scratch[s] = NO_CLAIM
+    # Moves and divisions of cells still viable compete for free sites: in parallel over
+    # stripes of the lattice (each target, and so each claim counter, belongs to one stripe).
+    stripe = (grid.shape[0] + N_STRIPES - 1) // N_STRIPES
+    stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
+    for a in range(m):
+        i = acting[a]
+        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
+            stripe_start[target[i] // stripe + 1] += 1
+    for k in range(N_STRIPES):
+        stripe_start[k + 1] += stripe_start[k]
+    fill = stripe_start[:N_STRIPES].copy()
+    by_stripe = np.empty(stripe_start[N_STRIPES], dtype=np.int64)
+    for a in range(m):
+        i = acting[a]
+        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
+            k = target[i] // stripe
+            by_stripe[fill[k]] = a
+            fill[k] += 1
+    won = np.zeros(m, dtype=np.bool_)
+    moves = np.zeros(N_STRIPES, dtype=np.int64)
+    _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, grid, scratch, keys, by_stripe,
+                 stripe_start, won, moves)
+    tallies[3] += moves.sum()
+    births = 0
+    for a in range(m):  # in slot order: daughters get ids in their mothers' id order
+        i = acting[a]
+        if won[a] and proposal[i] == DIVIDE:
+            cycle_clock[i] = np.float32(0)
+            born_parents[births] = i
+            born_sites[births] = target[i]
+            grid[target[i]] = grid[site[i]]  # the daughter looks like her mother
+            births += 1
+    return births
+
+
+@njit(cache=_CACHE, parallel=True)
+def _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, claims, scratch, keys, by_stripe,
+                 stripe_start, won, moves):
+    """One winner per target among by_stripe's claims, stripe by stripe; moves applied at once.
+
+    claims: the category grid, -1 at every target (they are empty), used as a claim counter
+    and reset before the winners move in. Threads write disjoint memory: a stripe's targets,
+    counters and scratch entries are its own; a mover frees its old site, which was occupied
+    at the start of the step and so is no claim's target."""
+    for k in prange(stripe_start.shape[0] - 1):
+        lo, hi = stripe_start[k], stripe_start[k + 1]
+        for q in range(lo, hi):
+            _count_claim(claims, target[acting[by_stripe[q]]])
+        for q in range(lo, hi):
+            a = by_stripe[q]
+            i = acting[a]
+            if claims[target[i]] > 0:
+                keys[a] = _claim_key(seed, step, ids[i], 0)
+                scratch[target[i]] = min(scratch[target[i]], keys[a])
+        for q in range(lo, hi):
+            a = by_stripe[q]
+            t = target[acting[a]]
+            won[a] = claims[t] == 0 or scratch[t] == keys[a]
+        for q in range(lo, hi):
+            t = target[acting[by_stripe[q]]]
+            claims[t] = -1
+            scratch[t] = NO_CLAIM
+        for q in range(lo, hi):
+            a = by_stripe[q]
+            i = acting[a]
+            if won[a] and proposal[i] == MOVE:
+                t = target[i]
+                claims[t] = claims[site[i]]  # the category travels with the cell
+                claims[site[i]] = -1
+                occupancy[site[i]] = -1
+                occupancy[t] = i
+                site[i] = t
+                moves[k] += 1
+
+
+@njit(cache=_CACHE)
+def remove_and_age(cell_type, state, state_age, cycle_clock, site, caspase_duration, dt, occupancy, grid,
+                   max_states, histogram):
+    """Tumor cells apoptotic for the caspase+ duration leave now: their sites become empty and
+    their slots holes (cell_type -1), compacted later by `kept_slots` + `gather`. The clocks of
+    the others advance by one step, and histogram[type * max_states + state] counts them.
+    Returns (number leaving, first leaving slot or -1)."""
+    duration = np.float32(caspase_duration)
+    step = np.float32(dt)
+    count = 0
+    first = -1
+    for i in range(cell_type.shape[0]):
+        if cell_type[i] == HOLE:
+            continue
+        if cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration:
+            occupancy[site[i]] = -1
+            grid[site[i]] = -1
+            cell_type[i] = HOLE
+            count += 1
+            if first < 0:
+                first = i
+            continue
+        state_age[i] += step
+        cycle_clock[i] += step
+        histogram[np.int64(cell_type[i]) * max_states + state[i]] += 1
+    return count, first
+
+
+@njit(cache=_CACHE)
+def kept_slots(cell_type, kept):
+    """Slots that are not holes, in order; returns how many."""
+    w = 0
+    for i in range(cell_type.shape[0]):
+        kept[w] = i
+        w += np.int64(cell_type[i] != HOLE)
+    return w
+
+
+@njit(cache=_CACHE, parallel=True)
+def gather(sources, targets, kept, n_kept, offset):
+    """targets[c][offset + k] = sources[c][kept[k]] for columns c of one dtype (tuples of
+    equal-dtype arrays), in one parallel pass: the cells that stay compacted into spare
+    buffers (offset 0), or daughters copied from their mothers (offset n, in place)."""
+    for block in prange((n_kept + BLOCK - 1) // BLOCK):
+        start, stop = block * BLOCK, min(n_kept, (block + 1) * BLOCK)
+        for c in range(len(sources)):
+            source, target = sources[c], targets[c]
+            for k in range(start, stop):
+                target[offset + k] = source[kept[k]]
+
+
+@njit(cache=_CACHE)
+def reindex(occupancy, site, first, n):
+    """After compaction: the site of every cell from slot `first` on points to its new slot."""
+    for i in range(first, n):
+        occupancy[site[i]] = i
