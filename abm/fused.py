@@ -183,45 +183,55 @@ class FusedMinimalStep:
         n = cells.n
         self._per_cell(n)
         live = {name: column[:n] for name, column in cells.columns.items()}
-        nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
-        seed, step = model.seed, model.steps
-        words = tuple(row[:n] for row in self.words)  # four contiguous rows: the words pass vectorises
         block_acting = np.empty((n + kernel.DECIDE_BLOCK - 1) // kernel.DECIDE_BLOCK, dtype=np.int64)
-
-        # sense and decide
-        if self.grid_stale:  # first step, or the cells were looked at (and maybe changed) from outside
-            self.grid.fill(-1)
-            kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], self.grid)
-            self.grid_stale = False
-        kernel.decide(seed, step, *words, live["id"], live["cell_type"], live["state"], live["site"], live["partner"],
-                      live["partner_site"], live["inhibitory_receptors"], live["state_age_min"],
-                      self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets,
-                      self.tumor_params, self.nk_params, self.proposal[:n], self.target[:n],
-                      self.kill_site[:n], self.kill_clustered[:n], self.contact[:n], self.acting, block_acting)
-        # resolve
-        counts = np.zeros(6, dtype=np.int64)
-        births = after.resolve(seed, step, live["id"], live["state"], live["site"], live["state_age_min"],
-                                live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy,
-                                self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
-                                self.contact[:n], self.grid, self.scratch, self.born_parents[:n],
-                                self.born_sites[:n], counts, self.acting, block_acting, self.keys, self.stopped)
+        self.sense_and_decide(model, live, lattice, block_acting)
+        counts = np.zeros(6, dtype=np.int64)  # kills, kills_single, kills_clustered, moves, contacts
+        births = self.resolve(model, live, lattice, block_acting, counts)
         if births:
             self._append_daughters(cells, lattice, births)
-        # remove (lazily: see settle) and age
         histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
-        deaths, first = after.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"],
-                                              cells["cycle_clock_min"], cells["site"], self.caspase_duration_min,
-                                              model.dt_min, lattice.occupancy, self.grid, MAX_STATES, histogram)
-        if deaths:
-            self.holes += deaths
-            self.first_hole = first if self.first_hole < 0 else min(self.first_hole, first)
-        if 16 * self.holes > cells.n:
-            self.settle(model, looked_at=False)
+        deaths = self.remove_and_age(model, cells, lattice, histogram)
 
         names = ("kills", "kills_single", "kills_clustered", "moves", "contacts_single", "contacts_clustered")
         tallies = {name: int(value) for name, value in zip(names, counts)}
         tallies.update(births=int(births), deaths=int(deaths))
         return FusedEvents(tallies=tallies, histogram=histogram)
+
+    # The three phases (methods, so that `abm bench` can time each).
+
+    def sense_and_decide(self, model, live, lattice, block_acting) -> None:
+        n = live["id"].shape[0]
+        if self.grid_stale:  # first step, or the cells were looked at (and maybe changed) from outside
+            self.grid.fill(-1)
+            kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], self.grid)
+            self.grid_stale = False
+        nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
+        words = tuple(row[:n] for row in self.words)  # four contiguous rows: the words pass vectorises
+        kernel.decide(model.seed, model.steps, *words, live["id"], live["cell_type"], live["state"], live["site"],
+                      live["partner"], live["partner_site"], live["inhibitory_receptors"], live["state_age_min"],
+                      self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets,
+                      self.tumor_params, self.nk_params, self.proposal[:n], self.target[:n],
+                      self.kill_site[:n], self.kill_clustered[:n], self.contact[:n], self.acting, block_acting)
+
+    def resolve(self, model, live, lattice, block_acting, counts) -> int:
+        n = live["id"].shape[0]
+        return after.resolve(model.seed, model.steps, live["id"], live["state"], live["site"], live["state_age_min"],
+                             live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy,
+                             self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
+                             self.contact[:n], self.grid, self.scratch, self.born_parents[:n],
+                             self.born_sites[:n], counts, self.acting, block_acting, self.keys, self.stopped)
+
+    def remove_and_age(self, model, cells, lattice, histogram) -> int:
+        """Leaving cells become holes (compacted lazily: see settle); clocks advance; cells counted."""
+        deaths, first = after.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"],
+                                             cells["cycle_clock_min"], cells["site"], self.caspase_duration_min,
+                                             model.dt_min, lattice.occupancy, self.grid, MAX_STATES, histogram)
+        if deaths:
+            self.holes += deaths
+            self.first_hole = first if self.first_hole < 0 else min(self.first_hole, first)
+        if 16 * self.holes > cells.n:
+            self.settle(model, looked_at=False)
+        return deaths
 
 
 def fused_step_for(model) -> FusedMinimalStep | None:

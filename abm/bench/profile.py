@@ -24,6 +24,7 @@ from .measure import (MINIMAL, PHASE_SCENARIO, WARMUP_STEPS, Plan, build_model, 
                       sites_of, step_path, synchronise)
 
 PHASES = ("intervene", "secrete_and_uptake", "diffuse", "sense", "decide", "resolve", "remove", "collect")
+FUSED_PHASES = ("sense_and_decide", "resolve", "remove_and_age", "settle")  # abm/fused.py, inside fused_step
 
 
 def _rss_bytes() -> int:
@@ -93,7 +94,12 @@ def time_phases(model, steps: int) -> dict:
     """Per phase: seconds per step and share of the step; total measured around model.step()."""
     xp = model.xp
     model.run(WARMUP_STEPS)
+    fused = getattr(model, "fused_step", None)
     timer = PhaseTimer(model, step_phases(model), sync=lambda: synchronise(xp))
+    inner = None
+    if fused is not None:  # its phases too, nested inside fused_step
+        inner = PhaseTimer(fused, FUSED_PHASES, sync=lambda: synchronise(xp))
+        inner._stack = timer._stack
     total = 0.0
     try:
         for _ in range(steps):
@@ -104,9 +110,13 @@ def time_phases(model, steps: int) -> dict:
             total += perf_counter() - start
     finally:
         timer.remove()
-    phases = {name: {"seconds_per_step": seconds / steps, "calls_per_step": timer.calls[name] / steps,
-                     "share_of_step": seconds / total} for name, seconds in timer.seconds.items()}
-    phase_sum = sum(timer.seconds.values())
+        if inner is not None:
+            inner.remove()
+    timers = [("", timer)] + ([("fused_step.", inner)] if inner is not None else [])
+    phases = {prefix + name: {"seconds_per_step": seconds / steps, "calls_per_step": t.calls[name] / steps,
+                              "share_of_step": seconds / total}
+              for prefix, t in timers for name, seconds in t.seconds.items()}
+    phase_sum = sum(sum(t.seconds.values()) for _, t in timers)
     return {"steps": steps, "agents": model.n_cells, "step_seconds": total / steps, "phases": phases,
             "phases_sum_seconds": phase_sum / steps, "unaccounted_seconds": (total - phase_sum) / steps}
 
