@@ -8,6 +8,7 @@ steps/s, the memory the model holds per lattice site and per agent, and the devi
 """
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from time import perf_counter
 
@@ -41,13 +42,22 @@ def bench_large(runs, device: str, steps: int, log) -> dict:
             log(f"  {label}: does not run here: {error}")
             continue
         build_seconds = perf_counter() - start
-        model.run(WARMUP_STEPS)
-        synchronise(model.xp)
-        agents, start = model.n_cells, perf_counter()
-        model.run(steps)
-        synchronise(model.xp)
-        seconds = perf_counter() - start
-        memory = memory_report(model)
+        try:  # a run that fits when built can still run out of device memory in its first steps
+            model.run(WARMUP_STEPS)
+            synchronise(model.xp)
+            agents, start = model.n_cells, perf_counter()
+            model.run(steps)
+            synchronise(model.xp)
+            seconds = perf_counter() - start
+            memory = memory_report(model)
+        except Exception as error:  # noqa: BLE001 - e.g. cupy OutOfMemoryError: record it, keep the other numbers
+            skipped.append({"shape": list(shape), "cells": tumor + nk,
+                            "reason": f"failed while stepping: {error.__class__.__name__}: {error}"})
+            log(f"  {label}: failed while stepping: {error.__class__.__name__}: {error}")
+            xp = model.xp
+            del model
+            _free_device_memory(xp)
+            continue
         row = {"config": PHASE_SCENARIO, "name": Path(PHASE_SCENARIO).stem, "shape": list(shape),
                "sites": sites_of(shape), "agents": agents, "fields": sorted(model.fields), "steps": steps,
                "seconds": seconds, "steps_per_s": steps / seconds, "agent_steps_per_s": agents * steps / seconds,
@@ -57,5 +67,15 @@ def bench_large(runs, device: str, steps: int, log) -> dict:
         log(f"  {label}: {row['steps_per_s']:.3g} steps/s ({row['agent_steps_per_s']:.3g} agent-steps/s); "
             f"{memory['per_site_bytes']['total']:.0f} B/site, {memory['per_agent_bytes']['total']:.0f} B/agent; "
             f"{held / 2**30:.1f} GiB held; built in {build_seconds:.0f} s")
+        xp = model.xp
         del model
+        _free_device_memory(xp)
     return {"rows": rows, "skipped": skipped}
+
+
+def _free_device_memory(xp) -> None:
+    """After the model is dropped: collect its reference cycles (a Mesa model holds some) and, on
+    a GPU, hand the pool's blocks back before the next, larger run."""
+    gc.collect()
+    if hasattr(xp, "get_default_memory_pool"):
+        xp.get_default_memory_pool().free_all_blocks()
