@@ -80,6 +80,9 @@ class _FakePool:
     def total_bytes(self):
         return 0
 
+    def free_all_blocks(self):
+        return None
+
 
 def test_bench_runs_its_gpu_code_path(host_gpu, monkeypatch, tmp_path):
     """`abm bench --device gpu` end to end on the GPU code path (tiny sizes): what the one-command

@@ -42,6 +42,7 @@ def bench_large(runs, device: str, steps: int, log) -> dict:
             log(f"  {label}: does not run here: {error}")
             continue
         build_seconds = perf_counter() - start
+        failure = None
         try:  # a run that fits when built can still run out of device memory in its first steps
             model.run(WARMUP_STEPS)
             synchronise(model.xp)
@@ -51,15 +52,16 @@ def bench_large(runs, device: str, steps: int, log) -> dict:
             seconds = perf_counter() - start
             memory = memory_report(model)
         except Exception as error:  # noqa: BLE001 - e.g. cupy OutOfMemoryError: record it, keep the other numbers
-            skipped.append({"shape": list(shape), "cells": tumor + nk,
-                            "reason": f"failed while stepping: {error.__class__.__name__}: {error}"})
-            log(f"  {label}: failed while stepping: {error.__class__.__name__}: {error}")
-            xp = model.xp
-            del model
-            _free_device_memory(xp)
+            failure = f"failed while stepping: {error.__class__.__name__}: {error}"
+        xp, fields = model.xp, sorted(model.fields)
+        del model
+        _free_device_memory(xp)
+        if failure:
+            skipped.append({"shape": list(shape), "cells": tumor + nk, "reason": failure})
+            log(f"  {label}: {failure}")
             continue
         row = {"config": PHASE_SCENARIO, "name": Path(PHASE_SCENARIO).stem, "shape": list(shape),
-               "sites": sites_of(shape), "agents": agents, "fields": sorted(model.fields), "steps": steps,
+               "sites": sites_of(shape), "agents": agents, "fields": fields, "steps": steps,
                "seconds": seconds, "steps_per_s": steps / seconds, "agent_steps_per_s": agents * steps / seconds,
                "build_seconds": build_seconds, "memory": memory}
         rows.append(row)
@@ -67,9 +69,6 @@ def bench_large(runs, device: str, steps: int, log) -> dict:
         log(f"  {label}: {row['steps_per_s']:.3g} steps/s ({row['agent_steps_per_s']:.3g} agent-steps/s); "
             f"{memory['per_site_bytes']['total']:.0f} B/site, {memory['per_agent_bytes']['total']:.0f} B/agent; "
             f"{held / 2**30:.1f} GiB held; built in {build_seconds:.0f} s")
-        xp = model.xp
-        del model
-        _free_device_memory(xp)
     return {"rows": rows, "skipped": skipped}
 
 
