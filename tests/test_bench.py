@@ -166,6 +166,10 @@ def test_missing_mesa_reference_gives_a_reason(monkeypatch, tmp_path):
     assert module is None and "not found" in reason
 
 
+def test_results_say_they_are_complete(bench):
+    assert bench[0]["complete"] is True
+
+
 def test_large_runs(bench):
     results, _, _ = bench
     rows = results["large"]["rows"]

@@ -124,6 +124,9 @@ def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, 
     def done(section):  # wall seconds of each section, building models and warm-up included
         nonlocal clock
         results["section_seconds"][section], clock = perf_counter() - clock, perf_counter()
+        # The sections so far, marked incomplete: a crash or a kill later loses nothing measured.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({**results, "complete": False}, indent=2) + "\n")
 
     if "minimal" in sections:
         results["minimal"] = {"config": MINIMAL, "rows": bench_minimal(plan, backend.name, mesa, log)}
@@ -155,6 +158,7 @@ def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, 
     except Exception as error:  # noqa: BLE001 - a failed plot must not lose the numbers
         results["plot"], results["plot_error"] = None, f"{error.__class__.__name__}: {error}"
     log(scaling_text(results["scaling"]))
+    results["complete"] = True
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     log(f"\nwrote {out}" + (f"\nwrote {plot}" if results["plot"] else ""))
