@@ -48,26 +48,35 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
         for j in range(block_acting[b]):
             acting[m] = acting[b * DECIDE_BLOCK + j]
             m += 1
-    # Kills: one winner per target site (the lowest key); the victim turns apoptotic.
+    # The acting cells' proposals, gathered once into dense arrays: the loops below then stream
+    # through memory instead of touching a new cache line of every per-cell array each time.
+    wants = np.empty(m, dtype=np.int8)
+    goes_to = np.empty(m, dtype=np.int64)
+    kill_at = np.empty(m, dtype=np.int64)
     for a in range(m):
         i = acting[a]
-        if contact[i] != 0 and kill_site[i] >= 0:
-            keys[a] = _claim_key(seed, step, ids[i], 1)
-            scratch[kill_site[i]] = min(scratch[kill_site[i]], keys[a])
+        wants[a] = proposal[i]
+        goes_to[a] = target[i] if proposal[i] == MOVE or proposal[i] == DIVIDE else -1
+        kill_at[a] = kill_site[i] if contact[i] != 0 else -1
+        if contact[i] == 1:
+            tallies[4] += 1
+        elif contact[i] == 2:
+            tallies[5] += 1
+    # Kills: one winner per target site (the lowest key); the victim turns apoptotic.
+    for a in range(m):
+        if kill_at[a] >= 0:
+            keys[a] = _claim_key(seed, step, ids[acting[a]], 1)
+            scratch[kill_at[a]] = min(scratch[kill_at[a]], keys[a])
     stopped[:n] = False
     for a in range(m):
         i = acting[a]
-        if proposal[i] == APOPTOSIS:  # the cell's own apoptosis
+        if wants[a] == APOPTOSIS:  # the cell's own apoptosis
             state[i] = T_APOPTOTIC
             state_age[i] = np.float32(0)
             partner[i] = -1
             stopped[i] = True
             grid[site[i]] = C_APOPTOTIC
-        if contact[i] == 1:
-            tallies[4] += 1
-        elif contact[i] == 2:
-            tallies[5] += 1
-        s = kill_site[i] if contact[i] != 0 else -1
+        s = kill_at[a]
         if s >= 0 and scratch[s] == keys[a]:
             victim = occupancy[s]
             kills[i] += 1
@@ -82,76 +91,77 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             else:
                 tallies[1] += 1
     for a in range(m):
-        s = kill_site[acting[a]] if contact[acting[a]] != 0 else -1
-        if s >= 0:
-            scratch[s] = NO_CLAIM
+        if kill_at[a] >= 0:
+            scratch[kill_at[a]] = NO_CLAIM
     # Moves and divisions of cells still viable compete for free sites: in parallel over
     # stripes of the lattice (each target, and so each claim counter, belongs to one stripe).
-    stripe = (grid.shape[0] + N_STRIPES - 1) // N_STRIPES
+    shift = 0  # stripes of 2**shift sites, at most N_STRIPES of them: a shift, not a division, per claim
+    while (grid.shape[0] + (1 << shift) - 1) >> shift > N_STRIPES:
+        shift += 1
     stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
     for a in range(m):
-        i = acting[a]
-        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
-            stripe_start[target[i] // stripe + 1] += 1
+        if goes_to[a] >= 0 and stopped[acting[a]]:
+            goes_to[a] = -1  # killed or dying this step: no claim
+        if goes_to[a] >= 0:
+            stripe_start[(goes_to[a] >> shift) + 1] += 1
     for k in range(N_STRIPES):
         stripe_start[k + 1] += stripe_start[k]
     fill = stripe_start[:N_STRIPES].copy()
     by_stripe = np.empty(stripe_start[N_STRIPES], dtype=np.int64)
     for a in range(m):
-        i = acting[a]
-        if (proposal[i] == MOVE or proposal[i] == DIVIDE) and not stopped[i]:
-            k = target[i] // stripe
+        if goes_to[a] >= 0:
+            k = goes_to[a] >> shift
             by_stripe[fill[k]] = a
             fill[k] += 1
     won = np.zeros(m, dtype=np.bool_)
     moves = np.zeros(N_STRIPES, dtype=np.int64)
-    _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, grid, scratch, keys, by_stripe,
+    _site_claims(seed, step, ids, site, occupancy, wants, goes_to, acting, grid, scratch, keys, by_stripe,
                  stripe_start, won, moves)
     tallies[3] += moves.sum()
     births = 0
     for a in range(m):  # in slot order: daughters get ids in their mothers' id order
-        i = acting[a]
-        if won[a] and proposal[i] == DIVIDE:
+        if won[a] and wants[a] == DIVIDE:
+            i = acting[a]
             cycle_clock[i] = np.float32(0)
             born_parents[births] = i
-            born_sites[births] = target[i]
-            grid[target[i]] = grid[site[i]]  # the daughter looks like her mother
+            born_sites[births] = goes_to[a]
+            grid[goes_to[a]] = grid[site[i]]  # the daughter looks like her mother
             births += 1
     return births
 
 
 @njit(cache=_CACHE, parallel=True)
-def _site_claims(seed, step, ids, site, occupancy, proposal, target, acting, claims, scratch, keys, by_stripe,
+def _site_claims(seed, step, ids, site, occupancy, wants, goes_to, acting, claims, scratch, keys, by_stripe,
                  stripe_start, won, moves):
     """One winner per target among by_stripe's claims, stripe by stripe; moves applied at once.
 
-    claims: the category grid, -1 at every target (they are empty), used as a claim counter
-    and reset before the winners move in. Threads write disjoint memory: a stripe's targets,
-    counters and scratch entries are its own; a mover frees its old site, which was occupied
-    at the start of the step and so is no claim's target."""
+    wants, goes_to: per acting cell a, its proposal and target site. claims: the category
+    grid, -1 at every target (they are empty), used as a claim counter and reset before the
+    winners move in. Threads write disjoint memory: a stripe's targets, counters and scratch
+    entries are its own; a mover frees its old site, which was occupied at the start of the
+    step and so is no claim's target."""
     for k in prange(stripe_start.shape[0] - 1):
         lo, hi = stripe_start[k], stripe_start[k + 1]
         for q in range(lo, hi):
-            _count_claim(claims, target[acting[by_stripe[q]]])
+            _count_claim(claims, goes_to[by_stripe[q]])
         for q in range(lo, hi):
             a = by_stripe[q]
-            i = acting[a]
-            if claims[target[i]] > 0:
-                keys[a] = _claim_key(seed, step, ids[i], 0)
-                scratch[target[i]] = min(scratch[target[i]], keys[a])
+            if claims[goes_to[a]] > 0:
+                keys[a] = _claim_key(seed, step, ids[acting[a]], 0)
+                scratch[goes_to[a]] = min(scratch[goes_to[a]], keys[a])
         for q in range(lo, hi):
             a = by_stripe[q]
-            t = target[acting[a]]
+            t = goes_to[a]
             won[a] = claims[t] == 0 or scratch[t] == keys[a]
         for q in range(lo, hi):
-            t = target[acting[by_stripe[q]]]
+            t = goes_to[by_stripe[q]]
             claims[t] = -1
             scratch[t] = NO_CLAIM
         for q in range(lo, hi):
             a = by_stripe[q]
-            i = acting[a]
-            if won[a] and proposal[i] == MOVE:
-                t = target[i]
+            if won[a] and wants[a] == MOVE:
+                i = acting[a]
+                t = goes_to[a]
                 claims[t] = claims[site[i]]  # the category travels with the cell
                 claims[site[i]] = -1
                 occupancy[site[i]] = -1
