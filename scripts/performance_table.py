@@ -17,9 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-# Two full runs on the same machine and day, 10 minutes apart, at (near) the same code: the
-# shared virtual machine's speed drifts, and both are shown rather than the better one.
-RESULTS = ["benchmarks/results/2026-11-22-cpu-2core-bench.json", "benchmarks/results/2026-11-22-cpu-2core-bench-run2.json"]
+# Three full runs on one machine and day as the fused step's last optimisations landed (the git
+# commit is in each file): the shared virtual machine's speed drifts, so all are shown.
+RESULTS = ["benchmarks/results/2026-11-22-cpu-2core-bench.json", "benchmarks/results/2026-11-22-cpu-2core-bench-run2.json",
+           "benchmarks/results/2026-11-22-cpu-2core-bench-run3.json"]
 BEGIN = "<!-- BEGIN PERFORMANCE TABLE (scripts/performance_table.py) -->"
 END = "<!-- END PERFORMANCE TABLE -->"
 BIOFVM_100 = 4.0e7  # BioFVM (PhysiCell 1.14.2), 100^3 x 2 substrates, 2 OpenMP threads: issue 6's reference
