@@ -3,8 +3,13 @@
 When a run uses only the minimal rules (tumor cells divide and die, NK cells conjugate, kill
 and walk; no fields, no interventions, no other cell types, instant conjugates), the model's
 general step spends most of its time in interpreter overhead and temporary arrays. This module
-then runs kernels/fused_minimal.py (and fused_minimal_resolve.py) instead: bit-identical results (tests/test_fused.py compares
-every column, the lattice and the tallies with the general step), several times faster.
+then runs kernels/fused_minimal.py (decide) and fused_minimal_resolve.py (claims, removal)
+instead: bit-identical results (tests/test_fused.py compares every column, the lattice and the
+tallies with the general step), several times faster.
+
+State it carries between steps, which the general step does not: the category grid (what
+neighbours see, kept current; rebuilt after anyone outside looks at the cells) and holes (dead
+cells not yet compacted; `settle`, called by `model.cells`, compacts them).
 
 `fused_step_for(model)` returns a FusedMinimalStep, or None with the reason recorded in
 `model.fused_reason` (a config outside the minimal set, the GPU backend, numba missing, or
@@ -21,7 +26,6 @@ from .celltypes import CATEGORY, MAX_STATES, N_TYPES, STATE, TYPE_CODE
 from .kernels import _numba
 from .kernels import fused_minimal as kernel
 from .kernels import fused_minimal_resolve as after
-from .kernels.claims import NO_CLAIM
 from .state import RESET_AT_BIRTH
 
 # The kernel's constants must be the model's codes.
@@ -239,4 +243,4 @@ def fused_step_for(model) -> FusedMinimalStep | None:
     return FusedMinimalStep(model) if model.fused_reason is None else None
 
 
-__all__ = ["FusedMinimalStep", "fused_step_for", "why_not_fused", "NO_CLAIM"]
+__all__ = ["FusedMinimalStep", "fused_step_for", "why_not_fused"]
