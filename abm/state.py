@@ -83,9 +83,6 @@ class Agents:
 
     def reserve(self, needed: int):
         """Capacity for `needed` cells (grows by doubling, up to max_capacity)."""
-        self._reserve(needed)
-
-    def _reserve(self, needed: int):
         if needed <= self.capacity:
             return
         new_capacity = max(needed, 2 * self.capacity)
@@ -100,7 +97,7 @@ class Agents:
     def append(self, **values) -> slice:
         """Add cells (one array per column; 'id' is assigned). Returns their slots."""
         count = int(len(values["site"]))
-        self._reserve(self.n + count)
+        self.reserve(self.n + count)
         slots = slice(self.n, self.n + count)
         self.columns["id"][slots] = self.xp.arange(self.next_id, self.next_id + count, dtype=self.xp.int64)
         for name, column in self.columns.items():

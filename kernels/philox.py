@@ -60,22 +60,14 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1, xp=np):
     return tuple(c.astype(xp.uint32) for c in (c0, c1, c2, c3))
 
 
-def draw_numpy(seed: int, step: int, purpose, ids, xp=np):
-    """Four independent uint32 words per agent id: array of shape (4, len(ids)).
-
-    `purpose` may also be a sequence: then the result is (len(purposes), 4, len(ids)), computed
-    in one pass (cheaper than one call per purpose for small arrays).
-    """
+def draw_numpy(seed: int, step: int, purpose: int, ids, xp=np):
+    """Four independent uint32 words per agent id: array of shape (4, len(ids))."""
     ids = xp.asarray(ids, dtype=xp.int64).astype(xp.uint64)
-    purposes = [purpose] if np.ndim(purpose) == 0 else list(purpose)
-    n = ids.shape[0]
-    id_lo = xp.tile(ids & xp.uint64(_LOW32), len(purposes))
-    id_hi = xp.tile(ids >> xp.uint64(32), len(purposes))
-    step_word = xp.full(n * len(purposes), step & _LOW32, dtype=xp.uint64)
-    purpose_word = xp.repeat(xp.asarray([p & _LOW32 for p in purposes], dtype=xp.uint64), n)
-    words = philox4x32_10(id_lo, id_hi, step_word, purpose_word, seed & _LOW32, (seed >> 32) & _LOW32, xp=xp)
-    stacked = xp.stack(words).reshape(4, len(purposes), n).transpose(1, 0, 2)
-    return stacked[0] if np.ndim(purpose) == 0 else stacked
+    step_word = xp.full(ids.shape[0], step & _LOW32, dtype=xp.uint64)
+    purpose_word = xp.full(ids.shape[0], purpose & _LOW32, dtype=xp.uint64)
+    words = philox4x32_10(ids & xp.uint64(_LOW32), ids >> xp.uint64(32), step_word, purpose_word,
+                          seed & _LOW32, (seed >> 32) & _LOW32, xp=xp)
+    return xp.stack(words)
 
 
 def draw(seed: int, step: int, purpose: int | str, ids, xp=np):
