@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -166,7 +167,14 @@ def main(argv=None) -> int:
     handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "schema": _schema,
                **SWEEP_HANDLERS, **VALIDATE_HANDLERS, "bench": _bench}[args.command]
     try:
-        return handler(args)
+        code = handler(args)
+        if argv is None and args.command == "run" and code == 0:
+            # The command-line process, its run complete and its file closed: a Ctrl-C or SIGTERM
+            # arriving while it winds down (thread pools, interpreter exit) has nothing left to
+            # stop and must not turn a finished run into a killed process.
+            for number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(number, signal.SIG_IGN)
+        return code
     except AbmError as error:
         print(f"abm: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
