@@ -106,18 +106,17 @@ class FusedMinimalStep:
     def _per_cell(self, n):
         if n > self._capacity:
             capacity = max(n, 2 * self._capacity, 1024)
-            self.proposal = np.empty(capacity, dtype=np.int8)
-            self.target = np.empty(capacity, dtype=np.int64)
-            self.kill_site = np.empty(capacity, dtype=np.int64)
-            self.kill_clustered = np.empty(capacity, dtype=np.bool_)
-            self.contact = np.empty(capacity, dtype=np.int8)
+            # decide's per-block lists of the cells that act (see kernels/fused_minimal.decide)
+            self.acting = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.int64)
+            self.act_proposal = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.int8)
+            self.act_target = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.int64)
+            self.act_kill = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.int64)
+            self.act_clustered = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.bool_)
+            self.act_contact = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.int8)
+            self.keys = np.empty(capacity, dtype=np.uint64)
             self.born_parents = np.empty(capacity, dtype=np.int64)
             self.born_sites = np.empty(capacity, dtype=np.int64)
-            self.acting = np.empty(capacity, dtype=np.int64)
-            self.keys = np.empty(capacity, dtype=np.uint64)
-            self.stopped = np.empty(capacity, dtype=np.bool_)
             self.kept = np.empty(capacity, dtype=np.int64)
-            self.words = np.empty((4, capacity), dtype=np.uint32)
             self._capacity = capacity
 
     # ------------------------------------------------------------------ removal, lazily
@@ -160,9 +159,8 @@ class FusedMinimalStep:
         for name, column in cells.columns.items():
             if name not in ("id", "site", "state") and name not in RESET_AT_BIRTH:
                 by_dtype.setdefault(column.dtype, []).append(column)
-        with _numba.threads_for(births):  # a few hundred daughters: one thread
-            for group in by_dtype.values():
-                after.gather(tuple(group), tuple(group), self.born_parents, births, start)
+        for group in by_dtype.values():
+            after.copy_rows(tuple(group), self.born_parents, births, start)
         daughters = slice(start, start + births)
         columns = cells.columns
         for name, value in RESET_AT_BIRTH.items():
@@ -204,33 +202,36 @@ class FusedMinimalStep:
     # The three phases (methods, so that `abm bench` can time each).
 
     def sense_and_decide(self, model, live, lattice, block_acting) -> None:
-        n = live["id"].shape[0]
         if self.grid_stale:  # first step, or the cells were looked at (and maybe changed) from outside
             self.grid.fill(-1)
             kernel.categorise(live["cell_type"], live["state"], live["mesenchymal"], live["site"], self.grid)
             self.grid_stale = False
         nx, ny, nz = (tuple(lattice.shape) + (1, 1))[:3]
-        words = tuple(row[:n] for row in self.words)  # four contiguous rows: the words pass vectorises
-        kernel.decide(model.seed, model.steps, *words, live["id"], live["cell_type"], live["state"], live["site"],
+        kernel.decide(model.seed, model.steps, live["id"], live["cell_type"], live["state"], live["site"],
                       live["partner"], live["partner_site"], live["inhibitory_receptors"], live["state_age_min"],
                       self.grid, lattice.occupancy, nx, ny, nz, lattice.offsets, self.flat_offsets,
-                      self.tumor_params, self.nk_params, self.proposal[:n], self.target[:n],
-                      self.kill_site[:n], self.kill_clustered[:n], self.contact[:n], self.acting, block_acting)
+                      self.tumor_params, self.nk_params, self.acting, self.act_proposal, self.act_target,
+                      self.act_kill, self.act_clustered, self.act_contact, block_acting)
 
     def resolve(self, model, live, lattice, block_acting, counts) -> int:
-        n = live["id"].shape[0]
         return after.resolve(model.seed, model.steps, live["id"], live["state"], live["site"], live["state_age_min"],
-                             live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy,
-                             self.proposal[:n], self.target[:n], self.kill_site[:n], self.kill_clustered[:n],
-                             self.contact[:n], self.grid, self.scratch, self.born_parents[:n],
-                             self.born_sites[:n], counts, self.acting, block_acting, self.keys, self.stopped)
+                             live["partner"], live["kills"], live["cycle_clock_min"], lattice.occupancy, self.grid,
+                             self.scratch, self.born_parents, self.born_sites, counts, self.acting,
+                             self.act_proposal, self.act_target, self.act_kill, self.act_clustered,
+                             self.act_contact, block_acting, self.keys)
 
     def remove_and_age(self, model, cells, lattice, histogram) -> int:
         """Leaving cells become holes (compacted lazily: see settle); clocks advance; cells counted."""
-        deaths, first = after.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"],
-                                             cells["cycle_clock_min"], cells["site"], self.caspase_duration_min,
-                                             model.dt_min, lattice.occupancy, self.grid, MAX_STATES, histogram)
+        n_blocks = (cells.n + kernel.BLOCK - 1) // kernel.BLOCK
+        block_histogram = np.zeros((n_blocks, histogram.shape[0]), dtype=np.int64)
+        block_leaving = np.empty((n_blocks, 2), dtype=np.int64)
+        after.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"], cells["cycle_clock_min"],
+                             cells["site"], self.caspase_duration_min, model.dt_min, lattice.occupancy, self.grid,
+                             MAX_STATES, block_histogram, block_leaving)
+        histogram += block_histogram.sum(axis=0)
+        deaths = int(block_leaving[:, 0].sum())
         if deaths:
+            first = int(block_leaving[block_leaving[:, 1] >= 0, 1].min())
             self.holes += deaths
             self.first_hole = first if self.first_hole < 0 else min(self.first_hole, first)
         if 16 * self.holes > cells.n:

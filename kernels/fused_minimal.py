@@ -183,14 +183,19 @@ def _scan(site, x, y, z, grid, nx, ny, nz, offsets, flat_offsets):
 
 
 @njit(cache=_CACHE, parallel=True)
-def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, partner_site, receptors, state_age,
+def decide(seed, step, ids, cell_type, state, site, partner, partner_site, receptors, state_age,
            grid, occupancy, nx, ny, nz, offsets, flat_offsets, tumor_params, nk_params,
-           proposal, target, kill_site, kill_clustered, contact, acting, block_acting):
+           acting, act_proposal, act_target, act_kill, act_clustered, act_contact, block_acting):
     """Proposals of every cell; NK cells' own updates (receptors, partner, state) applied here.
 
-    w0 .. w3: scratch for the Philox words (`_draw_words_block`, drawn block by block here so
-    that they are still in cache when read). acting / block_acting: per block of DECIDE_BLOCK slots, the
-    slots that proposed something or touched a tumor cell (what `resolve` visits).
+    Outputs are dense per block of DECIDE_BLOCK slots: only the cells that propose something or
+    touch a tumor cell (what `resolve` visits) are written, at b * DECIDE_BLOCK + k for the
+    k-th such cell of block b, in slot order, and block_acting[b] is their number. Per cell:
+    acting its slot, act_proposal (NOTHING, APOPTOSIS, DIVIDE, MOVE), act_target the site moved
+    or divided into, act_kill the site of the tumor cell an NK cell kills (-1: none),
+    act_clustered whether that cell has tumor neighbours, act_contact 0 (no contact), 1 (with a
+    single tumor cell) or 2 (with a clustered one). Writing nothing for the other ~90 % of the
+    cells keeps the pass's memory traffic to what it reads.
 
     tumor_params: float64[death threshold, isolated death threshold, division threshold];
     nk_params: float64[move threshold, receptor gain, kill probability, activating single,
@@ -219,14 +224,21 @@ def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, par
         # numba hands each thread one contiguous range of k.
         b = (k * SCATTER) % n_blocks
         lo, hi = b * DECIDE_BLOCK, min(n, (b + 1) * DECIDE_BLOCK)
-        _draw_words_block(seed, step, ids[lo:hi], cell_type[lo:hi], w0[lo:hi], w1[lo:hi], w2[lo:hi], w3[lo:hi])
+        # The block's Philox words, in scratch private to this block (it stays in L1 and is
+        # never written back to memory).
+        w0 = np.empty(DECIDE_BLOCK, dtype=np.uint32)
+        w1 = np.empty(DECIDE_BLOCK, dtype=np.uint32)
+        w2 = np.empty(DECIDE_BLOCK, dtype=np.uint32)
+        w3 = np.empty(DECIDE_BLOCK, dtype=np.uint32)
+        _draw_words_block(seed, step, ids[lo:hi], cell_type[lo:hi], w0[:hi - lo], w1[:hi - lo], w2[:hi - lo],
+                          w3[:hi - lo])
+        out = b * DECIDE_BLOCK  # where this block's next acting cell is written
         for i in range(lo, hi):
-            proposal[i] = NOTHING
-            contact[i] = 0  # kill_site is written (and read) only where contact != 0
+            proposal, goes_to, contact, kill_at, clustered = NOTHING, -1, 0, -1, False
             if cell_type[i] == TUMOR:
                 if state[i] == T_APOPTOTIC:
                     continue
-                d0, division_word = np.uint64(w0[i]), np.uint64(w2[i])
+                d0, division_word = np.uint64(w0[i - lo]), np.uint64(w2[i - lo])
                 # Most cells' draws rule out both events whatever their neighbours: no scan needed.
                 if d0 >= highest_death_threshold and (state[i] != T_PROLIFERATING or division_word >= division_threshold):
                     continue
@@ -234,18 +246,16 @@ def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, par
                 free, _, _, n_tumor = _scan(site[i], x, y, z, grid, nx, ny, nz, offsets, flat_offsets)
                 threshold = isolated_death_threshold if n_tumor == 0 else death_threshold
                 if d0 < threshold:
-                    proposal[i] = APOPTOSIS
-                    continue
-                if state[i] != T_PROLIFERATING:
-                    continue
-                j = _pick(free, np.uint64(w3[i]), n_offsets)
-                if j >= 0 and division_word < division_threshold:
-                    proposal[i] = DIVIDE
-                    target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+                    proposal = APOPTOSIS
+                elif state[i] == T_PROLIFERATING:
+                    j = _pick(free, np.uint64(w3[i - lo]), n_offsets)
+                    if j >= 0 and division_word < division_threshold:
+                        proposal = DIVIDE
+                        goes_to = _neighbour(x, y, z, j, nx, ny, nz, offsets)
             elif cell_type[i] == NK:
                 x, y, z = _coordinates(site[i], ny, nz)
                 free, tumor, _, _ = _scan(site[i], x, y, z, grid, nx, ny, nz, offsets, flat_offsets)
-                k0, k1 = np.uint64(w0[i]), np.uint64(w1[i])
+                k0, k1 = np.uint64(w0[i - lo]), np.uint64(w1[i - lo])
                 r = receptors[i]
                 target_site = -1
                 tx, ty, tz = x, y, z
@@ -271,26 +281,28 @@ def decide(seed, step, w0, w1, w2, w3, ids, cell_type, state, site, partner, par
                     activating = activating_single * (np.float32(1) - activating_loss * clustering)
                     inhibitory = inhibitory_single + inhibitory_gain * clustering
                     p = kill_probability * activating / (activating + inhibitory + weight * r)
-                    contact[i] = 2 if n_tumor > 0 else 1
-                    kill_site[i] = -1
+                    contact = 2 if n_tumor > 0 else 1
                     if np.int64(k0) < np.int64(np.float64(p) * TWO_POW_32):  # < 2**33: int64 is exact, and cheap
-                        kill_site[i] = target_site
-                        kill_clustered[i] = n_tumor > 0
+                        kill_at = target_site
+                        clustered = n_tumor > 0
                 partner[i] = -1
                 partner_site[i] = -1
                 receptors[i] = r
-                m0, m1 = np.uint64(w2[i]), np.uint64(w3[i])
+                m0, m1 = np.uint64(w2[i - lo]), np.uint64(w3[i - lo])
                 j = _pick(free, m1, n_offsets)
                 if j >= 0 and m0 < move_threshold:
-                    proposal[i] = MOVE
-                    target[i] = _neighbour(x, y, z, j, nx, ny, nz, offsets)
+                    proposal = MOVE
+                    goes_to = _neighbour(x, y, z, j, nx, ny, nz, offsets)
                 new_state = NK_EXPOSED if r >= exposed_threshold else NK_ACTIVE
                 if new_state != state[i]:
                     state[i] = new_state
                     state_age[i] = np.float32(0)
-        count = 0
-        for i in range(b * DECIDE_BLOCK, min(n, (b + 1) * DECIDE_BLOCK)):
-            if proposal[i] != NOTHING or contact[i] != 0:
-                acting[b * DECIDE_BLOCK + count] = i
-                count += 1
-        block_acting[b] = count
+            if proposal != NOTHING or contact != 0:
+                acting[out] = i
+                act_proposal[out] = proposal
+                act_target[out] = goes_to
+                act_kill[out] = kill_at
+                act_clustered[out] = clustered
+                act_contact[out] = contact
+                out += 1
+        block_acting[b] = out - b * DECIDE_BLOCK

@@ -30,51 +30,45 @@ def _count_claim(claims, t):
 
 
 @njit(cache=_CACHE)
-def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy,
-            proposal, target, kill_site, kill_clustered, contact, grid, scratch, born_parents, born_sites,
-            tallies, acting, block_acting, keys, stopped):
+def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock, occupancy, grid, scratch,
+            born_parents, born_sites, tallies, acting, act_proposal, act_target, act_kill, act_clustered,
+            act_contact, block_acting, keys):
     """Kills, then moves and divisions; returns the number of births (parents in slot order).
 
-    tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single, contacts_clustered.
-    Serial, over the few cells that proposed something. The lowest key on a target wins (as
-    kernels/claims.py), so the order of the loop does not matter; a sole claimant wins without
-    a key. The category grid doubles as the claim counter of the (empty, so -1) target sites;
-    keys and the uint64 scratch are used for contested targets and for kills only. The grid
-    is updated for the cells that turn apoptotic, move or are born.
+    acting, act_*, block_acting: the per-block lists of `decide` (compacted here, in place,
+    into one list in slot order). tallies (int64): kills, kills_single, kills_clustered, moves,
+    contacts_single, contacts_clustered. Serial, over the few cells that proposed something.
+    The lowest key on a target wins (as kernels/claims.py), so the order of the loop does not
+    matter; a sole claimant wins without a key. The category grid doubles as the claim counter
+    of the (empty, so -1) target sites; keys and the uint64 scratch are used for contested
+    targets and for kills only. The grid is updated for the cells that turn apoptotic, move or
+    are born.
     """
-    n = ids.shape[0]
     m = 0
-    for b in range(block_acting.shape[0]):  # the per-block lists of `decide`, in slot order
-        for j in range(block_acting[b]):
-            acting[m] = acting[b * DECIDE_BLOCK + j]
+    for b in range(block_acting.shape[0]):  # one dense list: entry m never overtakes its source
+        for source in range(b * DECIDE_BLOCK, b * DECIDE_BLOCK + block_acting[b]):
+            acting[m] = acting[source]
+            act_proposal[m] = act_proposal[source]
+            act_target[m] = act_target[source]
+            act_kill[m] = act_kill[source]
+            act_clustered[m] = act_clustered[source]
+            if act_contact[source] == 1:
+                tallies[4] += 1
+            elif act_contact[source] == 2:
+                tallies[5] += 1
             m += 1
-    # The acting cells' proposals, gathered once into dense arrays: the loops below then stream
-    # through memory instead of touching a new cache line of every per-cell array each time.
-    wants = np.empty(m, dtype=np.int8)
-    goes_to = np.empty(m, dtype=np.int64)
-    kill_at = np.empty(m, dtype=np.int64)
-    for a in range(m):
-        i = acting[a]
-        wants[a] = proposal[i]
-        goes_to[a] = target[i] if proposal[i] == MOVE or proposal[i] == DIVIDE else -1
-        kill_at[a] = kill_site[i] if contact[i] != 0 else -1
-        if contact[i] == 1:
-            tallies[4] += 1
-        elif contact[i] == 2:
-            tallies[5] += 1
+    wants, goes_to, kill_at = act_proposal[:m], act_target[:m], act_kill[:m]
     # Kills: one winner per target site (the lowest key); the victim turns apoptotic.
     for a in range(m):
         if kill_at[a] >= 0:
             keys[a] = _claim_key(seed, step, ids[acting[a]], 1)
             scratch[kill_at[a]] = min(scratch[kill_at[a]], keys[a])
-    stopped[:n] = False
     for a in range(m):
         i = acting[a]
         if wants[a] == APOPTOSIS:  # the cell's own apoptosis
             state[i] = T_APOPTOTIC
             state_age[i] = np.float32(0)
             partner[i] = -1
-            stopped[i] = True
             grid[site[i]] = C_APOPTOTIC
         s = kill_at[a]
         if s >= 0 and scratch[s] == keys[a]:
@@ -83,10 +77,9 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             state[victim] = T_APOPTOTIC
             state_age[victim] = np.float32(0)
             partner[victim] = -1
-            stopped[victim] = True
             grid[s] = C_APOPTOTIC
             tallies[0] += 1
-            if kill_clustered[i]:
+            if act_clustered[a]:
                 tallies[2] += 1
             else:
                 tallies[1] += 1
@@ -100,8 +93,8 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
         shift += 1
     stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
     for a in range(m):
-        if goes_to[a] >= 0 and stopped[acting[a]]:
-            goes_to[a] = -1  # killed or dying this step: no claim
+        if goes_to[a] >= 0 and state[acting[a]] == T_APOPTOTIC:
+            goes_to[a] = -1  # killed or dying this step (no NK cell is ever apoptotic): no claim
         if goes_to[a] >= 0:
             stripe_start[(goes_to[a] >> shift) + 1] += 1
     for k in range(N_STRIPES):
@@ -170,32 +163,44 @@ def _site_claims(seed, step, ids, site, occupancy, wants, goes_to, acting, claim
                 moves[k] += 1
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, parallel=True)
 def remove_and_age(cell_type, state, state_age, cycle_clock, site, caspase_duration, dt, occupancy, grid,
-                   max_states, histogram):
+                   max_states, block_histogram, block_leaving):
     """Tumor cells apoptotic for the caspase+ duration leave now: their sites become empty and
     their slots holes (cell_type -1), compacted later by `kept_slots` + `gather`. The clocks of
-    the others advance by one step, and histogram[type * max_states + state] counts them.
-    Returns (number leaving, first leaving slot or -1)."""
+    the others advance by one step. Parallel over blocks of BLOCK slots: block b counts its
+    cells in block_histogram[b, type * max_states + state] (zeros on entry) and writes
+    block_leaving[b] = (number leaving, first leaving slot or -1)."""
     duration = np.float32(caspase_duration)
-    step = np.float32(dt)
-    count = 0
-    first = -1
-    for i in range(cell_type.shape[0]):
-        if cell_type[i] == HOLE:
-            continue
-        if cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration:
-            occupancy[site[i]] = -1
-            grid[site[i]] = -1
-            cell_type[i] = HOLE
-            count += 1
-            if first < 0:
-                first = i
-            continue
-        state_age[i] += step
-        cycle_clock[i] += step
-        histogram[np.int64(cell_type[i]) * max_states + state[i]] += 1
-    return count, first
+    n = cell_type.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        lo, hi = b * BLOCK, min(n, (b + 1) * BLOCK)
+        count = 0
+        first = -1
+        for i in range(lo, hi):
+            if cell_type[i] == HOLE:
+                continue
+            if cell_type[i] == TUMOR and state[i] == T_APOPTOTIC and state_age[i] >= duration:
+                occupancy[site[i]] = -1  # sites are distinct: blocks write disjoint entries
+                grid[site[i]] = -1
+                cell_type[i] = HOLE
+                count += 1
+                if first < 0:
+                    first = i
+                continue
+            block_histogram[b, np.int64(cell_type[i]) * max_states + state[i]] += 1
+        block_leaving[b, 0] = count
+        block_leaving[b, 1] = first
+        # Every slot's clocks advance, holes' included (whatever a hole holds is dropped at
+        # compaction): a branch-free loop over contiguous slices, which runs in SIMD lanes.
+        _advance(state_age[lo:hi], cycle_clock[lo:hi], np.float32(dt))
+
+
+@njit(cache=_CACHE)
+def _advance(state_age, cycle_clock, dt):
+    for i in range(state_age.shape[0]):
+        state_age[i] += dt
+        cycle_clock[i] += dt
 
 
 @njit(cache=_CACHE)
@@ -219,6 +224,17 @@ def gather(sources, targets, kept, n_kept, offset):
             source, target = sources[c], targets[c]
             for k in range(start, stop):
                 target[offset + k] = source[kept[k]]
+
+
+@njit(cache=_CACHE)
+def copy_rows(columns, rows, count, offset):
+    """columns[c][offset + k] = columns[c][rows[k]] for k < count (a tuple of equal-dtype
+    columns): daughters as copies of their mothers. Serial: a few hundred rows, where waking
+    the thread pool of `gather` would cost more than the copy."""
+    for c in range(len(columns)):
+        column = columns[c]
+        for k in range(count):
+            column[offset + k] = column[rows[k]]
 
 
 @njit(cache=_CACHE)
