@@ -44,36 +44,54 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
     targets and for kills only. The grid is updated for the cells that turn apoptotic, move or
     are born.
     """
+    # One pass over decide's per-block lists: compact them in place into one list in slot order
+    # (entry m never overtakes its source), count contacts, apply the cells' own apoptosis
+    # (it commutes with the kills below: both make the cell apoptotic the same way), bid for
+    # kills, count claims per lattice stripe (stripes of 2**shift sites, at most N_STRIPES of
+    # them) and list the would-be mothers.
+    shift = 0
+    while (grid.shape[0] + (1 << shift) - 1) >> shift > N_STRIPES:
+        shift += 1
+    stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
+    killers = np.empty(64, dtype=np.int64)
+    dividers = np.empty(64, dtype=np.int64)
+    n_killers = 0
+    n_dividers = 0
     m = 0
-    for b in range(block_acting.shape[0]):  # one dense list: entry m never overtakes its source
+    for b in range(block_acting.shape[0]):
         for source in range(b * DECIDE_BLOCK, b * DECIDE_BLOCK + block_acting[b]):
-            acting[m] = acting[source]
-            act_proposal[m] = act_proposal[source]
-            act_target[m] = act_target[source]
-            act_kill[m] = act_kill[source]
+            i = acting[source]
+            proposal, t, s = act_proposal[source], act_target[source], act_kill[source]
+            acting[m], act_proposal[m], act_target[m], act_kill[m] = i, proposal, t, s
             act_clustered[m] = act_clustered[source]
             if act_contact[source] == 1:
                 tallies[4] += 1
             elif act_contact[source] == 2:
                 tallies[5] += 1
+            if proposal == APOPTOSIS:
+                state[i] = T_APOPTOTIC
+                state_age[i] = np.float32(0)
+                partner[i] = -1
+                grid[site[i]] = C_APOPTOTIC
+            if s >= 0:
+                keys[m] = _claim_key(seed, step, ids[i], 1)
+                scratch[s] = min(scratch[s], keys[m])
+                killers = _push(killers, n_killers, m)
+                n_killers += 1
+            if t >= 0:
+                stripe_start[(t >> shift) + 1] += 1
+            if proposal == DIVIDE:
+                dividers = _push(dividers, n_dividers, m)
+                n_dividers += 1
             m += 1
     wants, goes_to, kill_at = act_proposal[:m], act_target[:m], act_kill[:m]
     # Kills: one winner per target site (the lowest key); the victim turns apoptotic.
-    for a in range(m):
-        if kill_at[a] >= 0:
-            keys[a] = _claim_key(seed, step, ids[acting[a]], 1)
-            scratch[kill_at[a]] = min(scratch[kill_at[a]], keys[a])
-    for a in range(m):
-        i = acting[a]
-        if wants[a] == APOPTOSIS:  # the cell's own apoptosis
-            state[i] = T_APOPTOTIC
-            state_age[i] = np.float32(0)
-            partner[i] = -1
-            grid[site[i]] = C_APOPTOTIC
+    for q in range(n_killers):
+        a = killers[q]
         s = kill_at[a]
-        if s >= 0 and scratch[s] == keys[a]:
+        if scratch[s] == keys[a]:
             victim = occupancy[s]
-            kills[i] += 1
+            kills[acting[a]] += 1
             state[victim] = T_APOPTOTIC
             state_age[victim] = np.float32(0)
             partner[victim] = -1
@@ -83,20 +101,11 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
                 tallies[2] += 1
             else:
                 tallies[1] += 1
-    for a in range(m):
-        if kill_at[a] >= 0:
-            scratch[kill_at[a]] = NO_CLAIM
-    # Moves and divisions of cells still viable compete for free sites: in parallel over
-    # stripes of the lattice (each target, and so each claim counter, belongs to one stripe).
-    shift = 0  # stripes of 2**shift sites, at most N_STRIPES of them: a shift, not a division, per claim
-    while (grid.shape[0] + (1 << shift) - 1) >> shift > N_STRIPES:
-        shift += 1
-    stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
-    for a in range(m):
-        if goes_to[a] >= 0 and state[acting[a]] == T_APOPTOTIC:
-            goes_to[a] = -1  # killed or dying this step (no NK cell is ever apoptotic): no claim
-        if goes_to[a] >= 0:
-            stripe_start[(goes_to[a] >> shift) + 1] += 1
+    for q in range(n_killers):
+        scratch[kill_at[killers[q]]] = NO_CLAIM
+    # Moves and divisions compete for free sites: in parallel over stripes of the lattice (each
+    # target, and so each claim counter, belongs to one stripe). Cells killed or dying this
+    # step drop their claims there.
     for k in range(N_STRIPES):
         stripe_start[k + 1] += stripe_start[k]
     fill = stripe_start[:N_STRIPES].copy()
@@ -108,12 +117,13 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             fill[k] += 1
     won = np.zeros(m, dtype=np.bool_)
     moves = np.zeros(N_STRIPES, dtype=np.int64)
-    _site_claims(seed, step, ids, site, occupancy, wants, goes_to, acting, grid, scratch, keys, by_stripe,
+    _site_claims(seed, step, ids, state, site, occupancy, wants, goes_to, acting, grid, scratch, keys, by_stripe,
                  stripe_start, won, moves)
     tallies[3] += moves.sum()
     births = 0
-    for a in range(m):  # in slot order: daughters get ids in their mothers' id order
-        if won[a] and wants[a] == DIVIDE:
+    for q in range(n_dividers):  # in slot order: daughters get ids in their mothers' id order
+        a = dividers[q]
+        if won[a]:
             i = acting[a]
             cycle_clock[i] = np.float32(0)
             born_parents[births] = i
@@ -123,33 +133,50 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
     return births
 
 
+@njit(cache=_CACHE, inline="always")
+def _push(array, count, value):
+    """array[count] = value, doubling the array when full; returns the array."""
+    if count == array.shape[0]:
+        grown = np.empty(2 * count, dtype=array.dtype)
+        grown[:count] = array
+        array = grown
+    array[count] = value
+    return array
+
+
 @njit(cache=_CACHE, parallel=True)
-def _site_claims(seed, step, ids, site, occupancy, wants, goes_to, acting, claims, scratch, keys, by_stripe,
-                 stripe_start, won, moves):
+def _site_claims(seed, step, ids, state, site, occupancy, wants, goes_to, acting, claims, scratch, keys,
+                 by_stripe, stripe_start, won, moves):
     """One winner per target among by_stripe's claims, stripe by stripe; moves applied at once.
 
     wants, goes_to: per acting cell a, its proposal and target site. claims: the category
     grid, -1 at every target (they are empty), used as a claim counter and reset before the
     winners move in. Threads write disjoint memory: a stripe's targets, counters and scratch
     entries are its own; a mover frees its old site, which was occupied at the start of the
-    step and so is no claim's target."""
+    step and so is no claim's target. A claimant apoptotic by now (killed, or dying, this step:
+    no NK cell is ever apoptotic) withdraws its claim before any is counted."""
     for k in prange(stripe_start.shape[0] - 1):
         lo, hi = stripe_start[k], stripe_start[k + 1]
         for q in range(lo, hi):
-            _count_claim(claims, goes_to[by_stripe[q]])
+            a = by_stripe[q]
+            if state[acting[a]] == T_APOPTOTIC:
+                goes_to[a] = -1
+            else:
+                _count_claim(claims, goes_to[a])
         for q in range(lo, hi):
             a = by_stripe[q]
-            if claims[goes_to[a]] > 0:
+            if goes_to[a] >= 0 and claims[goes_to[a]] > 0:
                 keys[a] = _claim_key(seed, step, ids[acting[a]], 0)
                 scratch[goes_to[a]] = min(scratch[goes_to[a]], keys[a])
         for q in range(lo, hi):
             a = by_stripe[q]
             t = goes_to[a]
-            won[a] = claims[t] == 0 or scratch[t] == keys[a]
+            won[a] = t >= 0 and (claims[t] == 0 or scratch[t] == keys[a])
         for q in range(lo, hi):
             t = goes_to[by_stripe[q]]
-            claims[t] = -1
-            scratch[t] = NO_CLAIM
+            if t >= 0:
+                claims[t] = -1
+                scratch[t] = NO_CLAIM
         for q in range(lo, hi):
             a = by_stripe[q]
             if won[a] and wants[a] == MOVE:
