@@ -1,0 +1,183 @@
+"""Count the host synchronisations of the GPU code path, on the CPU (a test helper, not a test file).
+
+On a GPU, a step that waits for the device (to learn a count, to turn a device value into a
+Python number, to copy an array back) stalls the queue of kernels; the issue's goal is none in
+a step but the output's. Without a GPU, the GPU code path still runs on the host
+(tests/cuda_host.py compiles the CUDA sources with g++); here it runs with arrays that stand
+for CuPy arrays and count every operation that would make CuPy synchronise:
+
+- "scalar": a device value made a Python bool/int/float (`if x.any()`, `int(n)`, `.item()`,
+  `range(x)`, iterating, printing);
+- "boolean index": `a[mask]` with a boolean mask (CuPy must learn the result's length);
+- "data-sized result": nonzero, flatnonzero, argwhere, unique, compress, extract;
+- "to host": asnumpy / .get() (a device-to-host copy, which also waits).
+
+Arrays are a NumPy subclass, and reductions and integer indexing give 0-d arrays, not host
+scalars, as CuPy does, so a later `int()` is seen. What is counted is what CuPy would do
+with the same calls: a faithful count needs the model to use only the calls CuPy has.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import importlib.util
+import sys
+import traceback
+import types
+
+import numpy as np
+
+from cuda_host import KERNELS, HostRawModule
+
+DATA_SIZED = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract"})
+
+
+class Syncs:
+    """Tally of host synchronisations by kind (shared by all DeviceArrays)."""
+
+    counts: collections.Counter = collections.Counter()
+    sites: collections.Counter = collections.Counter()  # (kind, "file:line" in the model) -> count
+
+    @classmethod
+    def add(cls, kind):
+        cls.counts[kind] += 1
+        frames = [f for f in traceback.extract_stack(limit=12) if "/abm/" in f.filename or "/kernels/" in f.filename]
+        if frames:
+            where = frames[-1]
+            cls.sites[kind, f"{where.filename.split('/')[-2]}/{where.filename.split('/')[-1]}:{where.lineno}"] += 1
+
+    @classmethod
+    @contextlib.contextmanager
+    def paused(cls):
+        """Host-side reads made by the test itself, not by the model: not counted."""
+        saved, saved_sites = cls.counts.copy(), cls.sites.copy()
+        try:
+            yield
+        finally:
+            cls.counts, cls.sites = saved, saved_sites
+
+
+def to_device(value):
+    """NumPy results as DeviceArrays (host scalars as 0-d arrays); anything else unchanged."""
+    if isinstance(value, DeviceArray):
+        return value
+    if isinstance(value, np.ndarray):
+        return value.view(DeviceArray)
+    if isinstance(value, np.generic):
+        return np.asarray(value).view(DeviceArray)
+    if isinstance(value, tuple):
+        return tuple(to_device(v) for v in value)
+    if isinstance(value, list):
+        return [to_device(v) for v in value]
+    return value
+
+
+def _is_boolean_index(key) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, np.ndarray) and k.dtype == np.bool_ for k in keys)
+
+
+class DeviceArray(np.ndarray):
+    """A NumPy array standing for a CuPy array: counts what would synchronise with the host."""
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        return np.ndarray.__array_wrap__(self, array, context, False)  # 0-d arrays, as CuPy
+
+    def __getitem__(self, key):
+        if _is_boolean_index(key):
+            Syncs.add("boolean index")
+        return to_device(np.ndarray.__getitem__(self, key))
+
+    def _scalar(self):
+        Syncs.add("scalar")
+        return np.asarray(self).view(np.ndarray)
+
+    def __bool__(self):
+        return bool(self._scalar())
+
+    def __int__(self):
+        return int(self._scalar())
+
+    def __float__(self):
+        return float(self._scalar())
+
+    def __index__(self):
+        return self._scalar().__index__()
+
+    def item(self, *args):
+        return self._scalar().item(*args)
+
+    def tolist(self):
+        return self._scalar().tolist()
+
+    def __iter__(self):
+        Syncs.add("scalar")
+        return iter(to_device(v) for v in np.asarray(self).view(np.ndarray))
+
+    def __repr__(self):
+        with Syncs.paused():
+            return f"DeviceArray({np.asarray(self).view(np.ndarray)!r})"
+
+    def get(self):
+        Syncs.add("to host")
+        return np.asarray(self).view(np.ndarray).copy()
+
+
+class CountingCupy(types.ModuleType):
+    """NumPy behind CuPy's names; results are DeviceArrays; syncing calls are counted."""
+
+    RawModule = HostRawModule
+
+    def __getattr__(self, name):
+        attribute = getattr(np, name)
+        if isinstance(attribute, type) or not callable(attribute):
+            return attribute  # dtypes and constants are host objects in CuPy too
+
+        def device_function(*args, **kwargs):
+            if name in DATA_SIZED:
+                Syncs.add("data-sized result")
+            return to_device(attribute(*args, **kwargs))
+
+        return device_function
+
+    @staticmethod
+    def asnumpy(array):
+        if isinstance(array, DeviceArray):
+            Syncs.add("to host")
+        return np.asarray(array).view(np.ndarray).copy()
+
+    @staticmethod
+    def get_array_module(*arrays):
+        return sys.modules[__name__].COUNTING_CUPY
+
+
+COUNTING_CUPY = CountingCupy("cupy_counting_syncs")
+COUNTING_CUPY.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(
+    getDevice=lambda: 0, memGetInfo=lambda: (2**34, 2**34)))
+
+
+def counting_launchers(name: str):
+    """kernels/<name>.py (CuPy launchers) loaded against COUNTING_CUPY: the CUDA sources compiled
+    for the host, with device arrays that count."""
+    spec = importlib.util.spec_from_file_location(f"{name}_counting_syncs", KERNELS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    saved = sys.modules.get("cupy")
+    sys.modules["cupy"] = COUNTING_CUPY
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if saved is None:
+            del sys.modules["cupy"]
+        else:
+            sys.modules["cupy"] = saved
+    return module
+
+
+def syncs_per_step(model, steps: int) -> list[collections.Counter]:
+    """Run `steps` steps; the syncs of each step by kind."""
+    counts = []
+    for _ in range(steps):
+        Syncs.counts, Syncs.sites = collections.Counter(), collections.Counter()
+        model.step()
+        counts.append(Syncs.counts.copy())
+    return counts

@@ -1,0 +1,61 @@
+"""How often a step of the GPU code path would wait for the device, counted on the CPU
+(tests/host_syncs.py explains the counting)."""
+import sys
+
+import numpy as np
+import pytest
+
+from cuda_host import gxx_available
+from host_syncs import COUNTING_CUPY, Syncs, counting_launchers, syncs_per_step
+
+pytestmark = pytest.mark.skipif(not gxx_available(), reason="g++ not found: CUDA sources cannot be built for the host")
+
+
+@pytest.fixture
+def counting_gpu(monkeypatch):
+    """device='gpu' runs the GPU code path on the host with arrays that count syncs."""
+    import abm.kernels
+    from abm import backend, model
+
+    launchers = counting_launchers("_cuda")
+    monkeypatch.setitem(sys.modules, "abm.kernels._cuda", launchers)
+    monkeypatch.setattr(abm.kernels, "_cuda", launchers, raising=False)
+    fake = backend.Backend("gpu", COUNTING_CUPY, "gpu code path on the host, counting syncs")
+    real = model.select_backend
+    monkeypatch.setattr(model, "select_backend", lambda device: fake if device == "gpu" else real(device))
+
+
+def test_the_counter_sees_what_cupy_would_wait_for():
+    xp = COUNTING_CUPY
+    a = xp.arange(10)
+    Syncs.counts.clear()
+    b = (a * 2 + 1)[a % 3]  # arithmetic and integer gathers stay on the device
+    total = b.sum()
+    assert not Syncs.counts
+    assert int(total) == int(np.sum((np.arange(10) * 2 + 1)[np.arange(10) % 3]))
+    assert Syncs.counts["scalar"] == 1  # int(total): a reduction gives a 0-d device array
+    a[a > 4]
+    xp.nonzero(a)
+    if a[3] > 2:  # branching on a device value
+        pass
+    xp.asnumpy(a)
+    assert dict(Syncs.counts) == {"scalar": 2, "boolean index": 1, "data-sized result": 1, "to host": 1}
+
+
+def _syncs(config, arm, overrides, steps=4):
+    from abm import TissueModel
+
+    model = TissueModel(config, device="gpu", arm=arm, seed=3, overrides=overrides)
+    return [sum(step.values()) for step in syncs_per_step(model, steps)]
+
+
+@pytest.mark.parametrize("config, arm, overrides", [
+    ("configs/minimal_rules.yaml", None, {}),
+    ("configs/correia2021_liver.yaml", "stellate_activation", {"interventions.stellate_activation.start_h": 0.0}),
+], ids=["minimal rules", "liver"])
+def test_general_step_syncs_do_not_grow_with_the_tissue(counting_gpu, config, arm, overrides):
+    """The general GPU step waits for the device a fixed number of times per step (it selects cells
+    by boolean masks), never once per cell: the same count on a lattice with 4x the cells."""
+    small = _syncs(config, arm, {**overrides, "lattice.shape": [30, 30]})
+    large = _syncs(config, arm, {**overrides, "lattice.shape": [60, 60]})
+    assert max(small) == max(large) and 0 < max(large) < 100
