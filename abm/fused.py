@@ -11,9 +11,9 @@ State it carries between steps, which the general step does not: the category gr
 neighbours see, kept current; rebuilt after anyone outside looks at the cells) and holes (dead
 cells not yet compacted; `settle`, called by `model.cells`, compacts them).
 
-`fused_step_for(model)` returns a FusedMinimalStep, or None with the reason recorded in
-`model.fused_reason` (a config outside the minimal set, the GPU backend, numba missing, or
-`ABM_FUSED=0` in the environment).
+`fused_step_for(model)` returns a FusedMinimalStep, on a GPU its CUDA twin FusedMinimalStepGPU
+(abm/fused_gpu.py), or None with the reason recorded in `model.fused_reason` (a config outside
+the minimal set, numba missing on the CPU, or `ABM_FUSED=0` in the environment).
 """
 from __future__ import annotations
 
@@ -39,9 +39,7 @@ def why_not_fused(config, backend_name: str) -> str | None:
     """None if the fused step reproduces this config's general step, else the reason it does not."""
     if os.environ.get("ABM_FUSED", "1") == "0":
         return "switched off by ABM_FUSED=0"
-    if backend_name != "cpu":
-        return "the GPU runs the general step"
-    if not _numba.enabled():
+    if backend_name == "cpu" and not _numba.enabled():  # the GPU's fused step (abm/fused_gpu.py) is CUDA
         return f"numba unavailable ({_numba.WHY_NOT})"
     if config.fields.present():
         return "fields are simulated"
@@ -73,7 +71,7 @@ class FusedEvents:
 
 
 class FusedMinimalStep:
-    """Prepared parameters and scratch arrays of the fused step for one model."""
+    """Prepared parameters and scratch arrays of the fused step for one model (CPU)."""
 
     def __init__(self, model):
         from .rules import nk as nk_rules
@@ -239,9 +237,16 @@ class FusedMinimalStep:
         return deaths
 
 
-def fused_step_for(model) -> FusedMinimalStep | None:
+def fused_step_for(model):
+    """FusedMinimalStep (CPU) or FusedMinimalStepGPU (abm/fused_gpu.py), or None with the reason in
+    `model.fused_reason`."""
     model.fused_reason = why_not_fused(model.config, model.backend.name)
-    return FusedMinimalStep(model) if model.fused_reason is None else None
+    if model.fused_reason is not None:
+        return None
+    if model.backend.name == "gpu":
+        from .fused_gpu import FusedMinimalStepGPU  # imports the CuPy launchers: on the GPU only
+        return FusedMinimalStepGPU(model)
+    return FusedMinimalStep(model)
 
 
 __all__ = ["FusedMinimalStep", "fused_step_for", "why_not_fused"]

@@ -16,7 +16,7 @@ from .backend import select_backend
 from .celltypes import CELL_STATES, MAX_STATES, N_CATEGORIES, N_TYPES, TYPE_CODE, count_columns
 from .config import Config, load_config
 from .errors import ConfigError
-from .fused import fused_step_for
+from .fused import FusedEvents, fused_step_for
 from .interventions import active
 from .kernels.claims import new_scratch
 from .kernels.diffusion import DiffusionOperator, apply_sources_and_uptake
@@ -71,7 +71,7 @@ class TissueModel(mesa.Model):
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._place_cells()
-        self.fused_step = fused_step_for(self)  # None unless the minimal rule set runs on the CPU
+        self.fused_step = fused_step_for(self)  # None unless only the minimal rule set runs (abm/fused.py)
 
         self.totals = {event: 0 for event in EVENTS}
         self.last_events = {key: 0 for key in self.totals}
@@ -199,8 +199,11 @@ class TissueModel(mesa.Model):
     def collect(self, events) -> None:
         xp = self.xp
         names = list(EVENTS)
-        values = xp.stack([xp.asarray(events.tallies.get(name, 0)).astype(xp.int64) for name in names])
-        self.last_events = dict(zip(names, (int(v) for v in self.backend.to_host(values))))
+        if isinstance(events, FusedEvents):  # tallies already host integers: no round trip to the device
+            self.last_events = {name: int(events.tallies.get(name, 0)) for name in names}
+        else:
+            values = xp.stack([xp.asarray(events.tallies.get(name, 0)).astype(xp.int64) for name in names])
+            self.last_events = dict(zip(names, (int(v) for v in self.backend.to_host(values))))
         for key, value in self.last_events.items():
             self.totals[key] += value
         self.counts = self._count_cells(getattr(events, "histogram", None))

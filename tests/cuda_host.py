@@ -163,7 +163,13 @@ class _HostCupy(types.ModuleType):
 @functools.lru_cache(maxsize=None)
 def host_launchers():
     """kernels/_cuda.py loaded against the host stand-in for CuPy (real CuPy untouched)."""
-    spec = importlib.util.spec_from_file_location("_cuda_on_host", KERNELS / "_cuda.py")
+    return host_module("_cuda")
+
+
+@functools.lru_cache(maxsize=None)
+def host_module(name: str):
+    """kernels/<name>.py, a module of CuPy launchers, loaded against the host stand-in for CuPy."""
+    spec = importlib.util.spec_from_file_location(f"{name}_on_host", KERNELS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     saved = sys.modules.get("cupy")
     sys.modules["cupy"] = _HostCupy("cupy")

@@ -17,9 +17,10 @@ def counting_gpu(monkeypatch):
     import abm.kernels
     from abm import backend, model
 
-    launchers = counting_launchers("_cuda")
-    monkeypatch.setitem(sys.modules, "abm.kernels._cuda", launchers)
-    monkeypatch.setattr(abm.kernels, "_cuda", launchers, raising=False)
+    for name in ("_cuda", "fused_minimal_cuda"):
+        launchers = counting_launchers(name)
+        monkeypatch.setitem(sys.modules, f"abm.kernels.{name}", launchers)
+        monkeypatch.setattr(abm.kernels, name, launchers, raising=False)
     fake = backend.Backend("gpu", COUNTING_CUPY, "gpu code path on the host, counting syncs")
     real = model.select_backend
     monkeypatch.setattr(model, "select_backend", lambda device: fake if device == "gpu" else real(device))
@@ -53,9 +54,32 @@ def _syncs(config, arm, overrides, steps=4):
     ("configs/minimal_rules.yaml", None, {}),
     ("configs/correia2021_liver.yaml", "stellate_activation", {"interventions.stellate_activation.start_h": 0.0}),
 ], ids=["minimal rules", "liver"])
-def test_general_step_syncs_do_not_grow_with_the_tissue(counting_gpu, config, arm, overrides):
+def test_general_step_syncs_do_not_grow_with_the_tissue(counting_gpu, monkeypatch, config, arm, overrides):
     """The general GPU step waits for the device a fixed number of times per step (it selects cells
     by boolean masks), never once per cell: the same count on a lattice with 4x the cells."""
+    monkeypatch.setenv("ABM_FUSED", "0")  # the minimal rules too take the general step
     small = _syncs(config, arm, {**overrides, "lattice.shape": [30, 30]})
     large = _syncs(config, arm, {**overrides, "lattice.shape": [60, 60]})
     assert max(small) == max(large) and 0 < max(large) < 100
+
+
+@pytest.mark.parametrize("shape", [[80, 80], [16, 16, 16]], ids=["2D", "3D"])
+def test_fused_gpu_step_waits_once_per_step(counting_gpu, shape):
+    """abm/fused_gpu.py: one device-to-host copy per step (the tallies and counts the output needs),
+    nothing else, also in the steps that compact the holes of dead cells."""
+    from abm import TissueModel
+
+    overrides = {"lattice.shape": shape, "cells.tumor.death_rate_per_h": 0.2}  # deaths, so holes and compaction
+    if len(shape) == 3:
+        overrides["placement"] = [{"pattern": "scatter", "cell_type": "tumor", "count": 600},
+                                  {"pattern": "scatter", "cell_type": "nk", "count": 60}]
+    model = TissueModel("configs/minimal_rules.yaml", device="gpu", seed=3, overrides=overrides)
+    assert type(model.fused_step).__name__ == "FusedMinimalStepGPU"
+    holes_before = []
+    per_step = []
+    for _ in range(40):
+        holes_before.append(model.fused_step.holes)
+        per_step.extend(syncs_per_step(model, 1))
+    assert any(b > 0 for b in holes_before) and model.totals["deaths"] > 0
+    assert any(after < before for before, after in zip(holes_before, holes_before[1:]))  # compactions happened
+    assert all(dict(step) == {"to host": 1} for step in per_step), per_step
