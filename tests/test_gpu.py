@@ -1,4 +1,5 @@
-"""GPU only: every CuPy launcher in kernels/_cuda.py equals its NumPy twin on the same inputs.
+"""GPU only: every CuPy launcher in kernels/_cuda.py equals its NumPy twin on the same inputs, and
+GPU model runs (general step; fused step of the minimal rules) equal CPU runs.
 
 Integers must be bit-identical; fields too (same float64 operations in the same order, CUDA built
 with --fmad=false), and a mismatch reports the largest relative difference. Skipped without CuPy
@@ -133,11 +134,7 @@ def test_apply_sources_and_uptake(cuda):
         assert_fields_equal(mine, want, f"seed {seed}")
 
 
-# ============================================================================================
-# PLACEHOLDER - whole-model equivalence. Written against the planned API (abm.TissueModel with
-# from_config(path, device=..., overrides=...) and agents_table() -> dict of host NumPy arrays);
-# it fails until that API exists. Adjust _advance() if the stepping method is named otherwise.
-# ============================================================================================
+# Whole-model equivalence on a real GPU: the general step, and the fused step of the minimal rules.
 
 
 def test_gpu_model_run_equals_cpu_run():
@@ -151,4 +148,28 @@ def test_gpu_model_run_equals_cpu_run():
         model = TissueModel.from_config(config, device=device, overrides=overrides)
         model.run(100)
         runs[device] = model_state(model)
+    assert_same_state(runs["cpu"], runs["gpu"])
+
+
+@pytest.mark.parametrize("overrides", [
+    {"lattice.shape": [300, 300]},
+    {"lattice.shape": [40, 40, 40], "lattice.neighbourhood": "von_neumann",
+     "placement": [{"pattern": "scatter", "cell_type": "tumor", "count": 6000},
+                   {"pattern": "scatter", "cell_type": "nk", "count": 600}]},
+], ids=["2D moore", "3D von neumann"])
+def test_gpu_fused_minimal_step_equals_cpu_run(overrides):
+    """abm/fused_gpu.py on the device (its kernels racing for real) against the CPU run, 150 steps:
+    every column, the lattice and the event totals, bit for bit."""
+    from abm import TissueModel
+    from abm.fused_gpu import FusedMinimalStepGPU
+
+    config = str(ROOT / "configs" / "minimal_rules.yaml")
+    runs = {}
+    for device in ("cpu", "gpu"):
+        model = TissueModel.from_config(config, device=device, seed=11, overrides={**overrides, "time.duration_h": 1e6})
+        if device == "gpu":
+            assert isinstance(model.fused_step, FusedMinimalStepGPU), model.fused_reason
+        model.run(150)
+        runs[device] = model_state(model)
+    assert runs["cpu"][3]["births"] > 0 and runs["cpu"][3]["kills"] > 0
     assert_same_state(runs["cpu"], runs["gpu"])
