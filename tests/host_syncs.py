@@ -15,6 +15,11 @@ for CuPy arrays and count every operation that would make CuPy synchronise:
 Arrays are a NumPy subclass, and reductions and integer indexing give 0-d arrays, not host
 scalars, as CuPy does, so a later `int()` is seen. What is counted is what CuPy would do
 with the same calls: a faithful count needs the model to use only the calls CuPy has.
+
+It also counts array operations ("operations": every ufunc, module function, fancy index and
+raw kernel call on device arrays): on a GPU each is at least one kernel launch, and CuPy spends
+some microseconds of host time dispatching each, whatever the array size, so their number per
+step bounds the steps per second of small and mid-sized tissues.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ class Syncs:
 
     counts: collections.Counter = collections.Counter()
     sites: collections.Counter = collections.Counter()  # (kind, "file:line" in the model) -> count
+    operations = 0  # array operations (each at least one kernel launch on a GPU)
 
     @classmethod
     def add(cls, kind):
@@ -77,16 +83,34 @@ def _is_boolean_index(key) -> bool:
     return any(isinstance(k, np.ndarray) and k.dtype == np.bool_ for k in keys)
 
 
+def _is_array_index(key) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, np.ndarray) for k in keys)
+
+
 class DeviceArray(np.ndarray):
     """A NumPy array standing for a CuPy array: counts what would synchronise with the host."""
 
     def __array_wrap__(self, array, context=None, return_scalar=False):
         return np.ndarray.__array_wrap__(self, array, context, False)  # 0-d arrays, as CuPy
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        Syncs.operations += 1
+        host = tuple(np.asarray(x).view(np.ndarray) if isinstance(x, DeviceArray) else x for x in inputs)
+        if "out" in kwargs:
+            kwargs["out"] = tuple(np.asarray(x).view(np.ndarray) for x in kwargs["out"])
+        return to_device(getattr(ufunc, method)(*host, **kwargs))
+
     def __getitem__(self, key):
         if _is_boolean_index(key):
             Syncs.add("boolean index")
+        if _is_array_index(key):
+            Syncs.operations += 1
         return to_device(np.ndarray.__getitem__(self, key))
+
+    def __setitem__(self, key, value):
+        Syncs.operations += 1  # a fill or a scatter: one kernel
+        np.ndarray.__setitem__(self, key, value)
 
     def _scalar(self):
         Syncs.add("scalar")
@@ -126,7 +150,7 @@ class DeviceArray(np.ndarray):
 class CountingCupy(types.ModuleType):
     """NumPy behind CuPy's names; results are DeviceArrays; syncing calls are counted."""
 
-    RawModule = HostRawModule
+    RawModule = None  # set below: HostRawModule whose kernels count their launches
 
     def __getattr__(self, name):
         attribute = getattr(np, name)
@@ -136,6 +160,7 @@ class CountingCupy(types.ModuleType):
         def device_function(*args, **kwargs):
             if name in DATA_SIZED:
                 Syncs.add("data-sized result")
+            Syncs.operations += 1
             return to_device(attribute(*args, **kwargs))
 
         return device_function
@@ -151,6 +176,20 @@ class CountingCupy(types.ModuleType):
         return sys.modules[__name__].COUNTING_CUPY
 
 
+class CountingRawModule(HostRawModule):
+    """HostRawModule whose kernels count each launch as an operation."""
+
+    def get_function(self, name):
+        kernel = super().get_function(name)
+
+        def launch(grid, block, args):
+            Syncs.operations += 1
+            return kernel(grid, block, args)
+
+        return launch
+
+
+CountingCupy.RawModule = CountingRawModule
 COUNTING_CUPY = CountingCupy("cupy_counting_syncs")
 COUNTING_CUPY.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(
     getDevice=lambda: 0, memGetInfo=lambda: (2**34, 2**34)))
@@ -174,10 +213,12 @@ def counting_launchers(name: str):
 
 
 def syncs_per_step(model, steps: int) -> list[collections.Counter]:
-    """Run `steps` steps; the syncs of each step by kind."""
+    """Run `steps` steps; the syncs of each step by kind, and its array operations under
+    the key "operations"."""
     counts = []
     for _ in range(steps):
-        Syncs.counts, Syncs.sites = collections.Counter(), collections.Counter()
+        Syncs.counts, Syncs.sites, Syncs.operations = collections.Counter(), collections.Counter(), 0
         model.step()
         counts.append(Syncs.counts.copy())
+        counts[-1]["operations"] = Syncs.operations
     return counts
