@@ -83,5 +83,6 @@ def test_fused_gpu_step_waits_once_per_step(counting_gpu, shape):
     assert any(b > 0 for b in holes_before) and model.totals["deaths"] > 0
     assert any(after < before for before, after in zip(holes_before, holes_before[1:]))  # compactions happened
     assert all({k: v for k, v in step.items() if k != "operations"} == {"to host": 1} for step in per_step), per_step
-    # Six kernels and a scan per step; a compaction adds a comparison, a scan and one kernel.
-    assert max(step["operations"] for step in per_step) <= 16
+    # Six kernels and a scan per step; a compaction adds a comparison, a scan and one kernel. (The
+    # first step also builds the category grid and grows the agents' arrays for the daughters.)
+    assert max(step["operations"] for step in per_step[1:]) <= 16
