@@ -135,6 +135,21 @@ def pick_from_mask(masks, words, n_offsets):
     return chosen
 
 
+def site_at_offset(sites, offset_index, shape, offsets):
+    """int64 flat site at offsets[max(offset_index, 0)] from each site, as site_at_offset_numpy."""
+    dims = tuple(int(s) for s in shape)
+    _, ny, nz = dims + (1,) * (3 - len(dims))
+    sites = _as(sites, cupy.int64)
+    offset_index = _as(offset_index, cupy.int32)
+    table = _device_offsets(offsets)
+    out = cupy.empty(sites.shape[0], dtype=cupy.int64)
+    n = sites.shape[0]
+    if n:
+        _launch("neighbours.cu", "site_at_offset", n,
+                (sites, offset_index, np.int64(n), np.int64(ny), np.int64(nz), table, out))
+    return out
+
+
 # ---------------------------------------------------------------- claims.cu
 
 

@@ -71,3 +71,21 @@ extern "C" __global__ void pick_from_mask(const unsigned int* masks,
     }
     chosen[i] = result;
 }
+
+// out[i]: flat site at offsets[max(offset_index[i], 0)] from sites[i] (no bounds check: the
+// caller guarantees an index >= 0 whose neighbour is inside, where it uses the result).
+extern "C" __global__ void site_at_offset(const long long* sites, const int* offset_index, long long n,
+                                          long long ny, long long nz, const long long* offsets,
+                                          long long* out)
+{
+    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) {
+        return;
+    }
+    const long long site = sites[i];
+    const long long j = offset_index[i] > 0 ? (long long)offset_index[i] : 0;
+    const long long z = site % nz;
+    const long long y = (site / nz) % ny;
+    const long long x = site / (ny * nz);
+    out[i] = ((x + offsets[3 * j]) * ny + (y + offsets[3 * j + 1])) * nz + (z + offsets[3 * j + 2]);
+}

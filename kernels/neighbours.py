@@ -132,14 +132,23 @@ def pick_from_mask(masks, words, n_offsets, xp=np):
     return _cuda.pick_from_mask(masks, words, n_offsets)
 
 
-def site_at_offset(sites, offset_index, shape, offsets, xp=np):
+def site_at_offset_numpy(sites, offset_index, shape, offsets, xp=np):
     """Neighbour site at the chosen offset index (caller guarantees index >= 0 and inside)."""
-    if xp is np and sites.ndim == 1:
-        compiled = _compiled()
-        if compiled is not None:
-            return compiled.site_at_offset(sites, offset_index, shape3(shape), offsets)
     nx, ny, nz = shape3(shape)
     table = xp.asarray(offsets)
     idx = xp.maximum(offset_index, 0)
     x, y, z = site_to_coords(sites, shape, xp)
     return ((x + table[idx, 0]) * ny + (y + table[idx, 1])) * nz + (z + table[idx, 2])
+
+
+def site_at_offset(sites, offset_index, shape, offsets, xp=np):
+    """Neighbour site at the chosen offset index (caller guarantees index >= 0 and inside)."""
+    if sites.ndim == 1:
+        if xp is not np:
+            from . import _cuda
+
+            return _cuda.site_at_offset(sites, offset_index, shape, offsets)
+        compiled = _compiled()
+        if compiled is not None:
+            return compiled.site_at_offset(sites, offset_index, shape3(shape), offsets)
+    return site_at_offset_numpy(sites, offset_index, shape, offsets, xp)

@@ -36,6 +36,9 @@ from cuda_host import KERNELS, HostRawModule
 
 DATA_SIZED = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract"})
 ALLOCATIONS = frozenset({"empty", "empty_like"})  # memory from CuPy's pool: no kernel, no sync
+# Return their argument itself, no kernel, when it is already a device array of that kind.
+VIEWS_WHEN_ALREADY_SO = frozenset({"asarray", "asanyarray", "ascontiguousarray", "reshape", "broadcast_to",
+                                   "ravel", "squeeze", "expand_dims", "atleast_1d"})
 
 
 class Syncs:
@@ -44,9 +47,25 @@ class Syncs:
     counts: collections.Counter = collections.Counter()
     sites: collections.Counter = collections.Counter()  # (kind, "file:line" in the model) -> count
     operations = 0  # array operations (each at least one kernel launch on a GPU)
+    operation_sites: collections.Counter | None = None  # "file:line" -> operations, when set
+
+    depth = 0  # > 0 inside a counted module function: what NumPy does within it is not counted again
+
+    @classmethod
+    def operation(cls):
+        if cls.depth:
+            return
+        cls.operations += 1
+        if cls.operation_sites is not None:
+            frames = [f for f in traceback.extract_stack(limit=14) if "/abm/" in f.filename]
+            if frames:
+                where = frames[-1]
+                cls.operation_sites[f"{where.filename.split('/abm/')[-1]}:{where.lineno}"] += 1
 
     @classmethod
     def add(cls, kind):
+        if cls.depth and kind != "scalar":  # a device value read by Python waits wherever it happens
+            return
         cls.counts[kind] += 1
         frames = [f for f in traceback.extract_stack(limit=12) if "/abm/" in f.filename or "/kernels/" in f.filename]
         if frames:
@@ -96,7 +115,7 @@ class DeviceArray(np.ndarray):
         return np.ndarray.__array_wrap__(self, array, context, False)  # 0-d arrays, as CuPy
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        Syncs.operations += 1
+        Syncs.operation()
         host = tuple(np.asarray(x).view(np.ndarray) if isinstance(x, DeviceArray) else x for x in inputs)
         if "out" in kwargs:
             kwargs["out"] = tuple(np.asarray(x).view(np.ndarray) for x in kwargs["out"])
@@ -106,12 +125,25 @@ class DeviceArray(np.ndarray):
         if _is_boolean_index(key):
             Syncs.add("boolean index")
         if _is_array_index(key):
-            Syncs.operations += 1
+            Syncs.operation()
         return to_device(np.ndarray.__getitem__(self, key))
 
     def __setitem__(self, key, value):
-        Syncs.operations += 1  # a fill or a scatter: one kernel
+        Syncs.operation()  # a fill or a scatter: one kernel
         np.ndarray.__setitem__(self, key, value)
+
+    # Methods that launch a kernel (CuPy's too); ufunc methods (sum, any, max, ...) are seen
+    # by __array_ufunc__.
+    def astype(self, dtype, *args, **kwargs):
+        result = np.ndarray.astype(self, dtype, *args, **kwargs)
+        if result is not self:
+            Syncs.operation()
+        return to_device(result)
+
+    def nonzero(self):
+        Syncs.add("data-sized result")
+        Syncs.operation()
+        return to_device(np.ndarray.nonzero(self))
 
     def _scalar(self):
         Syncs.add("scalar")
@@ -148,6 +180,21 @@ class DeviceArray(np.ndarray):
         return np.asarray(self).view(np.ndarray).copy()
 
 
+def _launching_method(name):
+    method = getattr(np.ndarray, name)
+
+    def launch(self, *args, **kwargs):
+        Syncs.operation()
+        return to_device(method(self, *args, **kwargs))
+
+    launch.__name__ = name
+    return launch
+
+
+for _name in ("copy", "fill", "cumsum", "argmax", "argmin", "argsort", "sort", "take", "repeat", "clip"):
+    setattr(DeviceArray, _name, _launching_method(_name))
+
+
 class CountingCupy(types.ModuleType):
     """NumPy behind CuPy's names; results are DeviceArrays; syncing calls are counted."""
 
@@ -161,9 +208,16 @@ class CountingCupy(types.ModuleType):
         def device_function(*args, **kwargs):
             if name in DATA_SIZED:
                 Syncs.add("data-sized result")
-            if name not in ALLOCATIONS:
-                Syncs.operations += 1
-            return to_device(attribute(*args, **kwargs))
+            Syncs.depth += 1
+            try:
+                result = attribute(*args, **kwargs)
+            finally:
+                Syncs.depth -= 1
+            unchanged = name in VIEWS_WHEN_ALREADY_SO and args and isinstance(args[0], DeviceArray) \
+                and isinstance(result, np.ndarray) and np.may_share_memory(result, args[0])
+            if name not in ALLOCATIONS and not unchanged:
+                Syncs.operation()
+            return to_device(result)
 
         return device_function
 
@@ -185,7 +239,7 @@ class CountingRawModule(HostRawModule):
         kernel = super().get_function(name)
 
         def launch(grid, block, args):
-            Syncs.operations += 1
+            Syncs.operation()
             return kernel(grid, block, args)
 
         return launch

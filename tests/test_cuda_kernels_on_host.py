@@ -187,6 +187,22 @@ def test_pick_from_mask_empty(cuda):
     assert cuda.pick_from_mask(np.empty(0, np.uint32), np.empty(0, np.uint32), 8).shape == (0,)
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_site_at_offset_matches_numpy(cuda, shape, kind):
+    """Destinations from picked offsets, -1 (nothing picked) included, as the rules compute them."""
+    case = neighbour_case(shape, kind, 7)
+    _, masks = neighbours.scan_neighbours_numpy(*case)
+    sites, offsets = case[2], case[4]
+    words = philox.draw_numpy(3, 2, philox.PURPOSES["nk_move"], np.arange(sites.size))[1]
+    chosen = neighbours.pick_from_mask_numpy(masks[:, -1], words, len(offsets))
+    chosen[::5] = -1  # nothing picked: a defined (unused) site all the same
+    got = cuda.site_at_offset(sites, chosen, shape, offsets)
+    assert got.dtype == np.int64
+    assert np.array_equal(got, neighbours.site_at_offset_numpy(sites, chosen, shape, offsets))
+    assert cuda.site_at_offset(sites[:0], chosen[:0], shape, offsets).shape == (0,)
+
+
 # ---------------------------------------------------------------- claims.cu
 
 

@@ -43,6 +43,17 @@ def test_the_counter_sees_what_cupy_would_wait_for():
     assert dict(Syncs.counts) == {"scalar": 2, "boolean index": 1, "data-sized result": 1, "to host": 1}
 
 
+def test_the_counter_counts_kernels_not_views():
+    xp = COUNTING_CUPY
+    a = xp.arange(10)
+    Syncs.counts.clear()
+    Syncs.operations = 0
+    xp.asarray(a), xp.ascontiguousarray(a), a.astype(a.dtype, copy=False), a.reshape(2, 5), a[2:]
+    assert Syncs.operations == 0  # the same memory: no kernel in CuPy either
+    a.astype(xp.float32), xp.flatnonzero(a), a + 1, a.sum(), a[a % 3]
+    assert Syncs.operations == 6 and dict(Syncs.counts) == {"data-sized result": 1}
+
+
 def _syncs(config, arm, overrides, steps=4):
     from abm import TissueModel
 

@@ -6,26 +6,31 @@ concentration, ties to the lowest offset index; otherwise a uniformly random fre
 """
 from __future__ import annotations
 
-from ..kernels.neighbours import neighbour_site, site_at_offset
+from ..kernels.neighbours import site_at_offset
 
 
 def uphill_offset(ctx, slots, free_mask, field_name):
-    """Offset index of the free neighbour with the highest concentration (-1 if none is free)."""
+    """Offset index of the free neighbour with the highest concentration (-1 if none is free).
+
+    All offsets at once, as (cells, offsets) arrays: a handful of array operations whatever the
+    neighbourhood (on a GPU each operation is a kernel launch). Ties go to the lowest offset
+    index: argmax returns the first maximum, as a scan over the offsets keeping only strictly
+    higher values would. Sites that are not free read as -1, below any concentration.
+    """
     xp = ctx.xp
     field = ctx.fields_flat.get(field_name)
-    best = xp.full(slots.shape[0], -1, dtype=xp.int32)
     if field is None:
-        return best
-    best_value = xp.full(slots.shape[0], -1.0, dtype=xp.float32)
-    sites = ctx.agents["site"][slots]
-    for j, offset in enumerate(ctx.lattice.offsets):
-        free = ((free_mask >> xp.uint32(j)) & xp.uint32(1)).astype(bool)
-        neighbour = neighbour_site(sites, offset, ctx.lattice.shape, xp)
-        value = xp.where(free, field[xp.maximum(neighbour, 0)], xp.float32(-1.0))
-        better = free & (value > best_value)
-        best = xp.where(better, xp.int32(j), best)
-        best_value = xp.where(better, value, best_value)
-    return best
+        return xp.full(slots.shape[0], -1, dtype=xp.int32)
+    n_offsets = len(ctx.lattice.offsets)
+    bits = xp.arange(n_offsets, dtype=xp.uint32)
+    free = ((free_mask.astype(xp.uint32)[:, None] >> bits[None, :]) & xp.uint32(1)).astype(bool)
+    neighbours = site_at_offset(xp.repeat(ctx.agents["site"][slots], n_offsets),
+                                xp.tile(xp.arange(n_offsets, dtype=xp.int32), slots.shape[0]),
+                                ctx.lattice.shape, ctx.lattice.offsets_device, xp=xp).reshape(-1, n_offsets)
+    value = xp.where(free, field[xp.where(free, neighbours, 0)], xp.float32(-1.0))
+    best = xp.argmax(value, axis=1).astype(xp.int32) if n_offsets else xp.zeros(slots.shape[0], dtype=xp.int32)
+    best_value = xp.take_along_axis(value, best[:, None].astype(xp.int64), axis=1)[:, 0]
+    return xp.where(best_value > xp.float32(-1.0), best, xp.int32(-1))
 
 
 def propose_moves(ctx, slots, move_threshold, purpose, bias_threshold=0, field_name=None):
