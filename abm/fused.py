@@ -111,7 +111,7 @@ class FusedMinimalStep:
             self.act_kill = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.int64)
             self.act_clustered = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.bool_)
             self.act_contact = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.int8)
-            self.keys = np.empty(capacity, dtype=np.uint64)
+            self.keys = np.empty(capacity + kernel.DECIDE_BLOCK, dtype=np.uint64)  # indexed like acting
             self.born_parents = np.empty(capacity, dtype=np.int64)
             self.born_sites = np.empty(capacity, dtype=np.int64)
             self.kept = np.empty(capacity, dtype=np.int64)

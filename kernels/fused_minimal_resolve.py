@@ -35,113 +35,133 @@ def resolve(seed, step, ids, state, site, state_age, partner, kills, cycle_clock
             act_contact, block_acting, keys):
     """Kills, then moves and divisions; returns the number of births (parents in slot order).
 
-    acting, act_*, block_acting: the per-block lists of `decide` (compacted here, in place,
-    into one list in slot order). tallies (int64): kills, kills_single, kills_clustered, moves,
-    contacts_single, contacts_clustered. Serial, over the few cells that proposed something.
-    The lowest key on a target wins (as kernels/claims.py), so the order of the loop does not
-    matter; a sole claimant wins without a key. The category grid doubles as the claim counter
-    of the (empty, so -1) target sites; keys and the uint64 scratch are used for contested
-    targets and for kills only. The grid is updated for the cells that turn apoptotic, move or
-    are born.
+    acting, act_*, block_acting: the per-block lists of `decide`: entry a = b * DECIDE_BLOCK + k
+    is the k-th acting cell of block b (k < block_acting[b]); keys is indexed the same way.
+    tallies (int64): kills, kills_single, kills_clustered, moves, contacts_single,
+    contacts_clustered. The lowest key on a target wins (as kernels/claims.py), so the order in
+    which claims are visited does not matter; a sole claimant wins without a key. The category
+    grid doubles as the claim counter of the (empty, so -1) target sites; keys and the uint64
+    scratch are used for contested targets and for kills only. The grid is updated for the
+    cells that turn apoptotic, move or are born.
     """
-    # One pass over decide's per-block lists: compact them in place into one list in slot order
-    # (entry m never overtakes its source), count contacts, apply the cells' own apoptosis
-    # (it commutes with the kills below: both make the cell apoptotic the same way), bid for
-    # kills, count claims per lattice stripe (stripes of 2**shift sites, at most N_STRIPES of
-    # them) and list the would-be mothers.
-    shift = 0
+    n_blocks = block_acting.shape[0]
+    shift = 0  # stripes of 2**shift sites, at most N_STRIPES of them: a shift, not a division, per claim
     while (grid.shape[0] + (1 << shift) - 1) >> shift > N_STRIPES:
         shift += 1
+    block_counts = np.zeros((n_blocks, 4), dtype=np.int64)  # kills, mothers, contacts single, clustered
+    block_stripes = np.zeros((n_blocks, N_STRIPES), dtype=np.int64)
+    killers = np.empty(n_blocks * DECIDE_BLOCK, dtype=np.int64)  # per block, like the acting lists
+    mothers = np.empty(n_blocks * DECIDE_BLOCK, dtype=np.int64)
+    _own_fates_and_bids(seed, step, ids, state, site, state_age, partner, grid, acting, act_proposal, act_target,
+                        act_kill, act_contact, block_acting, keys, shift, block_counts, block_stripes, killers,
+                        mothers)
+    tallies[4] += block_counts[:, 2].sum()
+    tallies[5] += block_counts[:, 3].sum()
+    # Kills: one winner per target site (the lowest key); the victim turns apoptotic. Serial:
+    # a victim may be bid for from several blocks, and there are few bids.
+    for b in range(n_blocks):
+        for q in range(b * DECIDE_BLOCK, b * DECIDE_BLOCK + block_counts[b, 0]):
+            a = killers[q]
+            scratch[act_kill[a]] = min(scratch[act_kill[a]], keys[a])
+    for b in range(n_blocks):
+        for q in range(b * DECIDE_BLOCK, b * DECIDE_BLOCK + block_counts[b, 0]):
+            a = killers[q]
+            s = act_kill[a]
+            if scratch[s] == keys[a]:
+                victim = occupancy[s]
+                kills[acting[a]] += 1
+                state[victim] = T_APOPTOTIC
+                state_age[victim] = np.float32(0)
+                partner[victim] = -1
+                grid[s] = C_APOPTOTIC
+                tallies[0] += 1
+                if act_clustered[a]:
+                    tallies[2] += 1
+                else:
+                    tallies[1] += 1
+    for b in range(n_blocks):
+        for q in range(b * DECIDE_BLOCK, b * DECIDE_BLOCK + block_counts[b, 0]):
+            scratch[act_kill[killers[q]]] = NO_CLAIM
+    # Moves and divisions compete for free sites, in parallel over stripes of the lattice (each
+    # target, and so each claim counter, belongs to one stripe). Claims are bucketed by stripe,
+    # each block writing from its own offset within each stripe; cells killed or dying this
+    # step drop their claims in _site_claims.
     stripe_start = np.zeros(N_STRIPES + 1, dtype=np.int64)
-    killers = np.empty(64, dtype=np.int64)
-    dividers = np.empty(64, dtype=np.int64)
-    n_killers = 0
-    n_dividers = 0
-    m = 0
-    for b in range(block_acting.shape[0]):
-        for source in range(b * DECIDE_BLOCK, b * DECIDE_BLOCK + block_acting[b]):
-            i = acting[source]
-            proposal, t, s = act_proposal[source], act_target[source], act_kill[source]
-            acting[m], act_proposal[m], act_target[m], act_kill[m] = i, proposal, t, s
-            act_clustered[m] = act_clustered[source]
-            if act_contact[source] == 1:
-                tallies[4] += 1
-            elif act_contact[source] == 2:
-                tallies[5] += 1
+    position = 0
+    for k in range(N_STRIPES):
+        stripe_start[k] = position
+        for b in range(n_blocks):
+            count = block_stripes[b, k]
+            block_stripes[b, k] = position  # now the block's next free entry in stripe k
+            position += count
+    stripe_start[N_STRIPES] = position
+    by_stripe = np.empty(position, dtype=np.int64)
+    _bucket_claims(act_target, block_acting, shift, block_stripes, by_stripe)
+    won = np.empty(n_blocks * DECIDE_BLOCK, dtype=np.bool_)
+    moves = np.zeros(N_STRIPES, dtype=np.int64)
+    _site_claims(seed, step, ids, state, site, occupancy, act_proposal, act_target, acting, grid, scratch, keys,
+                 by_stripe, stripe_start, won, moves)
+    tallies[3] += moves.sum()
+    births = 0
+    for b in range(n_blocks):  # blocks, and entries within them, in slot order: daughters get ids in mothers' order
+        for q in range(b * DECIDE_BLOCK, b * DECIDE_BLOCK + block_counts[b, 1]):
+            a = mothers[q]
+            if won[a]:
+                i = acting[a]
+                cycle_clock[i] = np.float32(0)
+                born_parents[births] = i
+                born_sites[births] = act_target[a]
+                grid[act_target[a]] = grid[site[i]]  # the daughter looks like her mother
+                births += 1
+    return births
+
+
+@njit(cache=_CACHE, parallel=True)
+def _own_fates_and_bids(seed, step, ids, state, site, state_age, partner, grid, acting, act_proposal, act_target,
+                        act_kill, act_contact, block_acting, keys, shift, block_counts, block_stripes, killers,
+                        mothers):
+    """Per block of decide's lists, in parallel: the cells' own apoptosis (it commutes with the
+    kills: both make a cell apoptotic the same way; each cell writes only its own entries),
+    contacts counted, kill bids keyed and listed, claims counted per stripe, mothers listed."""
+    for b in prange(block_acting.shape[0]):
+        base = b * DECIDE_BLOCK
+        n_kills, n_mothers, single, clustered = 0, 0, 0, 0
+        for a in range(base, base + block_acting[b]):
+            i = acting[a]
+            proposal = act_proposal[a]
+            single += act_contact[a] == 1
+            clustered += act_contact[a] == 2
             if proposal == APOPTOSIS:
                 state[i] = T_APOPTOTIC
                 state_age[i] = np.float32(0)
                 partner[i] = -1
                 grid[site[i]] = C_APOPTOTIC
-            if s >= 0:
-                keys[m] = _claim_key(seed, step, ids[i], 1)
-                scratch[s] = min(scratch[s], keys[m])
-                killers = _push(killers, n_killers, m)
-                n_killers += 1
-            if t >= 0:
-                stripe_start[(t >> shift) + 1] += 1
+            if act_kill[a] >= 0:
+                keys[a] = _claim_key(seed, step, ids[i], 1)
+                killers[base + n_kills] = a
+                n_kills += 1
+            if act_target[a] >= 0:
+                block_stripes[b, act_target[a] >> shift] += 1
             if proposal == DIVIDE:
-                dividers = _push(dividers, n_dividers, m)
-                n_dividers += 1
-            m += 1
-    wants, goes_to, kill_at = act_proposal[:m], act_target[:m], act_kill[:m]
-    # Kills: one winner per target site (the lowest key); the victim turns apoptotic.
-    for q in range(n_killers):
-        a = killers[q]
-        s = kill_at[a]
-        if scratch[s] == keys[a]:
-            victim = occupancy[s]
-            kills[acting[a]] += 1
-            state[victim] = T_APOPTOTIC
-            state_age[victim] = np.float32(0)
-            partner[victim] = -1
-            grid[s] = C_APOPTOTIC
-            tallies[0] += 1
-            if act_clustered[a]:
-                tallies[2] += 1
-            else:
-                tallies[1] += 1
-    for q in range(n_killers):
-        scratch[kill_at[killers[q]]] = NO_CLAIM
-    # Moves and divisions compete for free sites: in parallel over stripes of the lattice (each
-    # target, and so each claim counter, belongs to one stripe). Cells killed or dying this
-    # step drop their claims there.
-    for k in range(N_STRIPES):
-        stripe_start[k + 1] += stripe_start[k]
-    fill = stripe_start[:N_STRIPES].copy()
-    by_stripe = np.empty(stripe_start[N_STRIPES], dtype=np.int64)
-    for a in range(m):
-        if goes_to[a] >= 0:
-            k = goes_to[a] >> shift
-            by_stripe[fill[k]] = a
-            fill[k] += 1
-    won = np.zeros(m, dtype=np.bool_)
-    moves = np.zeros(N_STRIPES, dtype=np.int64)
-    _site_claims(seed, step, ids, state, site, occupancy, wants, goes_to, acting, grid, scratch, keys, by_stripe,
-                 stripe_start, won, moves)
-    tallies[3] += moves.sum()
-    births = 0
-    for q in range(n_dividers):  # in slot order: daughters get ids in their mothers' id order
-        a = dividers[q]
-        if won[a]:
-            i = acting[a]
-            cycle_clock[i] = np.float32(0)
-            born_parents[births] = i
-            born_sites[births] = goes_to[a]
-            grid[goes_to[a]] = grid[site[i]]  # the daughter looks like her mother
-            births += 1
-    return births
+                mothers[base + n_mothers] = a
+                n_mothers += 1
+        block_counts[b, 0] = n_kills
+        block_counts[b, 1] = n_mothers
+        block_counts[b, 2] = single
+        block_counts[b, 3] = clustered
 
 
-@njit(cache=_CACHE, inline="always")
-def _push(array, count, value):
-    """array[count] = value, doubling the array when full; returns the array."""
-    if count == array.shape[0]:
-        grown = np.empty(2 * count, dtype=array.dtype)
-        grown[:count] = array
-        array = grown
-    array[count] = value
-    return array
+@njit(cache=_CACHE, parallel=True)
+def _bucket_claims(act_target, block_acting, shift, next_entry, by_stripe):
+    """by_stripe: the entries with a target, grouped by stripe; next_entry[b, k] is where block b
+    writes its next claim on stripe k (rows private to their block)."""
+    for b in prange(block_acting.shape[0]):
+        for a in range(b * DECIDE_BLOCK, b * DECIDE_BLOCK + block_acting[b]):
+            t = act_target[a]
+            if t >= 0:
+                k = t >> shift
+                by_stripe[next_entry[b, k]] = a
+                next_entry[b, k] += 1
 
 
 @njit(cache=_CACHE, parallel=True)
