@@ -62,6 +62,33 @@ def why_not_fused(config, backend_name: str) -> str | None:
     return None
 
 
+def minimal_rule_parameters(model) -> tuple[np.ndarray, np.ndarray, float]:
+    """(tumor_params, nk_params, caspase+ duration in minutes) of the fused kernels, from the
+    general rules' own preparation (so both steps use the same thresholds).
+
+    tumor_params: float64[death threshold, isolated death threshold, division threshold];
+    nk_params: float64[move threshold, receptor gain, kill probability, activating single,
+    activating cluster loss, inhibitory single, inhibitory cluster gain, epithelial half,
+    receptor weight, exposed threshold]. Thresholds are integers below 2**33, exact in float64.
+    """
+    from .rules import nk as nk_rules
+    from .rules import tumor as tumor_rules
+
+    cells, dt = model.config.cells, model.dt_min
+    tumor = tumor_rules.prepare(cells, dt, {})
+    nk = nk_rules.prepare(cells, dt, {})
+    division = np.float32(tumor.division_probability)  # as the general rule: float32, then * 2**32
+    tumor_params = np.array([tumor.death_threshold, tumor.isolated_death_threshold,
+                             int(np.float64(division) * 2.0**32)], dtype=np.float64)
+    c, t = cells.nk, cells.tumor
+    nk_params = np.array([
+        nk.move_threshold, c.inhibitory_receptor_gain_per_contact, nk.kill_probability,
+        t.activating_ligand_single, t.activating_ligand_cluster_loss, t.inhibitory_ligand_single,
+        t.inhibitory_ligand_cluster_gain, t.epithelial_neighbours_half, nk.receptor_weight,
+        c.exposed_threshold], dtype=np.float64)
+    return tumor_params, nk_params, t.caspase_duration_min
+
+
 @dataclass
 class FusedEvents:
     """The step's tallies as host integers (what model.collect reads)."""
@@ -74,22 +101,7 @@ class FusedMinimalStep:
     """Prepared parameters and scratch arrays of the fused step for one model (CPU)."""
 
     def __init__(self, model):
-        from .rules import nk as nk_rules
-        from .rules import tumor as tumor_rules
-
-        cells, dt = model.config.cells, model.dt_min
-        tumor = tumor_rules.prepare(cells, dt, {})
-        nk = nk_rules.prepare(cells, dt, {})
-        division = np.float32(tumor.division_probability)  # as the general rule: float32, then * 2**32
-        self.tumor_params = np.array([tumor.death_threshold, tumor.isolated_death_threshold,
-                                      int(np.float64(division) * 2.0**32)], dtype=np.float64)
-        c, t = cells.nk, cells.tumor
-        self.nk_params = np.array([
-            nk.move_threshold, c.inhibitory_receptor_gain_per_contact, nk.kill_probability,
-            t.activating_ligand_single, t.activating_ligand_cluster_loss, t.inhibitory_ligand_single,
-            t.inhibitory_ligand_cluster_gain, t.epithelial_neighbours_half, nk.receptor_weight,
-            c.exposed_threshold], dtype=np.float64)
-        self.caspase_duration_min = t.caspase_duration_min
+        self.tumor_params, self.nk_params, self.caspase_duration_min = minimal_rule_parameters(model)
         self.scratch = model._claim_scratch
         self._capacity = 0
         self._spare: dict = {}

@@ -31,7 +31,7 @@ import types
 import numpy as np
 
 from .celltypes import MAX_STATES, N_TYPES
-from .fused import FusedEvents
+from .fused import FusedEvents, minimal_rule_parameters
 from .kernels.fused_minimal import HOLE, NO_CLAIM
 from .state import AGENT_COLUMNS, RESET_AT_BIRTH
 
@@ -52,29 +52,15 @@ class FusedMinimalStepGPU:
 
     def __init__(self, model):
         from .kernels import fused_minimal_cuda as launch  # imports CuPy: the GPU backend only
-        from .rules import nk as nk_rules
-        from .rules import tumor as tumor_rules
 
         if launch.COLUMNS != tuple(AGENT_COLUMNS):
             raise RuntimeError("kernels/fused_minimal_resolve.cu does not copy every agent column: "
                                f"{sorted(set(AGENT_COLUMNS) ^ set(launch.COLUMNS))}")
         self.launch, self.xp, self.backend = launch, model.backend.xp, model.backend
         xp = self.xp
-        # Parameters exactly as FusedMinimalStep.__init__ packs them (thresholds as float64 integers).
-        cells, dt = model.config.cells, model.dt_min
-        tumor = tumor_rules.prepare(cells, dt, {})
-        nk = nk_rules.prepare(cells, dt, {})
-        division = np.float32(tumor.division_probability)  # as the general rule: float32, then * 2**32
-        tumor_params = np.array([tumor.death_threshold, tumor.isolated_death_threshold,
-                                 int(np.float64(division) * 2.0**32)], dtype=np.float64)
-        c, t = cells.nk, cells.tumor
-        nk_params = np.array([
-            nk.move_threshold, c.inhibitory_receptor_gain_per_contact, nk.kill_probability,
-            t.activating_ligand_single, t.activating_ligand_cluster_loss, t.inhibitory_ligand_single,
-            t.inhibitory_ligand_cluster_gain, t.epithelial_neighbours_half, nk.receptor_weight,
-            c.exposed_threshold], dtype=np.float64)
-        self.tumor_params, self.nk_params = xp.asarray(tumor_params), xp.asarray(nk_params)  # uploaded once
-        self.caspase_duration_min = t.caspase_duration_min
+        # The CPU fused step's parameters (thresholds as float64 integers), uploaded once.
+        tumor_params, nk_params, self.caspase_duration_min = minimal_rule_parameters(model)
+        self.tumor_params, self.nk_params = xp.asarray(tumor_params), xp.asarray(nk_params)
         lattice = model.lattice
         self.shape = (tuple(lattice.shape) + (1, 1))[:3]
         self.offsets = xp.ascontiguousarray(lattice.offsets_device, dtype=xp.int64)  # (n_offsets, 3)
