@@ -110,6 +110,28 @@ def test_gpu_fused_step_equals_the_cpu_run(launch, shape, neighbourhood, feature
     assert all(totals[k] > 0 for k in ("births", "deaths", "kills", "moves")), totals
 
 
+def test_checkpoint_of_a_gpu_fused_run_continues_exactly(launch, tmp_path):
+    """A GPU checkpoint taken while dead cells wait as holes, resumed on the GPU: the same run as
+    one straight, and as the CPU run."""
+    from abm import TissueModel
+    from abm.io import checkpoint as checkpoints
+
+    values = overrides((40, 40), "moore", False, FEATURES)
+    straight = TissueModel(MINIMAL, device="gpu", seed=8, overrides=values)
+    straight.run(12)
+    assert straight.fused_step.holes > 0  # the checkpoint must settle them
+    saved = checkpoints.save(tmp_path / "x.checkpoint", checkpoints.capture(straight, "id"))
+    resumed = checkpoints.build_model(checkpoints.load(saved), device="gpu")
+    assert type(resumed.fused_step).__name__ == "FusedMinimalStepGPU" and resumed.steps == 12
+    straight.run(15)
+    resumed.run(15)
+    cpu = TissueModel(MINIMAL, device="cpu", seed=8, overrides=values)
+    cpu.run(27)
+    assert_same_state(model_state(straight), model_state(resumed))
+    assert_same_state(model_state(cpu), model_state(resumed))
+    assert straight.totals["deaths"] > 0 and straight.totals["births"] > 0
+
+
 class CountedStep:
     """A model's fused step, counting the arrays each call reads back to the host."""
 
