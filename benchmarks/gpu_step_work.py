@@ -8,7 +8,8 @@ built with g++) with arrays that stand for CuPy's and count (tests/host_syncs.py
   a data-sized result such as nonzero, a copy to the host);
 - array operations per step: ufuncs, array functions, fancy indexing, raw kernels. Each is at
   least one kernel launch on a GPU, and CuPy spends some microseconds of host time on each
-  whatever the array size, so their number bounds the steps per second at any tissue size.
+  whatever the array size, so their number bounds the steps per second at any tissue size;
+- where they come from: syncs per source line, operations per source file (one more step).
 
 The counts are properties of the code, not of a machine: they are the same on any host and
 are what a GPU would execute. Writes JSON (default benchmarks/results/<date>-gpu-path-step-work.json).
@@ -52,6 +53,24 @@ def _install_counting_gpu():
     model.select_backend = lambda device: fake if device == "gpu" else real(device)
 
 
+def _where(model) -> dict:
+    """One more step, with where its syncs and operations come from (model source lines/files)."""
+    import collections
+
+    from host_syncs import Syncs, syncs_per_step
+
+    Syncs.operation_sites = collections.Counter()
+    try:
+        syncs_per_step(model, 1)
+        by_file = collections.Counter()
+        for line, count in Syncs.operation_sites.items():
+            by_file[line.rsplit(":", 1)[0]] += count
+        return {"host_syncs_by_line": {f"{line} ({kind})": count for (kind, line), count in Syncs.sites.most_common()},
+                "array_operations_by_file": dict(by_file.most_common())}
+    finally:
+        Syncs.operation_sites = None
+
+
 def measure() -> list[dict]:
     from abm import TissueModel
     from host_syncs import syncs_per_step
@@ -70,6 +89,7 @@ def measure() -> list[dict]:
             "host_syncs_per_step": max(sum(v for k, v in s.items() if k != "operations") for s in per_step),
             "host_syncs_by_kind": {k: v for k, v in last.items() if k != "operations"},
             "array_operations_per_step": max(s["operations"] for s in per_step),
+            **_where(model),
         })
     os.environ.pop("ABM_FUSED", None)
     return rows

@@ -41,13 +41,23 @@ VIEWS_WHEN_ALREADY_SO = frozenset({"asarray", "asanyarray", "ascontiguousarray",
                                    "ravel", "squeeze", "expand_dims", "atleast_1d"})
 
 
+def _model_line() -> str:
+    """"file:line" of the innermost frame in the model (abm/, kernels/), where the call was made."""
+    for frame in reversed(traceback.extract_stack(limit=16)):
+        path = frame.filename.replace("\\", "/")
+        for root in ("/abm/", "/kernels/"):
+            if root in path and "host_syncs" not in path:
+                return f"{root.strip('/')}/{path.split(root)[-1]}:{frame.lineno}"
+    return "elsewhere"
+
+
 class Syncs:
     """Tally of host synchronisations by kind (shared by all DeviceArrays)."""
 
     counts: collections.Counter = collections.Counter()
-    sites: collections.Counter = collections.Counter()  # (kind, "file:line" in the model) -> count
+    sites: collections.Counter = collections.Counter()  # (kind, "file:line" in the model) -> syncs
     operations = 0  # array operations (each at least one kernel launch on a GPU)
-    operation_sites: collections.Counter | None = None  # "file:line" -> operations, when set
+    operation_sites: collections.Counter | None = None  # "file:line" -> operations, when a Counter
 
     depth = 0  # > 0 inside a counted module function: what NumPy does within it is not counted again
 
@@ -57,20 +67,14 @@ class Syncs:
             return
         cls.operations += 1
         if cls.operation_sites is not None:
-            frames = [f for f in traceback.extract_stack(limit=14) if "/abm/" in f.filename]
-            if frames:
-                where = frames[-1]
-                cls.operation_sites[f"{where.filename.split('/abm/')[-1]}:{where.lineno}"] += 1
+            cls.operation_sites[_model_line()] += 1
 
     @classmethod
     def add(cls, kind):
         if cls.depth and kind != "scalar":  # a device value read by Python waits wherever it happens
             return
         cls.counts[kind] += 1
-        frames = [f for f in traceback.extract_stack(limit=12) if "/abm/" in f.filename or "/kernels/" in f.filename]
-        if frames:
-            where = frames[-1]
-            cls.sites[kind, f"{where.filename.split('/')[-2]}/{where.filename.split('/')[-1]}:{where.lineno}"] += 1
+        cls.sites[kind, _model_line()] += 1
 
     @classmethod
     @contextlib.contextmanager
