@@ -28,7 +28,7 @@ def uphill_offset(ctx, slots, free_mask, field_name):
                                 xp.tile(xp.arange(n_offsets, dtype=xp.int32), slots.shape[0]),
                                 ctx.lattice.shape, ctx.lattice.offsets_device, xp=xp).reshape(-1, n_offsets)
     value = xp.where(free, field[xp.where(free, neighbours, 0)], xp.float32(-1.0))
-    best = xp.argmax(value, axis=1).astype(xp.int32) if n_offsets else xp.zeros(slots.shape[0], dtype=xp.int32)
+    best = xp.argmax(value, axis=1).astype(xp.int32)
     best_value = xp.take_along_axis(value, best[:, None].astype(xp.int64), axis=1)[:, 0]
     return xp.where(best_value > xp.float32(-1.0), best, xp.int32(-1))
 
