@@ -167,12 +167,14 @@ def host_launchers():
 
 
 @functools.lru_cache(maxsize=None)
-def host_module(name: str):
-    """kernels/<name>.py, a module of CuPy launchers, loaded against the host stand-in for CuPy."""
-    spec = importlib.util.spec_from_file_location(f"{name}_on_host", KERNELS / f"{name}.py")
+def host_module(name: str, cupy_stand_in=None):
+    """kernels/<name>.py, a module of CuPy launchers, loaded against a host stand-in for CuPy
+    (by default NumPy plus HostRawModule; tests/host_syncs.py passes one that counts)."""
+    stand_in = _HostCupy("cupy") if cupy_stand_in is None else cupy_stand_in
+    spec = importlib.util.spec_from_file_location(f"{name}_on_{stand_in.__name__}", KERNELS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     saved = sys.modules.get("cupy")
-    sys.modules["cupy"] = _HostCupy("cupy")
+    sys.modules["cupy"] = stand_in
     try:
         spec.loader.exec_module(module)
     finally:

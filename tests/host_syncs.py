@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import importlib.util
-import sys
 import traceback
 import types
 
 import numpy as np
 
-from cuda_host import KERNELS, HostRawModule
+from cuda_host import HostRawModule, host_module
 
 DATA_SIZED = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract"})
 ALLOCATIONS = frozenset({"empty", "empty_like"})  # memory from CuPy's pool: no kernel, no sync
@@ -233,7 +231,7 @@ class CountingCupy(types.ModuleType):
 
     @staticmethod
     def get_array_module(*arrays):
-        return sys.modules[__name__].COUNTING_CUPY
+        return COUNTING_CUPY
 
 
 class CountingRawModule(HostRawModule):
@@ -258,18 +256,7 @@ COUNTING_CUPY.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(
 def counting_launchers(name: str):
     """kernels/<name>.py (CuPy launchers) loaded against COUNTING_CUPY: the CUDA sources compiled
     for the host, with device arrays that count."""
-    spec = importlib.util.spec_from_file_location(f"{name}_counting_syncs", KERNELS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    saved = sys.modules.get("cupy")
-    sys.modules["cupy"] = COUNTING_CUPY
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if saved is None:
-            del sys.modules["cupy"]
-        else:
-            sys.modules["cupy"] = saved
-    return module
+    return host_module(name, COUNTING_CUPY)
 
 
 def syncs_per_step(model, steps: int) -> list[collections.Counter]:
