@@ -91,3 +91,37 @@ def test_info_on_a_corrupt_file_is_one_line(tmp_path, capsys):
     assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("abm: error:") and "bad.h5" in err and "\n" not in err
+
+
+def test_parallel_runs_create_their_shared_output_folder_without_racing(tmp_path):
+    """Validation and sweeps start runs in parallel that write into one new folder: the folder is
+    created by whichever gets there first, and none of them fails because another just made it."""
+    import threading
+
+    from abm.io.hdf5 import check_writable
+
+    folder = tmp_path / "study" / "baseline"
+    start = threading.Barrier(16)
+    failures = []
+
+    def one_run(index):
+        start.wait()
+        try:
+            check_writable(folder / f"seed{index:03d}.h5", overwrite=False)
+        except Exception as error:  # noqa: BLE001 - any failure is the test's finding
+            failures.append(error)
+
+    threads = [threading.Thread(target=one_run, args=(index,)) for index in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and folder.is_dir()
+
+
+def test_an_output_folder_that_is_a_file_is_a_one_line_error(tmp_path):
+    from abm.io.hdf5 import OutputError, check_writable
+
+    (tmp_path / "runs").write_text("not a folder")
+    with pytest.raises(OutputError, match="cannot create output folder"):
+        check_writable(tmp_path / "runs" / "a.h5", overwrite=False)

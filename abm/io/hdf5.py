@@ -68,11 +68,12 @@ def _now() -> str:
 def check_writable(path: Path, overwrite: bool) -> None:
     """Fail before the run starts if the output cannot be written or would replace a run."""
     parent = path.parent
-    if not parent.exists():
-        try:
-            parent.mkdir(parents=True)
-        except OSError as error:
-            raise OutputError(f"{path}: cannot create output folder {parent} ({error.strerror})") from None
+    try:
+        # exist_ok: parallel runs (validate, sweeps) create the same folder at the same moment;
+        # checking first and creating after is a race one of them loses.
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot create output folder {parent} ({error.strerror})") from None
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{path}: output folder {parent} is not writable")
     if path.is_dir():
