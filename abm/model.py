@@ -1,7 +1,7 @@
 """TissueModel: a Mesa model whose cells live in arrays on one backend (NumPy or CuPy).
 
 One step is a short list of named phases, each a function of the state:
-secrete_and_uptake -> diffuse -> sense -> decide -> resolve -> remove -> collect.
+intervene -> sort_by_type -> secrete_and_uptake -> diffuse -> sense -> decide -> resolve -> remove -> collect.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from .kernels.claims import new_scratch
 from .kernels.diffusion import DiffusionOperator, apply_sources_and_uptake
 from .kernels.neighbours import scan_neighbours
 from .resolution import remove_cells, removal_mask, resolve
-from .rules import Intents, StepContext, nk, neutrophil, stellate, tcell, tumor
+from .rules import Intents, StepContext, nk, neutrophil, slots_by_type, stellate, tcell, tumor
 from .sensing import categorise, initial_traits
 from .state import AGENT_COLUMNS, Agents, Lattice, check_invariants
 
@@ -107,9 +107,10 @@ class TissueModel(mesa.Model):
             self.collect(self.fused_step(self))
             return
         self.intervene()
-        self.secrete_and_uptake()
+        by_type = self.sort_by_type()  # valid until resolve: cells keep their types and slots till then
+        self.secrete_and_uptake(by_type)
         self.diffuse()
-        context = self.sense()
+        context = self.sense(by_type)
         intents = self.decide(context)
         events = self.resolve(intents)
         self.remove(events)
@@ -135,7 +136,7 @@ class TissueModel(mesa.Model):
             if switch in in_force:
                 cells.columns[column][: cells.n][tumor_cells] = value
 
-    def _context(self, counts=None, masks=None, category=None) -> StepContext:
+    def _context(self, by_type=None, counts=None, masks=None, category=None) -> StepContext:
         xp, cells = self.xp, self.cells
         flat = {name: field.reshape(-1) for name, field in self.fields.items()}
         zeros = xp.zeros(cells.n, dtype=xp.float32)
@@ -143,12 +144,17 @@ class TissueModel(mesa.Model):
         return StepContext(xp=xp, seed=self.seed, step=self.steps, dt_min=self.dt_min,
                            time_min=self.step_start_min, lattice=self.lattice, agents=cells, fields_flat=flat,
                            local_concentration=local, category=category, neighbour_counts=counts,
-                           neighbour_masks=masks, in_force=self.in_force, params=self.params)
+                           neighbour_masks=masks, in_force=self.in_force, params=self.params,
+                           slots_by_type=self.sort_by_type() if by_type is None else by_type)
 
-    def secrete_and_uptake(self) -> None:
+    def sort_by_type(self) -> dict:
+        """Slots of the cells of each type (the rules' working sets), from one sort."""
+        return slots_by_type(self.xp, self.cells["cell_type"], self.backend.to_host)
+
+    def secrete_and_uptake(self, by_type=None) -> None:
         """Cells add cytokine at their own site and consume some; uniform production (stroma, therapy)."""
         xp = self.xp
-        context = self._context()
+        context = self._context(by_type)
         by_field: dict[str, list] = {}
         for name, module in RULES.items():
             for secretion in module.secretion(context, self.params[name]):
@@ -170,13 +176,13 @@ class TissueModel(mesa.Model):
         for name, field in self.fields.items():
             self.diffusion[name].step(field, xp=self.xp)
 
-    def sense(self) -> StepContext:
+    def sense(self, by_type=None) -> StepContext:
         """What each cell perceives: local concentrations and its neighbours by category."""
         xp, cells, lattice = self.xp, self.cells, self.lattice
         category = categorise(xp, cells)
         counts, masks = scan_neighbours(lattice.occupancy, category, cells["site"],
                                         lattice.shape, lattice.offsets, N_CATEGORIES, xp=xp)
-        return self._context(counts, masks, category)
+        return self._context(by_type, counts, masks, category)
 
     def decide(self, context: StepContext) -> Intents:
         intents = Intents()

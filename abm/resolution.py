@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .celltypes import STATE, TYPE_CODE
 from .kernels import philox
 from .kernels.claims import claim_keys, resolve_claims
-from .rules import Intents, concat
+from .rules import Intents, concat, where_true
 from .state import EMPTY
 
 APOPTOTIC = STATE["tumor"]["apoptotic"]
@@ -34,7 +34,9 @@ def _priority_words(xp, seed, step, ids, word):
 
 
 def apply_updates(xp, agents, updates):
-    for column, slots, values in updates:
+    for column, slots, values, where in updates:
+        if where is not None:  # cells outside the mask keep their value
+            values = xp.where(where, values, agents.columns[column][slots])
         if column == "state":  # a cell entering a new state starts its state clock again
             changed = agents.columns["state"][slots] != values
             agents.columns["state_age_min"][slots] = xp.where(
@@ -52,8 +54,9 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
     killers, kill_sites, clustered = concat(xp, intents.kills, n_columns=3)
     kill_keys = claim_keys(_priority_words(xp, seed, step, ids[killers], 1), ids[killers], xp=xp)
     kill_won = resolve_claims(kill_sites, kill_keys, scratch, xp=xp)
-    victims = occupancy[kill_sites[kill_won]].astype(xp.int64)
-    agents.columns["kills"][killers[kill_won]] += 1
+    winners, victim_sites = where_true(xp, kill_won, killers, kill_sites)
+    victims = occupancy[victim_sites].astype(xp.int64)
+    agents.columns["kills"][winners] += 1
     clustered = clustered.astype(bool)
     tallies["kills"] = kill_won.sum()
     tallies["kills_single"] = (kill_won & ~clustered).sum()
@@ -79,20 +82,21 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
     is_move = xp.arange(claimants.shape[0]) < movers.shape[0]
     daughter_states = xp.concatenate([xp.zeros(movers.shape[0], dtype=xp.int64), daughter_states])
     go = ~stopped[claimants]
-    claimants, targets, is_move, daughter_states = claimants[go], targets[go], is_move[go], daughter_states[go]
+    claimants, targets, is_move, daughter_states = where_true(xp, go, claimants, targets, is_move, daughter_states)
     site_keys = claim_keys(_priority_words(xp, seed, step, ids[claimants], 0), ids[claimants], xp=xp)
     site_won = resolve_claims(targets, site_keys, scratch, xp=xp)
 
     moved = site_won & is_move
-    movers, destinations = claimants[moved], targets[moved]
+    movers, destinations = where_true(xp, moved, claimants, targets)
     occupancy[agents["site"][movers]] = EMPTY
     occupancy[destinations] = movers.astype(occupancy.dtype)
     agents.columns["site"][movers] = destinations
     tallies["moves"] = moved.sum()
 
     born = site_won & ~is_move
-    order = xp.argsort(claimants[born])  # daughters get ids in mother id order: backend-independent
-    parents, birth_sites, daughter_states = claimants[born][order], targets[born][order], daughter_states[born][order]
+    parents, birth_sites, daughter_states = where_true(xp, born, claimants, targets, daughter_states)
+    order = xp.argsort(parents)  # daughters get ids in mother id order: backend-independent
+    parents, birth_sites, daughter_states = parents[order], birth_sites[order], daughter_states[order]
     births = int(parents.shape[0])
     if births:
         agents.columns["cycle_clock_min"][parents] = 0
@@ -112,6 +116,7 @@ def removal_mask(xp, agents, removed, caspase_duration_min: float):
 
 def remove_cells(xp, lattice, agents, leaving) -> None:
     """Free the sites of leaving cells and compact the agent arrays (order, and so ids, preserved)."""
-    lattice.occupancy[agents["site"][leaving]] = EMPTY
+    sites = agents["site"]
+    lattice.occupancy[sites] = xp.where(leaving, EMPTY, lattice.occupancy[sites])  # one cell per site
     agents.compact(~leaving)
     lattice.occupancy[agents["site"]] = xp.arange(agents.n, dtype=lattice.occupancy.dtype)

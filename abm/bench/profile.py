@@ -23,7 +23,7 @@ from . import report
 from .measure import (MINIMAL, PHASE_SCENARIO, WARMUP_STEPS, Plan, build_model, prime, scenario_shapes,
                       sites_of, step_path, synchronise)
 
-PHASES = ("intervene", "secrete_and_uptake", "diffuse", "sense", "decide", "resolve", "remove", "collect")
+PHASES = ("intervene", "sort_by_type", "secrete_and_uptake", "diffuse", "sense", "decide", "resolve", "remove", "collect")
 FUSED_PHASES = ("sense_and_decide", "resolve", "remove_and_age", "settle")  # abm/fused.py, inside fused_step
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..celltypes import CATEGORY, EMPTY_CATEGORY, TYPE_CODE
+from ..celltypes import CATEGORY, EMPTY_CATEGORY, N_TYPES, TYPE_CODE
 from ..kernels import philox
 from ..kernels.neighbours import pick_from_mask, site_at_offset
 
@@ -39,9 +39,10 @@ class StepContext:
     neighbour_masks: object  # (n, N_CATEGORIES + 1) uint32, bit j: offsets[j] holds that category
     in_force: dict  # interventions active this step
     params: dict  # cell type -> its prepared parameters
+    slots_by_type: dict  # type code -> slots of the cells of that type, ascending (see slots_by_type)
 
     def slots_of(self, cell_type: str):
-        return self.xp.nonzero(self.agents["cell_type"] == TYPE_CODE[cell_type])[0]
+        return self.slots_by_type[TYPE_CODE[cell_type]]
 
     def draws(self, purpose: str, slots):
         """Four uint32 words per cell, (4, len(slots)), keyed by (seed, step, purpose, id).
@@ -109,11 +110,13 @@ class Intents:
     kills: list = field(default_factory=list)  # (killer slots, target sites, target clustered: bool)
     apoptosis: list = field(default_factory=list)  # (slots,) tumor cells turning caspase+
     deaths: list = field(default_factory=list)  # (slots,) cells removed at once
-    updates: list = field(default_factory=list)  # (column, slots, values): a cell changing itself
+    updates: list = field(default_factory=list)  # (column, slots, values, where): a cell changing itself
     tallies: dict = field(default_factory=dict)  # event name -> device scalar, for the time series
 
-    def update(self, column, slots, values):
-        self.updates.append((column, slots, values))
+    def update(self, column, slots, values, where=None):
+        """Set `column` of the cells at `slots` to `values`; with `where` (a mask over `slots`),
+        only of the cells where it holds. A mask keeps the arrays' lengths: no wait on a GPU."""
+        self.updates.append((column, slots, values, where))
 
     def tally(self, name, value):
         self.tallies[name] = self.tallies.get(name, 0) + value
@@ -134,6 +137,28 @@ class Secretion:
     sites: object
     secreted: object  # float32 per cell, concentration units per step
     keep: object  # float32 per cell: 1 / (1 + uptake rate * dt)
+
+
+def slots_by_type(xp, cell_type, to_host) -> dict:
+    """Type code -> slots of the cells of that type, ascending (as nonzero would give them).
+
+    All types from one stable sort and one host read of the counts: on a GPU, one wait for the
+    host instead of one per type.
+    """
+    order = xp.argsort(cell_type, kind="stable")  # stable: slots stay ascending within a type
+    counts = to_host(xp.bincount(cell_type, minlength=N_TYPES))
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return {code: order[bounds[code]:bounds[code + 1]] for code in range(N_TYPES)}
+
+
+def where_true(xp, mask, *arrays):
+    """The entries of each 1-D array where `mask` holds, in order.
+
+    Same result as `a[mask]` for each array, but the positions are found once: on a GPU each
+    boolean index is a nonzero whose length the host must wait for, so one instead of several.
+    """
+    positions = xp.nonzero(mask)[0]
+    return tuple(a[positions] for a in arrays)
 
 
 def concat(xp, pairs, n_columns=2, dtype=np.int64):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from ..kernels.philox import probability_threshold, rate_threshold
+from . import where_true
 from .movement import propose_moves
 from .movement_binding import bind_to_touching_tumor, keep_or_break_bonds
 
@@ -28,12 +29,12 @@ def decide_escort(ctx, intents, slots, t: dict, states: dict, depleted: bool, pu
         return
     words = ctx.draws("lifespan", slots)
     dies = ctx.happens(words[0], t["death"])
-    intents.deaths.append((slots[dies],))
+    intents.deaths.append(where_true(xp, dies, slots))
     holds = keep_or_break_bonds(ctx, intents, slots, t["unbind"], purposes[0])
     binds = bind_to_touching_tumor(ctx, intents, slots, ~holds & ~dies, t["bind"], purposes[0])
     bound = holds | binds
-    walkers = slots[~bound & ~dies]
-    movers, destinations, _ = propose_moves(ctx, walkers, t["move"], purposes[1], t["bias"], "chemoattractant")
+    movers, destinations, _ = propose_moves(ctx, slots, t["move"], purposes[1], t["bias"], "chemoattractant",
+                                            walking=~bound & ~dies)
     intents.moves.append((movers, destinations))
     state = xp.where(bound, xp.int8(states["bound"]), xp.int8(states["free"]))
     intents.update("state", slots, state)

@@ -7,6 +7,7 @@ concentration, ties to the lowest offset index; otherwise a uniformly random fre
 from __future__ import annotations
 
 from ..kernels.neighbours import site_at_offset
+from . import where_true
 
 
 def uphill_offset(ctx, slots, free_mask, field_name):
@@ -33,10 +34,12 @@ def uphill_offset(ctx, slots, free_mask, field_name):
     return xp.where(best_value > xp.float32(-1.0), best, xp.int32(-1))
 
 
-def propose_moves(ctx, slots, move_threshold, purpose, bias_threshold=0, field_name=None):
+def propose_moves(ctx, slots, move_threshold, purpose, bias_threshold=0, field_name=None, walking=None):
     """(movers, destinations, offsets) for cells that step this turn into a free neighbouring site.
 
-    move_threshold: host int or per-cell uint64 array; bias_threshold: chance to climb the field.
+    move_threshold: host int or per-cell uint64 array; bias_threshold: chance to climb the field;
+    walking: mask over `slots` of the cells free to walk (all if None). A mask rather than a
+    shorter `slots`: draws are per cell id, so the result is the same, with one compaction less.
     """
     xp = ctx.xp
     words = ctx.draws(purpose, slots)
@@ -49,4 +52,6 @@ def propose_moves(ctx, slots, move_threshold, purpose, bias_threshold=0, field_n
         destination = site_at_offset(ctx.agents["site"][slots], offset, ctx.lattice.shape,
                                      ctx.lattice.offsets_device, xp=xp)
     moves = has_free & ctx.happens(words[0], move_threshold)
-    return slots[moves], destination[moves], offset[moves]
+    if walking is not None:
+        moves = moves & walking
+    return where_true(xp, moves, slots, destination, offset)

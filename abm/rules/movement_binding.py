@@ -27,8 +27,8 @@ def keep_or_break_bonds(ctx, intents, slots, unbinding_threshold, purpose):
     words = ctx.draws(purpose, slots)
     holds = bound & partner_still_there(ctx, slots) & ~ctx.happens(words[3], unbinding_threshold)
     broken = bound & ~holds
-    intents.update("partner", slots[broken], xp.int64(-1))
-    intents.update("partner_site", slots[broken], xp.int64(-1))
+    intents.update("partner", slots, xp.int64(-1), where=broken)
+    intents.update("partner_site", slots, xp.int64(-1), where=broken)
     return holds
 
 
@@ -43,6 +43,6 @@ def bind_to_touching_tumor(ctx, intents, slots, free, binding_threshold, purpose
     touches, target_site, _ = ctx.random_neighbour(slots, words[0], "tumor_epithelial", "tumor_mesenchymal")
     target = xp.maximum(ctx.lattice.occupancy[xp.where(touches, target_site, 0)].astype(xp.int64), 0)
     binds = free & touches & (agents["vcam1"][target] > 0) & ctx.happens(words[1], binding_threshold)
-    intents.update("partner", slots[binds], agents["id"][target[binds]])
-    intents.update("partner_site", slots[binds], target_site[binds])
+    intents.update("partner", slots, agents["id"][target], where=binds)
+    intents.update("partner_site", slots, target_site, where=binds)
     return binds

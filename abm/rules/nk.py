@@ -24,7 +24,7 @@ import numpy as np
 from ..celltypes import CATEGORY, STATE
 from ..interventions import efficiency
 from ..kernels.philox import probability_threshold, rate_threshold
-from . import Intents, Secretion, StepContext
+from . import Intents, Secretion, StepContext, where_true
 from . import tumor as tumor_rules
 from .movement import propose_moves
 
@@ -101,9 +101,8 @@ def decide(ctx: StepContext, params: NKParams) -> Intents:
     conjugated = conjugated & ~ends
 
     # Patrol: cells not held in a conjugate walk, some of them up the chemoattractant.
-    walkers = nk[~conjugated]
-    movers, destinations, _ = propose_moves(ctx, walkers, params.move_threshold, "nk_move",
-                                            params.bias_threshold, "chemoattractant")
+    movers, destinations, _ = propose_moves(ctx, nk, params.move_threshold, "nk_move",
+                                            params.bias_threshold, "chemoattractant", walking=~conjugated)
     intents.moves.append((movers, destinations))
 
     # IL-15: division of able, unconjugated cells into a free site; survival.
@@ -112,10 +111,11 @@ def decide(ctx: StepContext, params: NKParams) -> Intents:
         has_free, site, _ = ctx.random_neighbour(nk, growth_words[1], "empty")
         divides = able & ~conjugated & has_free & ctx.happens_with(
             growth_words[0], xp.float32(params.proliferation_probability) * il15)
-        intents.divisions.append((nk[divides], site[divides], xp.full(int(divides.sum()), S["active"], dtype=xp.int8)))
+        parents, site = where_true(xp, divides, nk, site)
+        intents.divisions.append((parents, site, xp.full(parents.shape[0], S["active"], dtype=xp.int8)))
     if params.death_probability > 0:
         death = xp.float32(params.death_probability) * (xp.float32(1) - xp.float32(c.il15_survival_gain) * il15)
-        intents.deaths.append((nk[ctx.happens_with(growth_words[2], death)],))
+        intents.deaths.append(where_true(xp, ctx.happens_with(growth_words[2], death), nk))
 
     state = xp.full(nk.shape[0], S["active"], dtype=xp.int8)
     state = xp.where(receptors >= xp.float32(c.exposed_threshold), xp.int8(S["exposed"]), state)
@@ -133,22 +133,21 @@ def _attempt_kills(ctx, intents, nk, ends, partner, partner_site, receptors, wor
     """Kill attempts of conjugates that end now, against targets still there and viable."""
     xp = ctx.xp
     agents = ctx.agents
-    killers = nk[ends]
-    sites = partner_site[ends]
+    killers, sites, partner, receptors, word = where_true(xp, ends, nk, partner_site, partner, receptors, word)
     target = ctx.lattice.occupancy[xp.maximum(sites, 0)].astype(xp.int64)
     safe = xp.maximum(target, 0)
     category = ctx.category[safe]
-    present = (target >= 0) & (agents["id"][safe] == partner[ends]) & (
+    present = (target >= 0) & (agents["id"][safe] == partner) & (
         (category == CATEGORY["tumor_epithelial"]) | (category == CATEGORY["tumor_mesenchymal"]))
     activating, inhibitory = tumor_rules.ligands(ctx, safe, ctx.params["tumor"])
     weight = xp.float32(params.receptor_weight)
-    probability = xp.float32(params.kill_probability) * activating / (activating + inhibitory + weight * receptors[ends])
+    probability = xp.float32(params.kill_probability) * activating / (activating + inhibitory + weight * receptors)
     if params.tcell_suppression > 0:
         guarded = ctx.count(safe, "tcell_bound") > 0
         probability = xp.where(guarded, probability * xp.float32(1 - params.tcell_suppression), probability)
-    succeeds = present & ctx.happens_with(word[ends], probability)
+    succeeds = present & ctx.happens_with(word, probability)
     clustered = ctx.count(safe, "tumor_epithelial", "tumor_mesenchymal") > 0
-    intents.kills.append((killers[succeeds], sites[succeeds], clustered[succeeds]))
+    intents.kills.append(where_true(xp, succeeds, killers, sites, clustered))
     intents.tally("contacts_single", (present & ~clustered).sum())
     intents.tally("contacts_clustered", (present & clustered).sum())
 

@@ -31,7 +31,7 @@ def decide(ctx: StepContext, params: StellateParams) -> Intents:
     stellate = ctx.slots_of("stellate")
     quiescent = ctx.agents["state"][stellate] == S["quiescent"]
     activates = quiescent & ctx.happens(ctx.draws("state_change", stellate)[0], params.activation_threshold)
-    intents.update("state", stellate[activates], ctx.xp.int8(S["activated"]))
+    intents.update("state", stellate, ctx.xp.int8(S["activated"]), where=activates)
     return intents
 
 

@@ -25,7 +25,7 @@ from ..celltypes import STATE
 from ..interventions import efficiency
 from ..kernels.neighbours import site_at_offset
 from ..kernels.philox import probability_threshold, rate_threshold
-from . import Intents, Secretion, StepContext
+from . import Intents, Secretion, StepContext, where_true
 from .movement import propose_moves
 
 S = STATE["tumor"]
@@ -96,7 +96,7 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
     death_words = ctx.draws("tumor_death", tumor)
     threshold = xp.where(isolated, xp.uint64(params.isolated_death_threshold), xp.uint64(params.death_threshold))
     dies = viable & ctx.happens(death_words[0], threshold)
-    intents.apoptosis.append((tumor[dies],))
+    intents.apoptosis.append(where_true(xp, dies, tumor))
     alive = viable & ~dies
 
     # Dormancy under IFN-gamma (Hill response of the local concentration).
@@ -118,7 +118,7 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
     settles = alive & (state == S["invasive"]) & ctx.happens(leader_words[1], params.leader_revert_threshold)
     new_state = xp.where(becomes_leader, xp.int8(S["invasive"]), new_state)
     new_state = xp.where(settles, xp.int8(S["proliferating"]), new_state)
-    intents.update("state", tumor[alive], new_state[alive])
+    intents.update("state", tumor, new_state, where=alive)
 
     # Division of cycling cells into a free site; neutrophil cytokines shorten the cycle.
     division_words = ctx.draws("tumor_division", tumor)
@@ -129,21 +129,21 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
     cycling = alive & (new_state == S["proliferating"]) & (state == S["proliferating"])
     has_free, target, _ = ctx.random_neighbour(tumor, division_words[1], "empty")
     divides = cycling & has_free & ctx.happens_with(division_words[0], probability)
-    parents = tumor[divides]
-    intents.divisions.append((parents, target[divides], xp.full(parents.shape[0], S["proliferating"], dtype=xp.int8)))
+    parents, target = where_true(xp, divides, tumor, target)
+    intents.divisions.append((parents, target, xp.full(parents.shape[0], S["proliferating"], dtype=xp.int8)))
 
     # Leaders migrate with persistence: straight on if the site ahead is free, else a new direction.
     leaders = tumor[alive & (state == S["invasive"]) & (new_state == S["invasive"])]
     _leader_moves(ctx, intents, leaders, params)
 
     # Suspended cells random-walk; adhesive contacts (Plexin-B2 neighbours, bound escorts) hold them.
-    walkers_mask = alive & ~divides & (new_state != S["invasive"]) & (new_state != S["dormant"])
+    walking = alive & ~divides & (new_state != S["invasive"]) & (new_state != S["dormant"])
     if c.motility_rate_per_h > 0:
-        walkers = tumor[walkers_mask]
-        adhesive = xp.where(agents["plxnb2"][walkers] > 0, tumor_neighbours[walkers_mask], 0) + \
-            xp.where(agents["vcam1"][walkers] > 0, escorts[walkers_mask], 0)
+        adhesive = xp.where(agents["plxnb2"][tumor] > 0, tumor_neighbours, 0) + \
+            xp.where(agents["vcam1"][tumor] > 0, escorts, 0)
         thresholds = _on_backend(xp, params.motility_thresholds)[xp.minimum(adhesive, 26)]
-        movers, destinations, _ = propose_moves(ctx, walkers, thresholds, "tumor_neighbour_choice")
+        movers, destinations, _ = propose_moves(ctx, tumor, thresholds, "tumor_neighbour_choice",
+                                                walking=walking)
         intents.moves.append((movers, destinations))
 
     # Tumor-exposed NK cells next to a cell raise its colony-forming ability.
@@ -151,8 +151,7 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
         exposed = ctx.count(tumor, "nk_exposed").astype(xp.float32)
         raised = xp.minimum(agents["clonogenicity"][tumor] + xp.float32(params.colony_gain_per_step) * exposed,
                             xp.float32(1))
-        supported = alive & (exposed > 0)
-        intents.update("clonogenicity", tumor[supported], raised[supported])
+        intents.update("clonogenicity", tumor, raised, where=alive & (exposed > 0))
     return intents
 
 
@@ -181,8 +180,8 @@ def _leader_moves(ctx, intents, leaders, params):
     destination = site_at_offset(ctx.agents["site"][leaders], offset, ctx.lattice.shape,
                                  ctx.lattice.offsets_device, xp=xp)
     moves = (keeps | has_free) & ctx.happens(words[0], params.invasive_move_threshold)
-    intents.moves.append((leaders[moves], destination[moves]))
-    intents.update("heading", leaders[moves], offset[moves].astype(xp.int8))
+    intents.moves.append(where_true(xp, moves, leaders, destination))
+    intents.update("heading", leaders, offset.astype(xp.int8), where=moves)
 
 
 def secretion(ctx: StepContext, params: TumorParams) -> list:
