@@ -207,12 +207,15 @@ class TissueModel(mesa.Model):
         names = list(EVENTS)
         if isinstance(events, FusedEvents):  # tallies already host integers: no round trip to the device
             self.last_events = {name: int(events.tallies.get(name, 0)) for name in names}
-        else:
-            values = xp.stack([xp.asarray(events.tallies.get(name, 0)).astype(xp.int64) for name in names])
-            self.last_events = dict(zip(names, (int(v) for v in self.backend.to_host(values))))
+            histogram = events.histogram
+        else:  # the tallies and the cell counts in one copy to the host
+            tallies = xp.stack([xp.asarray(events.tallies.get(name, 0)).astype(xp.int64) for name in names])
+            values = self.backend.to_host(xp.concatenate([tallies, self._histogram()]))
+            self.last_events = dict(zip(names, (int(v) for v in values[: len(names)])))
+            histogram = values[len(names):]
         for key, value in self.last_events.items():
             self.totals[key] += value
-        self.counts = self._count_cells(getattr(events, "histogram", None))
+        self.counts = self._count_cells(histogram)
         self.datacollector.collect(self)
         if self.config.debug.check_invariants:
             self.check_invariants()
@@ -276,10 +279,14 @@ class TissueModel(mesa.Model):
     def _count_cells(self, histogram=None) -> dict[tuple[str, str], int]:
         """Cells per (type, state); `histogram` (host, flat type * MAX_STATES + state) if already counted."""
         if histogram is None:
-            xp = self.xp
-            code = self.cells["cell_type"].astype(xp.int64) * MAX_STATES + self.cells["state"]
-            histogram = self.backend.to_host(xp.bincount(code, minlength=N_TYPES * MAX_STATES))
+            histogram = self.backend.to_host(self._histogram())
         return {(cell_type, state): int(histogram[flat]) for cell_type, state, flat in count_columns()}
+
+    def _histogram(self):
+        """Cells per (type, state) on the device, flat index type * MAX_STATES + state (int64)."""
+        xp = self.xp
+        code = self.cells["cell_type"].astype(xp.int64) * MAX_STATES + self.cells["state"]
+        return xp.bincount(code, minlength=N_TYPES * MAX_STATES).astype(xp.int64)
 
     def _reporters(self) -> dict[str, Callable]:
         reporters = {cell_type: (lambda m, t=cell_type: m.count(t)) for cell_type in CELL_STATES}

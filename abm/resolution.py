@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .celltypes import STATE, TYPE_CODE
 from .kernels import philox
 from .kernels.claims import claim_keys, resolve_claims
-from .rules import Intents, concat, where_true
+from .rules import Intents, marked, rows, where_true
 from .state import EMPTY
 
 APOPTOTIC = STATE["tumor"]["apoptotic"]
@@ -51,7 +51,8 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
     tallies = dict(intents.tallies)
 
     # Kills: one winner per target; the target turns apoptotic (caspase+), the killer counts it.
-    killers, kill_sites, clustered = concat(xp, intents.kills, n_columns=3)
+    columns, attempting = rows(xp, intents.kills, n_columns=3)
+    killers, kill_sites, clustered = where_true(xp, attempting, *columns)
     kill_keys = claim_keys(_priority_words(xp, seed, step, ids[killers], 1), ids[killers], xp=xp)
     kill_won = resolve_claims(kill_sites, kill_keys, scratch, xp=xp)
     winners, victim_sites = where_true(xp, kill_won, killers, kill_sites)
@@ -62,26 +63,23 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
     tallies["kills_single"] = (kill_won & ~clustered).sum()
     tallies["kills_clustered"] = (kill_won & clustered).sum()
 
-    (turning,) = concat(xp, intents.apoptosis, n_columns=1)
-    apoptotic_now = xp.concatenate([victims, turning])
-    agents.columns["state"][apoptotic_now] = APOPTOTIC
-    agents.columns["state_age_min"][apoptotic_now] = 0
-    agents.columns["partner"][apoptotic_now] = -1
+    apoptotic_now = marked(xp, n_before, intents.apoptosis)
+    apoptotic_now[victims] = True
+    for column, value in (("state", APOPTOTIC), ("state_age_min", 0), ("partner", -1)):
+        values = agents.columns[column][:n_before]
+        values[...] = xp.where(apoptotic_now, values.dtype.type(value), values)
 
-    removed = xp.zeros(n_before, dtype=bool)
-    (dying,) = concat(xp, intents.deaths, n_columns=1)
-    removed[dying] = True
-    stopped = removed.copy()
-    stopped[apoptotic_now] = True
+    removed = marked(xp, n_before, intents.deaths)
+    stopped = removed | apoptotic_now
 
     # Moves and divisions of cells still viable compete for free sites.
-    movers, move_sites = concat(xp, intents.moves)
-    parents, birth_sites, daughter_states = concat(xp, intents.divisions, n_columns=3)
+    (movers, move_sites), moving = rows(xp, intents.moves, n_columns=2)
+    (parents, birth_sites, daughter_states), dividing = rows(xp, intents.divisions, n_columns=3)
     claimants = xp.concatenate([movers, parents])
     targets = xp.concatenate([move_sites, birth_sites])
     is_move = xp.arange(claimants.shape[0]) < movers.shape[0]
     daughter_states = xp.concatenate([xp.zeros(movers.shape[0], dtype=xp.int64), daughter_states])
-    go = ~stopped[claimants]
+    go = xp.concatenate([moving, dividing]) & ~stopped[claimants]
     claimants, targets, is_move, daughter_states = where_true(xp, go, claimants, targets, is_move, daughter_states)
     site_keys = claim_keys(_priority_words(xp, seed, step, ids[claimants], 0), ids[claimants], xp=xp)
     site_won = resolve_claims(targets, site_keys, scratch, xp=xp)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 
 from ..errors import OutputError
 from .files import open_h5

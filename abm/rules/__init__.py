@@ -103,15 +103,36 @@ class StepContext:
 
 @dataclass
 class Intents:
-    """Proposals of one step. Site claims compete per target site, kills per target cell."""
+    """Proposals of one step. Site claims compete per target site, kills per target cell.
 
-    moves: list = field(default_factory=list)  # (slots, target_sites)
-    divisions: list = field(default_factory=list)  # (parent slots, target_sites, daughter state codes)
-    kills: list = field(default_factory=list)  # (killer slots, target sites, target clustered: bool)
-    apoptosis: list = field(default_factory=list)  # (slots,) tumor cells turning caspase+
-    deaths: list = field(default_factory=list)  # (slots,) cells removed at once
+    Each entry names a rule's cells (slots, usually all cells of its type) and, optionally, a
+    mask `where` over them of the cells that do propose. A mask keeps the arrays at their full
+    length, so a rule never waits for the device to learn how many of its cells act; resolution
+    selects the proposing rows of each list once, for all rules together.
+    """
+
+    moves: list = field(default_factory=list)  # (slots, target sites, where)
+    divisions: list = field(default_factory=list)  # (parent slots, target sites, daughter state codes, where)
+    kills: list = field(default_factory=list)  # (killer slots, target sites, target clustered: bool, where)
+    apoptosis: list = field(default_factory=list)  # (slots, where): tumor cells turning caspase+
+    deaths: list = field(default_factory=list)  # (slots, where): cells removed at once
     updates: list = field(default_factory=list)  # (column, slots, values, where): a cell changing itself
     tallies: dict = field(default_factory=dict)  # event name -> device scalar, for the time series
+
+    def move(self, slots, target_sites, where=None):
+        self.moves.append((slots, target_sites, where))
+
+    def divide(self, parents, target_sites, daughter_states, where=None):
+        self.divisions.append((parents, target_sites, daughter_states, where))
+
+    def kill(self, killers, target_sites, target_clustered, where=None):
+        self.kills.append((killers, target_sites, target_clustered, where))
+
+    def turn_apoptotic(self, slots, where=None):
+        self.apoptosis.append((slots, where))
+
+    def die(self, slots, where=None):
+        self.deaths.append((slots, where))
 
     def update(self, column, slots, values, where=None):
         """Set `column` of the cells at `slots` to `values`; with `where` (a mask over `slots`),
@@ -161,8 +182,20 @@ def where_true(xp, mask, *arrays):
     return tuple(a[positions] for a in arrays)
 
 
-def concat(xp, pairs, n_columns=2, dtype=np.int64):
-    """Concatenate a list of equal-length array tuples column by column."""
-    if not pairs:
-        return tuple(xp.empty(0, dtype=dtype) for _ in range(n_columns))
-    return tuple(xp.concatenate([xp.asarray(p[i]).astype(dtype) for p in pairs]) for i in range(n_columns))
+def rows(xp, entries, n_columns, dtype=np.int64):
+    """A list of proposals (arrays..., where) concatenated column by column, in the order of the
+    entries: (columns, proposing), `proposing` the entries' masks (True where an entry has none)."""
+    if not entries:
+        return tuple(xp.empty(0, dtype=dtype) for _ in range(n_columns)), xp.empty(0, dtype=bool)
+    columns = tuple(xp.concatenate([xp.asarray(entry[i]).astype(dtype) for entry in entries]) for i in range(n_columns))
+    proposing = xp.concatenate([xp.ones(entry[0].shape[0], dtype=bool) if entry[-1] is None else entry[-1]
+                                for entry in entries])
+    return columns, proposing
+
+
+def marked(xp, n, entries):
+    """Boolean over slots [0, n): the cells named by any (slots, where) entry, where its mask holds."""
+    mask = xp.zeros(n, dtype=bool)
+    for slots, where in entries:
+        mask[slots] = True if where is None else mask[slots] | where
+    return mask

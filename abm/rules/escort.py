@@ -4,7 +4,6 @@ from __future__ import annotations
 
 
 from ..kernels.philox import probability_threshold, rate_threshold
-from . import where_true
 from .movement import propose_moves
 from .movement_binding import bind_to_touching_tumor, keep_or_break_bonds
 
@@ -25,17 +24,17 @@ def decide_escort(ctx, intents, slots, t: dict, states: dict, depleted: bool, pu
     """Shared rules; `states` maps 'free'/'bound' to state codes; purposes: (bond, move) streams."""
     xp = ctx.xp
     if depleted:
-        intents.deaths.append((slots,))
+        intents.die(slots)
         return
     words = ctx.draws("lifespan", slots)
     dies = ctx.happens(words[0], t["death"])
-    intents.deaths.append(where_true(xp, dies, slots))
+    intents.die(slots, where=dies)
     holds = keep_or_break_bonds(ctx, intents, slots, t["unbind"], purposes[0])
     binds = bind_to_touching_tumor(ctx, intents, slots, ~holds & ~dies, t["bind"], purposes[0])
     bound = holds | binds
-    movers, destinations, _ = propose_moves(ctx, slots, t["move"], purposes[1], t["bias"], "chemoattractant",
-                                            walking=~bound & ~dies)
-    intents.moves.append((movers, destinations))
+    destinations, moves = propose_moves(ctx, slots, t["move"], purposes[1], t["bias"], "chemoattractant",
+                                        walking=~bound & ~dies)
+    intents.move(slots, destinations, where=moves)
     state = xp.where(bound, xp.int8(states["bound"]), xp.int8(states["free"]))
     intents.update("state", slots, state)
 

@@ -7,7 +7,6 @@ concentration, ties to the lowest offset index; otherwise a uniformly random fre
 from __future__ import annotations
 
 from ..kernels.neighbours import site_at_offset
-from . import where_true
 
 
 def uphill_offset(ctx, slots, free_mask, field_name):
@@ -35,11 +34,12 @@ def uphill_offset(ctx, slots, free_mask, field_name):
 
 
 def propose_moves(ctx, slots, move_threshold, purpose, bias_threshold=0, field_name=None, walking=None):
-    """(movers, destinations, offsets) for cells that step this turn into a free neighbouring site.
+    """(destinations, moves): per cell of `slots`, the free neighbouring site it would step into
+    and whether it steps this turn.
 
     move_threshold: host int or per-cell uint64 array; bias_threshold: chance to climb the field;
-    walking: mask over `slots` of the cells free to walk (all if None). A mask rather than a
-    shorter `slots`: draws are per cell id, so the result is the same, with one compaction less.
+    walking: mask over `slots` of the cells free to walk (all if None). Draws are per cell id, so
+    a cell's move does not depend on which other cells are asked.
     """
     xp = ctx.xp
     words = ctx.draws(purpose, slots)
@@ -54,4 +54,4 @@ def propose_moves(ctx, slots, move_threshold, purpose, bias_threshold=0, field_n
     moves = has_free & ctx.happens(words[0], move_threshold)
     if walking is not None:
         moves = moves & walking
-    return where_true(xp, moves, slots, destination, offset)
+    return destination, moves

@@ -67,7 +67,7 @@ def decide(ctx: StepContext, params: NKParams) -> Intents:
     agents = ctx.agents
     nk = ctx.slots_of("nk")
     if params.depleted:  # anti-NK antibody: every NK cell is cleared
-        intents.deaths.append((nk,))
+        intents.die(nk)
         return intents
 
     receptors = agents["inhibitory_receptors"][nk]
@@ -101,9 +101,9 @@ def decide(ctx: StepContext, params: NKParams) -> Intents:
     conjugated = conjugated & ~ends
 
     # Patrol: cells not held in a conjugate walk, some of them up the chemoattractant.
-    movers, destinations, _ = propose_moves(ctx, nk, params.move_threshold, "nk_move",
-                                            params.bias_threshold, "chemoattractant", walking=~conjugated)
-    intents.moves.append((movers, destinations))
+    destinations, moves = propose_moves(ctx, nk, params.move_threshold, "nk_move",
+                                        params.bias_threshold, "chemoattractant", walking=~conjugated)
+    intents.move(nk, destinations, where=moves)
 
     # IL-15: division of able, unconjugated cells into a free site; survival.
     growth_words = ctx.draws("nk_proliferation", nk)
@@ -111,11 +111,10 @@ def decide(ctx: StepContext, params: NKParams) -> Intents:
         has_free, site, _ = ctx.random_neighbour(nk, growth_words[1], "empty")
         divides = able & ~conjugated & has_free & ctx.happens_with(
             growth_words[0], xp.float32(params.proliferation_probability) * il15)
-        parents, site = where_true(xp, divides, nk, site)
-        intents.divisions.append((parents, site, xp.full(parents.shape[0], S["active"], dtype=xp.int8)))
+        intents.divide(nk, site, xp.full(nk.shape[0], S["active"], dtype=xp.int8), where=divides)
     if params.death_probability > 0:
         death = xp.float32(params.death_probability) * (xp.float32(1) - xp.float32(c.il15_survival_gain) * il15)
-        intents.deaths.append(where_true(xp, ctx.happens_with(growth_words[2], death), nk))
+        intents.die(nk, where=ctx.happens_with(growth_words[2], death))
 
     state = xp.full(nk.shape[0], S["active"], dtype=xp.int8)
     state = xp.where(receptors >= xp.float32(c.exposed_threshold), xp.int8(S["exposed"]), state)
@@ -147,7 +146,7 @@ def _attempt_kills(ctx, intents, nk, ends, partner, partner_site, receptors, wor
         probability = xp.where(guarded, probability * xp.float32(1 - params.tcell_suppression), probability)
     succeeds = present & ctx.happens_with(word, probability)
     clustered = ctx.count(safe, "tumor_epithelial", "tumor_mesenchymal") > 0
-    intents.kills.append(where_true(xp, succeeds, killers, sites, clustered))
+    intents.kill(killers, sites, clustered, where=succeeds)
     intents.tally("contacts_single", (present & ~clustered).sum())
     intents.tally("contacts_clustered", (present & clustered).sum())
 

@@ -40,7 +40,7 @@ def secretion(ctx: StepContext, params: StellateParams) -> list:
     if params.config.cxcl12_secretion_per_min == 0 or "cxcl12" not in ctx.fields_flat:
         return []
     stellate = ctx.slots_of("stellate")
-    active = stellate[ctx.agents["state"][stellate] == S["activated"]]
-    ones = xp.ones(active.shape[0], dtype=xp.float32)
-    return [Secretion("cxcl12", ctx.agents["site"][active],
-                      ones * xp.float32(params.config.cxcl12_secretion_per_min * ctx.dt_min), ones)]
+    active = ctx.agents["state"][stellate] == S["activated"]  # quiescent cells add nothing
+    rate = xp.where(active, xp.float32(params.config.cxcl12_secretion_per_min * ctx.dt_min), xp.float32(0))
+    return [Secretion("cxcl12", ctx.agents["site"][stellate], rate.astype(xp.float32),
+                      xp.ones(stellate.shape[0], dtype=xp.float32))]

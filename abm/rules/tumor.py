@@ -25,7 +25,7 @@ from ..celltypes import STATE
 from ..interventions import efficiency
 from ..kernels.neighbours import site_at_offset
 from ..kernels.philox import probability_threshold, rate_threshold
-from . import Intents, Secretion, StepContext, where_true
+from . import Intents, Secretion, StepContext
 from .movement import propose_moves
 
 S = STATE["tumor"]
@@ -96,7 +96,7 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
     death_words = ctx.draws("tumor_death", tumor)
     threshold = xp.where(isolated, xp.uint64(params.isolated_death_threshold), xp.uint64(params.death_threshold))
     dies = viable & ctx.happens(death_words[0], threshold)
-    intents.apoptosis.append(where_true(xp, dies, tumor))
+    intents.turn_apoptotic(tumor, where=dies)
     alive = viable & ~dies
 
     # Dormancy under IFN-gamma (Hill response of the local concentration).
@@ -129,12 +129,11 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
     cycling = alive & (new_state == S["proliferating"]) & (state == S["proliferating"])
     has_free, target, _ = ctx.random_neighbour(tumor, division_words[1], "empty")
     divides = cycling & has_free & ctx.happens_with(division_words[0], probability)
-    parents, target = where_true(xp, divides, tumor, target)
-    intents.divisions.append((parents, target, xp.full(parents.shape[0], S["proliferating"], dtype=xp.int8)))
+    intents.divide(tumor, target, xp.full(tumor.shape[0], S["proliferating"], dtype=xp.int8), where=divides)
 
     # Leaders migrate with persistence: straight on if the site ahead is free, else a new direction.
-    leaders = tumor[alive & (state == S["invasive"]) & (new_state == S["invasive"])]
-    _leader_moves(ctx, intents, leaders, params)
+    leading = alive & (state == S["invasive"]) & (new_state == S["invasive"])
+    _leader_moves(ctx, intents, tumor, leading, params)
 
     # Suspended cells random-walk; adhesive contacts (Plexin-B2 neighbours, bound escorts) hold them.
     walking = alive & ~divides & (new_state != S["invasive"]) & (new_state != S["dormant"])
@@ -142,9 +141,8 @@ def decide(ctx: StepContext, params: TumorParams) -> Intents:
         adhesive = xp.where(agents["plxnb2"][tumor] > 0, tumor_neighbours, 0) + \
             xp.where(agents["vcam1"][tumor] > 0, escorts, 0)
         thresholds = _on_backend(xp, params.motility_thresholds)[xp.minimum(adhesive, 26)]
-        movers, destinations, _ = propose_moves(ctx, tumor, thresholds, "tumor_neighbour_choice",
-                                                walking=walking)
-        intents.moves.append((movers, destinations))
+        destinations, moves = propose_moves(ctx, tumor, thresholds, "tumor_neighbour_choice", walking=walking)
+        intents.move(tumor, destinations, where=moves)
 
     # Tumor-exposed NK cells next to a cell raise its colony-forming ability.
     if params.colony_gain_per_step > 0:
@@ -166,34 +164,36 @@ def _on_backend(xp, table):
     return _tables[key][1]
 
 
-def _leader_moves(ctx, intents, leaders, params):
+def _leader_moves(ctx, intents, tumor, leading, params):
+    """Moves of the leaders (`leading`, a mask over the tumor cells) and their new headings."""
     xp = ctx.xp
     if params.invasive_move_threshold == 0:
         return
-    words = ctx.draws("tumor_neighbour_choice", leaders)
-    free_mask = ctx.mask(leaders, "empty")
-    heading = ctx.agents["heading"][leaders].astype(xp.int32)
+    words = ctx.draws("tumor_neighbour_choice", tumor)
+    free_mask = ctx.mask(tumor, "empty")
+    heading = ctx.agents["heading"][tumor].astype(xp.int32)
     ahead_free = (heading >= 0) & (((free_mask >> xp.maximum(heading, 0).astype(xp.uint32)) & xp.uint32(1)) > 0)
     keeps = ahead_free & ctx.happens(words[2], params.persistence_threshold)
-    has_free, _, new_heading = ctx.pick(leaders, free_mask, words[1])
+    has_free, _, new_heading = ctx.pick(tumor, free_mask, words[1])
     offset = xp.where(keeps, heading, new_heading)
-    destination = site_at_offset(ctx.agents["site"][leaders], offset, ctx.lattice.shape,
+    destination = site_at_offset(ctx.agents["site"][tumor], offset, ctx.lattice.shape,
                                  ctx.lattice.offsets_device, xp=xp)
-    moves = (keeps | has_free) & ctx.happens(words[0], params.invasive_move_threshold)
-    intents.moves.append(where_true(xp, moves, leaders, destination))
-    intents.update("heading", leaders, offset.astype(xp.int8), where=moves)
+    moves = leading & (keeps | has_free) & ctx.happens(words[0], params.invasive_move_threshold)
+    intents.move(tumor, destination, where=moves)
+    intents.update("heading", tumor, offset.astype(xp.int8), where=moves)
 
 
 def secretion(ctx: StepContext, params: TumorParams) -> list:
     xp, c = ctx.xp, params.config
     out = []
     tumor = ctx.slots_of("tumor")
-    viable = tumor[ctx.agents["state"][tumor] != S["apoptotic"]]
-    sites = ctx.agents["site"][viable]
-    ones = xp.ones(viable.shape[0], dtype=xp.float32)
+    viable = ctx.agents["state"][tumor] != S["apoptotic"]  # caspase+ cells neither secrete nor take up
+    sites = ctx.agents["site"][tumor]
+    nothing, ones = xp.zeros(tumor.shape[0], dtype=xp.float32), xp.ones(tumor.shape[0], dtype=xp.float32)
     if c.chemoattractant_secretion_per_min > 0 and "chemoattractant" in ctx.fields_flat:
-        out.append(Secretion("chemoattractant", sites, ones * xp.float32(c.chemoattractant_secretion_per_min * ctx.dt_min), ones))
+        rate = xp.where(viable, xp.float32(c.chemoattractant_secretion_per_min * ctx.dt_min), nothing)
+        out.append(Secretion("chemoattractant", sites, rate, ones))
     if c.ifng_uptake_per_min > 0 and c.ifng_responsive and "ifng" in ctx.fields_flat:
-        keep = xp.float32(1.0 / (1.0 + c.ifng_uptake_per_min * ctx.dt_min))
-        out.append(Secretion("ifng", sites, ones * xp.float32(0), ones * keep))
+        keep = xp.where(viable, xp.float32(1.0 / (1.0 + c.ifng_uptake_per_min * ctx.dt_min)), ones)
+        out.append(Secretion("ifng", sites, nothing, keep))
     return out
