@@ -19,6 +19,7 @@ from .errors import ConfigError
 from .fused import FusedEvents, fused_step_for
 from .interventions import active
 from .kernels.claims import new_scratch
+from .kernels.counts import count_codes
 from .kernels.diffusion import DiffusionOperator, apply_sources_and_uptake
 from .kernels.neighbours import scan_neighbours
 from .resolution import remove_cells, removal_mask, resolve
@@ -286,7 +287,7 @@ class TissueModel(mesa.Model):
         """Cells per (type, state) on the device, flat index type * MAX_STATES + state (int64)."""
         xp = self.xp
         code = self.cells["cell_type"].astype(xp.int64) * MAX_STATES + self.cells["state"]
-        return xp.bincount(code, minlength=N_TYPES * MAX_STATES).astype(xp.int64)
+        return count_codes(code, N_TYPES * MAX_STATES, xp=xp)
 
     def _reporters(self) -> dict[str, Callable]:
         reporters = {cell_type: (lambda m, t=cell_type: m.count(t)) for cell_type in CELL_STATES}

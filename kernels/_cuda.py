@@ -22,7 +22,7 @@ import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 CUDA_SOURCES = [os.path.join(_HERE, name)
-                for name in ("philox.cu", "neighbours.cu", "claims.cu", "diffusion.cu",
+                for name in ("philox.cu", "neighbours.cu", "claims.cu", "diffusion.cu", "counts.cu",
                              "fused_minimal.cu", "fused_minimal_resolve.cu")]  # launchers: fused_minimal_cuda.py
 NVCC_OPTIONS = ("--fmad=false",)
 _RAWMODULE_OPTIONS = NVCC_OPTIONS + ("-std=c++17",)
@@ -148,6 +148,19 @@ def site_at_offset(sites, offset_index, shape, offsets):
         _launch("neighbours.cu", "site_at_offset", n,
                 (sites, offset_index, np.int64(n), np.int64(ny), np.int64(nz), table, out))
     return out
+
+
+# ---------------------------------------------------------------- counts.cu
+
+
+def count_codes(codes, n_bins):
+    """int64 (n_bins,) counts of each code, as count_codes_numpy (codes outside [0, n_bins) skipped)."""
+    codes = _as(codes, cupy.int64).ravel()
+    counts = cupy.zeros(int(n_bins), dtype=cupy.int64)
+    n = codes.size
+    if n:
+        _launch("counts.cu", "count_codes", n, (codes, np.int64(n), np.int64(n_bins), counts))
+    return counts
 
 
 # ---------------------------------------------------------------- claims.cu

@@ -10,6 +10,8 @@ for CuPy arrays and count every operation that would make CuPy synchronise:
   `range(x)`, iterating, printing);
 - "boolean index": `a[mask]` with a boolean mask (CuPy must learn the result's length);
 - "data-sized result": nonzero, flatnonzero, argwhere, unique, compress, extract;
+- "scalar" also for the host reads CuPy makes inside some functions: bincount reads whether a
+  code is negative and the codes' maximum (cupy/_statistics/histogram.py), two waits per call;
 - "to host": asnumpy / .get() (a device-to-host copy, which also waits).
 
 Arrays are a NumPy subclass, and reductions and integer indexing give 0-d arrays, not host
@@ -33,6 +35,7 @@ import numpy as np
 from cuda_host import HostRawModule, host_module
 
 DATA_SIZED = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract"})
+HIDDEN_SCALAR_READS = {"bincount": 2}  # CuPy reads (x < 0).any() and x.max() back to the host
 ALLOCATIONS = frozenset({"empty", "empty_like"})  # memory from CuPy's pool: no kernel, no sync
 # Return their argument itself, no kernel, when it is already a device array of that kind.
 VIEWS_WHEN_ALREADY_SO = frozenset({"asarray", "asanyarray", "ascontiguousarray", "reshape", "broadcast_to",
@@ -210,6 +213,8 @@ class CountingCupy(types.ModuleType):
         def device_function(*args, **kwargs):
             if name in DATA_SIZED:
                 Syncs.add("data-sized result")
+            for _ in range(HIDDEN_SCALAR_READS.get(name, 0)):
+                Syncs.add("scalar")
             Syncs.depth += 1
             try:
                 result = attribute(*args, **kwargs)

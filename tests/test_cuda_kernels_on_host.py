@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 try:
-    from abm.kernels import claims, diffusion, neighbours, philox
+    from abm.kernels import claims, counts, diffusion, neighbours, philox
 except ImportError:
-    from kernels import claims, diffusion, neighbours, philox
+    from kernels import claims, counts, diffusion, neighbours, philox
 
 import cuda_host
 
@@ -201,6 +201,33 @@ def test_site_at_offset_matches_numpy(cuda, shape, kind):
     assert got.dtype == np.int64
     assert np.array_equal(got, neighbours.site_at_offset_numpy(sites, chosen, shape, offsets))
     assert cuda.site_at_offset(sites[:0], chosen[:0], shape, offsets).shape == (0,)
+
+
+# ---------------------------------------------------------------- counts.cu
+
+
+def count_cases():
+    """(int codes of several dtypes, n_bins), the empty array included."""
+    rng = np.random.default_rng(3)
+    yield np.empty(0, dtype=np.int8), 7
+    yield np.zeros(1, dtype=np.int64), 1
+    yield rng.integers(0, 7, size=5000).astype(np.int8), 7
+    yield rng.integers(0, 56, size=20000).astype(np.int64), 56
+    yield np.full(3000, 4, dtype=np.int64), 9  # every item on one bin: atomics collide
+
+
+@pytest.mark.parametrize("case", list(count_cases()), ids=lambda c: f"{c[0].dtype}x{c[0].size}")
+def test_count_codes_matches_numpy(cuda, case):
+    codes, n_bins = case
+    got = cuda.count_codes(codes, n_bins)
+    want = counts.count_codes_numpy(codes, n_bins)
+    assert got.dtype == want.dtype == np.int64 and np.array_equal(got, want)
+    assert want.sum() == codes.size
+
+
+def test_count_codes_numpy_refuses_a_code_out_of_range():
+    with pytest.raises(ValueError, match="out of range"):
+        counts.count_codes_numpy(np.array([0, 3]), 3)
 
 
 # ---------------------------------------------------------------- claims.cu

@@ -12,7 +12,7 @@ SOURCES = sorted(KERNELS.glob("*.cu"))
 
 
 def test_sources_exist():
-    assert {p.name for p in SOURCES} >= {"philox.cu", "neighbours.cu", "claims.cu", "diffusion.cu",
+    assert {p.name for p in SOURCES} >= {"philox.cu", "neighbours.cu", "claims.cu", "diffusion.cu", "counts.cu",
                                          "fused_minimal.cu", "fused_minimal_resolve.cu"}
 
 

@@ -41,6 +41,8 @@ def test_the_counter_sees_what_cupy_would_wait_for():
         pass
     xp.asnumpy(a)
     assert dict(Syncs.counts) == {"scalar": 2, "boolean index": 1, "data-sized result": 1, "to host": 1}
+    xp.bincount(a)  # CuPy reads back whether a code is negative, and the largest code
+    assert Syncs.counts["scalar"] == 4
 
 
 def test_the_counter_counts_kernels_not_views():

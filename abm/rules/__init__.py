@@ -16,6 +16,7 @@ import numpy as np
 
 from ..celltypes import CATEGORY, EMPTY_CATEGORY, N_TYPES, TYPE_CODE
 from ..kernels import philox
+from ..kernels.counts import count_codes
 from ..kernels.neighbours import pick_from_mask, site_at_offset
 
 EMPTY_COLUMN = EMPTY_CATEGORY  # column of the neighbour tables that counts empty sites
@@ -167,7 +168,7 @@ def slots_by_type(xp, cell_type, to_host) -> dict:
     host instead of one per type.
     """
     order = xp.argsort(cell_type, kind="stable")  # stable: slots stay ascending within a type
-    counts = to_host(xp.bincount(cell_type, minlength=N_TYPES))
+    counts = to_host(count_codes(cell_type, N_TYPES, xp=xp))
     bounds = np.concatenate([[0], np.cumsum(counts)])
     return {code: order[bounds[code]:bounds[code + 1]] for code in range(N_TYPES)}
 
