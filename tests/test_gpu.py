@@ -28,13 +28,13 @@ _PROBLEM = _gpu_problem()
 pytestmark = pytest.mark.skipif(_PROBLEM is not None, reason=f"GPU tests skipped: {_PROBLEM}")
 
 try:
-    from abm.kernels import claims, diffusion, neighbours, philox
+    from abm.kernels import claims, counts, diffusion, neighbours, philox
 except ImportError:
-    from kernels import claims, diffusion, neighbours, philox
+    from kernels import claims, counts, diffusion, neighbours, philox
 
 from run_helpers import assert_same_state, model_state  # noqa: E402
 from test_cuda_kernels_on_host import (  # noqa: E402 - shared case builders
-    KINDS, SHAPES, claim_case, diffusion_cases, neighbour_case, philox_cases, pick_cases,
+    KINDS, SHAPES, claim_case, count_cases, diffusion_cases, neighbour_case, philox_cases, pick_cases,
     sources_case,
 )
 
@@ -98,6 +98,13 @@ def test_pick_from_mask(cuda):
                                   neighbours.pick_from_mask_numpy(masks, words, n_offsets))
 
 
+def test_count_codes(cuda):
+    for codes, n_bins in count_cases():
+        got = cuda.count_codes(cupy.asarray(codes), n_bins)
+        assert got.dtype == cupy.int64
+        assert np.array_equal(cupy.asnumpy(got), counts.count_codes_numpy(codes, n_bins))
+
+
 def test_resolve_claims(cuda):
     for seed in (0, 1, 2):
         targets, keys, n_scratch = claim_case(seed)
@@ -137,16 +144,24 @@ def test_apply_sources_and_uptake(cuda):
 # Whole-model equivalence on a real GPU: the general step, and the fused step of the minimal rules.
 
 
-def test_gpu_model_run_equals_cpu_run():
-    """A 100-step GPU model run equals the CPU run: agent table, lattice and fields bit-identical."""
+@pytest.mark.parametrize("config, arm, overrides, steps", [
+    ("default", None, {"lattice.shape": [64, 64], "placement.0.count": 300, "placement.1.count": 80}, 100),
+    ("chan2020_organoid", "healthy_nk", {}, 150),
+    ("correia2021_liver", "stellate_activation", {"lattice.shape": [48, 48],
+                                                  "interventions.stellate_activation.start_h": 0.0}, 150),
+    ("szczerba2019_neutrophils", "neutrophil_clusters", {}, 150),
+    ("correia2021_liver", "nk_depleted", {"lattice.shape": [24, 24, 24]}, 60),
+], ids=["default", "organoid", "liver", "neutrophil clusters", "liver 3D"])
+def test_gpu_model_run_equals_cpu_run(config, arm, overrides, steps):
+    """A GPU run of the general step equals the CPU run: agent table, lattice and fields
+    bit-identical, for every cell type's rules (tumor, NK, stellate, neutrophil, T cell)."""
     from abm import TissueModel
 
-    config = str(ROOT / "configs" / "default.yaml")
-    overrides = {"lattice.shape": [64, 64], "placement.0.count": 300, "placement.1.count": 80}
     runs = {}
     for device in ("cpu", "gpu"):
-        model = TissueModel.from_config(config, device=device, overrides=overrides)
-        model.run(100)
+        model = TissueModel.from_config(str(ROOT / "configs" / f"{config}.yaml"), device=device, arm=arm,
+                                        overrides=overrides)
+        model.run(steps)
         runs[device] = model_state(model)
     assert_same_state(runs["cpu"], runs["gpu"])
 
