@@ -148,6 +148,12 @@ class TissueModel(mesa.Model):
                            neighbour_masks=masks, in_force=self.in_force, params=self.params,
                            slots_by_type=self.sort_by_type() if by_type is None else by_type)
 
+    @staticmethod
+    def _rules_with_cells(context):
+        """The rule modules of the cell types present: a type's rules act on its own cells only, and
+        skipping absent types saves their array operations (each a kernel launch on a GPU)."""
+        return [(name, module) for name, module in RULES.items() if context.slots_of(name).shape[0]]
+
     def sort_by_type(self) -> dict:
         """Slots of the cells of each type (the rules' working sets), from one sort."""
         return slots_by_type(self.xp, self.cells["cell_type"], self.backend.to_host)
@@ -157,7 +163,7 @@ class TissueModel(mesa.Model):
         xp = self.xp
         context = self._context(by_type)
         by_field: dict[str, list] = {}
-        for name, module in RULES.items():
+        for name, module in self._rules_with_cells(context):
             for secretion in module.secretion(context, self.params[name]):
                 by_field.setdefault(secretion.field, []).append(secretion)
         for name, items in by_field.items():
@@ -187,7 +193,7 @@ class TissueModel(mesa.Model):
 
     def decide(self, context: StepContext) -> Intents:
         intents = Intents()
-        for name, module in RULES.items():
+        for name, module in self._rules_with_cells(context):
             intents.extend(module.decide(context, self.params[name]))
         return intents
 
@@ -209,11 +215,14 @@ class TissueModel(mesa.Model):
         if isinstance(events, FusedEvents):  # tallies already host integers: no round trip to the device
             self.last_events = {name: int(events.tallies.get(name, 0)) for name in names}
             histogram = events.histogram
-        else:  # the tallies and the cell counts in one copy to the host
-            tallies = xp.stack([xp.asarray(events.tallies.get(name, 0)).astype(xp.int64) for name in names])
-            values = self.backend.to_host(xp.concatenate([tallies, self._histogram()]))
-            self.last_events = dict(zip(names, (int(v) for v in values[: len(names)])))
-            histogram = values[len(names):]
+        else:  # the device tallies and the cell counts in one copy to the host; host tallies stay there
+            on_host = {name: int(value) for name, value in events.tallies.items() if isinstance(value, int | np.integer)}
+            on_device = [name for name in names if name in events.tallies and name not in on_host]
+            tallies = [xp.stack([events.tallies[name].astype(xp.int64) for name in on_device])] if on_device else []
+            values = self.backend.to_host(xp.concatenate([*tallies, self._histogram()]))
+            read = dict(zip(on_device, (int(v) for v in values[: len(on_device)])))
+            self.last_events = {name: on_host.get(name, read.get(name, 0)) for name in names}
+            histogram = values[len(on_device):]
         for key, value in self.last_events.items():
             self.totals[key] += value
         self.counts = self._count_cells(histogram)

@@ -121,6 +121,8 @@ class Agents:
         """Drop cells where keep is False, preserving order. Returns the new slot of each kept cell."""
         kept = self.xp.nonzero(keep)[0]
         n_kept = int(kept.shape[0])
+        if n_kept == self.n:  # nobody left: every column stays as it is
+            return kept
         for column in self.columns.values():
             column[:n_kept] = column[kept]
         self.n = n_kept

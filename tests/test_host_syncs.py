@@ -79,6 +79,20 @@ def test_general_step_syncs_do_not_grow_with_the_tissue(counting_gpu, monkeypatc
     assert max(small) == max(large) and 0 < max(large) <= 10
 
 
+def test_general_step_launches_no_work_for_absent_cell_types(counting_gpu):
+    """Rules of a type with no cells are skipped (host-known counts from the sort by type), and the
+    agent arrays are not rewritten when no cell leaves: a liver step launches at most 650 array
+    operations (830 when every type's rules ran on empty arrays)."""
+    from abm import TissueModel
+
+    overrides = {"lattice.shape": [40, 40], "interventions.stellate_activation.start_h": 0.0}
+    model = TissueModel("configs/correia2021_liver.yaml", device="gpu", arm="stellate_activation", seed=3,
+                        overrides=overrides)
+    assert model.count("neutrophil") == model.count("tcell") == 0 < model.count("stellate")
+    per_step = syncs_per_step(model, 4)[1:]  # the first step builds caches
+    assert 0 < max(step["operations"] for step in per_step) <= 650
+
+
 @pytest.mark.parametrize("shape", [[80, 80], [16, 16, 16]], ids=["2D", "3D"])
 def test_fused_gpu_step_waits_once_per_step(counting_gpu, shape):
     """abm/fused_gpu.py: one device-to-host copy per step (the tallies and counts the output needs),
