@@ -141,7 +141,8 @@ class Intents:
         self.updates.append((column, slots, values, where))
 
     def tally(self, name, value):
-        self.tallies[name] = self.tallies.get(name, 0) + value
+        # the first value is kept as it is: adding it to 0 would be one more kernel on a GPU
+        self.tallies[name] = self.tallies[name] + value if name in self.tallies else value
 
     def extend(self, other: "Intents"):
         for name in ("moves", "divisions", "kills", "apoptosis", "deaths", "updates"):
@@ -188,7 +189,8 @@ def rows(xp, entries, n_columns, dtype=np.int64):
     entries: (columns, proposing), `proposing` the entries' masks (True where an entry has none)."""
     if not entries:
         return tuple(xp.empty(0, dtype=dtype) for _ in range(n_columns)), xp.empty(0, dtype=bool)
-    columns = tuple(xp.concatenate([xp.asarray(entry[i]).astype(dtype) for entry in entries]) for i in range(n_columns))
+    columns = tuple(xp.concatenate([xp.asarray(entry[i]).astype(dtype, copy=False) for entry in entries])
+                    for i in range(n_columns))
     proposing = xp.concatenate([xp.ones(entry[0].shape[0], dtype=bool) if entry[-1] is None else entry[-1]
                                 for entry in entries])
     return columns, proposing
