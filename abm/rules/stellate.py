@@ -42,5 +42,5 @@ def secretion(ctx: StepContext, params: StellateParams) -> list:
     stellate = ctx.slots_of("stellate")
     active = ctx.agents["state"][stellate] == S["activated"]  # quiescent cells add nothing
     rate = xp.where(active, xp.float32(params.config.cxcl12_secretion_per_min * ctx.dt_min), xp.float32(0))
-    return [Secretion("cxcl12", ctx.agents["site"][stellate], rate.astype(xp.float32),
+    return [Secretion("cxcl12", ctx.agents["site"][stellate], rate,
                       xp.ones(stellate.shape[0], dtype=xp.float32))]
