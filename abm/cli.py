@@ -1,4 +1,4 @@
-"""Command line: abm run | info | plot | movie | schema | bench.
+"""Command line: abm run | info | plot | movie | rules | schema | sweep | validate | bench.
 
 User errors (bad config, unreadable file, unwritable output) are printed as one line
 `abm: error: ...` with exit status 2, never as a traceback. Set ABM_DEBUG=1 to see tracebacks.
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config value, e.g. --set cells.nk.kill_probability_per_contact=0.2")
     run.add_argument("--arm", help="named arm of the config (its overrides are applied before --set)")
+    run.add_argument("--ablate", action="append", default=[], metavar="RULE",
+                     help="switch a rule off, e.g. --ablate nk.contact_kill (abm rules CONFIG lists them)")
     run.add_argument("--out", help="output HDF5 path (default runs/<name>.h5)")
     run.add_argument("--device", choices=["auto", "cpu", "gpu"], help="backend (overrides the config)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -60,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     movie.add_argument("--fps", type=float, default=5.0, help="frames per second (default 5)")
     movie.add_argument("--axis", type=int, default=2, choices=[0, 1, 2], help="3D: slice normal axis")
     movie.add_argument("--index", type=int, help="3D: slice index (default: mid-plane)")
+
+    rules = commands.add_parser("rules", help="list the rules of a config's cell types: what each does, the "
+                                              "parameters it reads, whether it runs")
+    rules.add_argument("config", help="YAML config file")
+    rules.add_argument("--arm", help="named arm of the config")
+    rules.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value")
+    rules.add_argument("--ablate", action="append", default=[], metavar="RULE", help="switch a rule off")
 
     commands.add_parser("schema", help="print the JSON Schema of config files")
     add_sweep_commands(commands)  # abm sweep, abm sweep-report
@@ -103,6 +113,7 @@ def _run(args) -> int:
     try:
         if args.resume is not None:
             extra = [flag for flag, given in (("CONFIG", args.config), ("--set", args.overrides), ("--out", args.out),
+                                               ("--ablate", args.ablate),
                                                ("--arm", getattr(args, "arm", None)),
                                                ("--overwrite", args.overwrite)) if given]
             if extra:
@@ -114,7 +125,7 @@ def _run(args) -> int:
         else:
             overrides = dict(parse_override(item) for item in args.overrides)
             run_to_file(args.config, overrides=overrides, out=args.out, device=args.device,
-                        overwrite=args.overwrite, progress=progress, log=log, arm=args.arm)
+                        overwrite=args.overwrite, progress=progress, log=log, arm=args.arm, ablate=args.ablate)
     except AlreadyComplete as done:
         print(f"abm: {done}", file=sys.stderr)
         return 0
@@ -155,6 +166,17 @@ def _movie(args) -> int:
     return 0
 
 
+def _rules(args) -> int:
+    from .config import load_config, parse_override
+    from .describe import rule_lines
+    from .schedule import Schedule
+
+    overrides = dict(parse_override(item) for item in args.overrides)
+    config, _ = load_config(args.config, overrides, arm=args.arm, ablate=args.ablate)
+    print("\n".join(rule_lines(config, Schedule(config.spec, config))))
+    return 0
+
+
 def _schema(args) -> int:
     from .config import json_schema
 
@@ -164,7 +186,7 @@ def _schema(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "schema": _schema,
+    handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "rules": _rules, "schema": _schema,
                **SWEEP_HANDLERS, **VALIDATE_HANDLERS, "bench": _bench}[args.command]
     try:
         code = handler(args)

@@ -7,27 +7,20 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import Field, StrictInt, ValidationError, create_model, model_validator
 
-from .celltypes import CELL_TYPES
-from .config_cells import CellsConfig
-from .interventions import InterventionsConfig
+from .configtypes import NonNegative, Positive, Strict
 from .errors import ConfigError
-
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+from .grammar import GrammarRule
 
 MAX_STEPS = 10**9  # duration_h * 60 / dt_min; more is a typo, and would overflow the step counters
 FLOAT32_MAX = 3.4028234663852886e38  # fields are stored in float32
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 
 
 class LatticeConfig(Strict):
@@ -59,25 +52,9 @@ class FieldConfig(Strict):
         0.0, description="uniform production everywhere (e.g. stromal IL-15), concentration per min")
 
 
-class FieldsConfig(Strict):
-    """The cytokine fields; a field left out is not simulated (its concentration reads as 0)."""
-
-    ifng: FieldConfig | None = Field(None, description="IFN-gamma: NK cells secrete it; holds tumor cells dormant")
-    cxcl12: FieldConfig | None = Field(None, description="CXCL12: activated stellate cells secrete it; quiets NK cells")
-    neutrophil_cytokine: FieldConfig | None = Field(
-        None, description="IL-6/IL-1beta-like signal of neutrophils; shortens the tumor cell cycle")
-    il15: FieldConfig | None = Field(None, description="IL-15: drives NK proliferation and survival")
-    chemoattractant: FieldConfig | None = Field(
-        None, description="tumor-derived chemoattractant that NK cells and neutrophils climb")
-
-    def present(self):
-        """(name, FieldConfig) of the simulated fields, in a fixed order."""
-        return [(name, field) for name, field in self if field is not None]
-
-
 class BallPlacement(Strict):
     pattern: Literal["ball"]
-    cell_type: Literal[CELL_TYPES]  # type: ignore[valid-type]
+    cell_type: str = Field(description="a cell type of the model (built-in or from a plugin)")
     count: Annotated[int, Field(ge=0)] = Field(description="cells in the disc (2D) or sphere (3D)")
     center_um: list[float] | None = Field(None, description="centre in micrometres; default lattice centre")
 
@@ -87,7 +64,7 @@ class BallPlacement(Strict):
 
 class ScatterPlacement(Strict):
     pattern: Literal["scatter"]
-    cell_type: Literal[CELL_TYPES]  # type: ignore[valid-type]
+    cell_type: str = Field(description="a cell type of the model (built-in or from a plugin)")
     count: Annotated[int, Field(ge=0)] | None = Field(
         None, description="cells placed on uniformly random free sites (or give density_per_mm2)")
     density_per_mm2: NonNegative | None = Field(
@@ -111,10 +88,10 @@ class ScatterPlacement(Strict):
 
 class ClusterPlacement(Strict):
     pattern: Literal["clusters"]
-    cell_type: Literal[CELL_TYPES]  # type: ignore[valid-type]
+    cell_type: str = Field(description="a cell type of the model (built-in or from a plugin)")
     count: Annotated[int, Field(ge=0)] = Field(description="number of clusters, at uniformly random free places")
     cluster_size: Annotated[int, Field(ge=1)] = Field(description="cells per cluster (1: single cells)")
-    escort_type: Literal[CELL_TYPES] | None = Field(  # type: ignore[valid-type]
+    escort_type: str | None = Field(
         None, description="cell type placed touching each cluster (e.g. neutrophil)")
     escorts_per_cluster: Annotated[int, Field(ge=0)] = Field(0, description="escort cells per cluster")
     min_spacing_um: NonNegative = Field(0.0, description="least distance between cluster centres")
@@ -154,22 +131,55 @@ class DebugConfig(Strict):
 
 
 class Config(Strict):
+    """The shape of every config. `cells` and `interventions` are typed per model spec: the
+    class a config is validated with comes from `config_model(spec)` (see load_config)."""
+
+    spec: ClassVar[Any] = None  # the ModelSpec of the class made by config_model
+
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)] = Field(
         description="run name; default output runs/<name>.h5")
     description: str = ""
     seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = Field(0, description="random seed")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="compute backend")
+    plugins: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(
+        default_factory=list, description="plugin modules or entry-point names (group abm.plugins) whose "
+                                          "cell types, rules and therapies this model includes")
     lattice: LatticeConfig
     time: TimeConfig = TimeConfig()
-    fields: FieldsConfig = FieldsConfig()
-    cells: CellsConfig
+    fields: dict[FieldName, FieldConfig] = Field(
+        default_factory=dict, description="cytokine fields by name; a field left out is not simulated "
+                                          "(its concentration reads as 0)")
+    cells: Any = None
     placement: list[Placement] = Field(default_factory=list)
-    interventions: InterventionsConfig = InterventionsConfig()
+    interventions: Any = None
+    ablate: list[str] = Field(default_factory=list, description="rules switched off, by name (abm rules CONFIG)")
+    rules: list[GrammarRule] = Field(
+        default_factory=list, description="behaviour rules without Python: a signal increases or decreases a "
+                                          "behaviour of a cell type (Hill response); see docs/extending.md")
     arms: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="named arms: overrides (dotted keys) selected with --arm NAME")
     validation: ValidationConfig = ValidationConfig()
     output: OutputConfig = OutputConfig()
     debug: DebugConfig = DebugConfig()
+
+    @model_validator(mode="after")
+    def _known_names(self):
+        """Cell types, rules and behaviours named anywhere exist in this model."""
+        spec = type(self).spec
+        if spec is None:
+            return self
+        types = ", ".join(spec.type_names)
+        for i, p in enumerate(self.placement):
+            for key in ("cell_type", "escort_type"):
+                name = getattr(p, key, None)
+                if name is not None and name not in spec.types:
+                    raise ValueError(f"placement.{i}.{key}: unknown cell type {name!r} (types: {types})")
+        for i, name in enumerate(self.ablate):
+            if name not in spec.rules:
+                raise ValueError(f"ablate.{i}: unknown rule {name!r} (rules: {', '.join(spec.rules)})")
+        for i, rule in enumerate(self.rules):
+            rule.check(spec, self, f"rules.{i}")
+        return self
 
     @model_validator(mode="after")
     def _placements_fit(self):
@@ -197,7 +207,7 @@ class Config(Strict):
         dx2 = self.lattice.dx_um * self.lattice.dx_um
         if not 0 < dx2 < math.inf:
             raise ValueError(f"lattice.dx_um: {self.lattice.dx_um:g} um is too small or too large to compute with")
-        for name, field in self.fields.present():
+        for name, field in self.fields.items():
             key = f"fields.{name}"
             r = field.diffusion_um2_per_min * dt / dx2
             if not math.isfinite(2.0 * r):
@@ -210,14 +220,35 @@ class Config(Strict):
             if field.production_per_min * dt > FLOAT32_MAX:
                 raise ValueError(f"{key}.production_per_min: {field.production_per_min:g} per min does not fit "
                                  f"a float32 field")
-        if self.cells.nk.ifng_secretion_per_min * dt > FLOAT32_MAX:
-            raise ValueError(f"cells.nk.ifng_secretion_per_min: {self.cells.nk.ifng_secretion_per_min:g} per min "
-                             f"does not fit a float32 field (at most {FLOAT32_MAX:.3g} per step)")
+        for type_name, section in (self.cells or {}):
+            for key, value in section:  # a secretion rate adds value * dt to a float32 field each step
+                if "secretion" in key and key.endswith("_per_min") and value is not None and value * dt > FLOAT32_MAX:
+                    raise ValueError(f"cells.{type_name}.{key}: {value:g} per min does not fit a float32 field "
+                                     f"(at most {FLOAT32_MAX:.3g} per step)")
         return self
 
 
+@lru_cache(maxsize=32)
+def config_model(spec) -> type[Config]:
+    """The Config class of a model spec: a `cells` section per cell type, its therapies."""
+    cells = {}
+    for name, t in spec.types.items():
+        required = any(f.is_required() for f in t.config.model_fields.values())
+        cells[name] = (t.config, ...) if required else (t.config, Field(default_factory=t.config))
+    cells_model = create_model("CellsConfig", __base__=Strict, __module__=__name__, **cells)
+    therapies = {name: (th.config | None, Field(None, description=th.describe))
+                 for name, (_, th) in spec.therapies.items()}
+    interventions_model = create_model("InterventionsConfig", __base__=Strict, __module__=__name__, **therapies)
+    model = create_model("Config", __base__=Config, __module__=__name__, cells=(cells_model, ...),
+                         interventions=(interventions_model, Field(default_factory=interventions_model)))
+    model.spec = spec
+    return model
+
+
 def json_schema() -> str:
-    return json.dumps(Config.model_json_schema(), indent=2)
+    from .plugins import builtin_spec
+
+    return json.dumps(config_model(builtin_spec()).model_json_schema(), indent=2)
 
 
 # ---------------------------------------------------------------- loading and overrides
@@ -347,15 +378,26 @@ def load_raw(path: str | Path) -> tuple[dict, str]:
 
 
 def validate(raw: dict, source: str = "<config>") -> Config:
+    """Validate against the model of the built-in types plus the config's `plugins:`."""
+    from .plugins import build_spec
+
+    plugins = raw.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise ConfigError(f"{source}: plugins: expected a list of module or entry-point names")
     try:
-        return Config.model_validate(raw)
+        spec = build_spec(tuple(plugins))
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    try:
+        return config_model(spec).model_validate(raw)
     except ValidationError as error:
         raise ConfigError(_format_validation_error(error, source)) from None
 
 
 def load_config(path_or_dict, overrides: dict[str, Any] | None = None,
-                arm: str | None = None) -> tuple[Config, str]:
-    """Load, apply an arm's overrides then the user's, validate. Returns (config, source label)."""
+                arm: str | None = None, ablate: list[str] | tuple = ()) -> tuple[Config, str]:
+    """Load, apply an arm's overrides then the user's, add `ablate` (rule names, e.g. from
+    --ablate) to the config's, validate. Returns (config, source label)."""
     if isinstance(path_or_dict, Config):
         raw, source = path_or_dict.model_dump(mode="json"), "<config>"
     elif isinstance(path_or_dict, dict):
@@ -375,6 +417,11 @@ def load_config(path_or_dict, overrides: dict[str, Any] | None = None,
         raw["name"] = f"{raw.get('name', 'run')}-{arm}"
     if overrides:
         raw = apply_overrides(raw, dict(overrides), source)
+    if ablate:
+        listed = raw.get("ablate") or []
+        if not isinstance(listed, list):
+            raise ConfigError(f"{source}: ablate: expected a list of rule names")
+        raw["ablate"] = listed + [name for name in ablate if name not in listed]
     return validate(raw, source), source
 
 

@@ -22,43 +22,96 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .celltypes import CATEGORY, MAX_STATES, N_TYPES, STATE, TYPE_CODE
 from .kernels import _numba
 from .kernels import fused_minimal as kernel
 from .kernels import fused_minimal_resolve as after
-from .state import RESET_AT_BIRTH
 
-# The kernel's constants must be the model's codes.
-assert (kernel.TUMOR, kernel.NK) == (TYPE_CODE["tumor"], TYPE_CODE["nk"])
-assert kernel.T_APOPTOTIC == STATE["tumor"]["apoptotic"] and kernel.NK_EXPOSED == STATE["nk"]["exposed"]
-assert (kernel.C_EPITHELIAL, kernel.C_MESENCHYMAL, kernel.C_NK_EXPOSED) == (
-    CATEGORY["tumor_epithelial"], CATEGORY["tumor_mesenchymal"], CATEGORY["nk_exposed"])
+# What the fused kernels implement: an allow-list. A run qualifies only if every rule that runs
+# is listed, every key those rules read has a value the kernels honour, and the types, columns,
+# codes and random purposes are the ones the kernels were written for. Anything else takes the
+# general step, with the reason in `model.fused_reason`.
+FUSED_TYPES = ("tumor", "nk")
+FUSED_RULES = (
+    "tumor.anoikis", "tumor.apoptosis", "tumor.division",
+    "tumor.dormancy",  # acts only on what drives dormancy: fields or grammar rules, both outside the list
+    "nk.conjugation", "nk.education", "nk.contact_kill", "nk.release", "nk.patrol", "nk.tumor_exposure",
+)
+ANY = object()
+# Keys read by the listed rules: any value, or the only value the kernels implement.
+FUSED_KEYS = {
+    "tumor.isolated_death_rate_per_h": ANY, "tumor.death_rate_per_h": ANY, "tumor.caspase_duration_min": ANY,
+    "tumor.division_rate_per_h": ANY,
+    "tumor.cytokine_division_boost": ANY, "tumor.cytokine_half_max": ANY,  # need a field: inert here
+    "nk.conjugation_time_min": 0.0, "nk.inhibitory_receptor_gain_per_contact": ANY,
+    "nk.kill_probability_per_contact": ANY, "nk.inhibitory_receptor_weight": ANY,
+    "tumor.activating_ligand_single": ANY, "tumor.activating_ligand_cluster_loss": ANY,
+    "tumor.inhibitory_ligand_single": ANY, "tumor.inhibitory_ligand_cluster_gain": ANY,
+    "tumor.epithelial_neighbours_half": ANY,
+    "tcell.nk_suppression": ANY,  # acts through bound T cells, which a run of tumor and NK cells has none of
+    "nk.move_rate_per_h": ANY, "nk.chemotaxis_bias": ANY,  # the bias needs a field: inert here
+    "nk.exposed_threshold": ANY,
+}
+FUSED_COLUMNS = ("id", "cell_type", "state", "site", "state_age_min", "cycle_clock_min", "clone", "partner",
+                 "partner_site", "heading", "mesenchymal", "vcam1", "plxnb2", "clonogenicity",
+                 "inhibitory_receptors", "kills")
+FUSED_PURPOSES = {"claim_priority": kernel.P_CLAIM, "tumor.division": kernel.P_DIVISION,
+                  "nk.move": kernel.P_NK_MOVE, "nk.kill": kernel.P_NK_KILL, "tumor.death": kernel.P_DEATH}
+
+
+def _setting(config, key):
+    type_name, _, name = key.partition(".")
+    return getattr(getattr(config.cells, type_name), name)
+
+
+def _codes_differ(spec) -> str | None:
+    """The kernels' constants must be the spec's codes."""
+    expected = {"type tumor": (spec.type_code.get("tumor"), kernel.TUMOR),
+                "type nk": (spec.type_code.get("nk"), kernel.NK),
+                "tumor apoptotic": (spec.state["tumor"]["apoptotic"], kernel.T_APOPTOTIC),
+                "nk exposed": (spec.state["nk"]["exposed"], kernel.NK_EXPOSED),
+                "category tumor_epithelial": (spec.category.get("tumor_epithelial"), kernel.C_EPITHELIAL),
+                "category tumor_mesenchymal": (spec.category.get("tumor_mesenchymal"), kernel.C_MESENCHYMAL),
+                "category nk_exposed": (spec.category.get("nk_exposed"), kernel.C_NK_EXPOSED)}
+    expected.update({f"purpose {k}": (spec.purposes.get(k), v) for k, v in FUSED_PURPOSES.items()})
+    wrong = [name for name, (ours, theirs) in expected.items() if ours != theirs]
+    return f"codes differ from the kernels': {', '.join(wrong)}" if wrong else None
 
 
 def why_not_fused(config, backend_name: str) -> str | None:
     """None if the fused step reproduces this config's general step, else the reason it does not."""
+    from .schedule import Schedule
+
+    spec = config.spec
     if os.environ.get("ABM_FUSED", "1") == "0":
         return "switched off by ABM_FUSED=0"
     if backend_name == "cpu" and not _numba.enabled():  # the GPU's fused step (abm/fused_gpu.py) is CUDA
         return f"numba unavailable ({_numba.WHY_NOT})"
-    if config.fields.present():
+    if config.fields:
         return "fields are simulated"
     if any(switch is not None for _, switch in config.interventions):
         return "interventions are configured"
+    if config.rules:
+        return "grammar rules are configured"
     types = {p.cell_type for p in config.placement} | {
         p.escort_type for p in config.placement if getattr(p, "escort_type", None)}
-    if not types <= {"tumor", "nk"}:
-        return f"cell types beyond tumor and NK: {sorted(types - {'tumor', 'nk'})}"
-    tumor, nk = config.cells.tumor, config.cells.nk
-    used = {
-        "tumor.leader_rate_per_h": tumor.leader_rate_per_h, "tumor.motility_rate_per_h": tumor.motility_rate_per_h,
-        "nk.conjugation_time_min": nk.conjugation_time_min, "nk.max_kills": nk.max_kills,
-        "nk.proliferation_rate_per_h": nk.proliferation_rate_per_h, "nk.death_rate_per_h": nk.death_rate_per_h,
-        "nk.exposed_colony_support_per_h": nk.exposed_colony_support_per_h,
-    }
-    beyond = [name for name, value in used.items() if value != 0]
+    if not types <= set(FUSED_TYPES):
+        return f"cell types beyond tumor and NK: {sorted(types - set(FUSED_TYPES))}"
+    if tuple(spec.columns) != FUSED_COLUMNS:
+        return f"agent columns beyond the fused step's: {sorted(set(spec.columns) ^ set(FUSED_COLUMNS))}"
+    reason = _codes_differ(spec)
+    if reason:
+        return reason
+    running = [name for name in Schedule(spec, config).rule_names() if name.partition(".")[0] in types]
+    beyond = [name for name in running if name not in FUSED_RULES]
     if beyond:
-        return f"rules beyond the minimal set: {', '.join(beyond)}"
+        return f"rules beyond the fused step's: {', '.join(beyond)}"
+    for name in running:
+        for key in spec.rules[name][1].reads:
+            allowed = FUSED_KEYS.get(key)
+            if allowed is None:
+                return f"rule {name} reads {key}, which the fused step does not cover"
+            if allowed is not ANY and _setting(config, key) != allowed:
+                return f"{key} = {_setting(config, key)} (the fused step covers only {allowed})"
     return None
 
 
@@ -71,8 +124,8 @@ def minimal_rule_parameters(model) -> tuple[np.ndarray, np.ndarray, float]:
     activating cluster loss, inhibitory single, inhibitory cluster gain, epithelial half,
     receptor weight, exposed threshold]. Thresholds are integers below 2**33, exact in float64.
     """
-    from .rules import nk as nk_rules
-    from .rules import tumor as tumor_rules
+    from .cells import nk as nk_rules
+    from .cells import tumor as tumor_rules
 
     cells, dt = model.config.cells, model.dt_min
     tumor = tumor_rules.prepare(cells, dt, {})
@@ -167,17 +220,17 @@ class FusedMinimalStep:
         cells.reserve(start + births)
         by_dtype: dict = {}
         for name, column in cells.columns.items():
-            if name not in ("id", "site", "state") and name not in RESET_AT_BIRTH:
+            if name not in ("id", "site", "state") and name not in cells.reset_at_birth:
                 by_dtype.setdefault(column.dtype, []).append(column)
         for group in by_dtype.values():
             after.copy_rows(tuple(group), self.born_parents, births, start)
         daughters = slice(start, start + births)
         columns = cells.columns
-        for name, value in RESET_AT_BIRTH.items():
+        for name, value in cells.reset_at_birth.items():
             columns[name][daughters] = value
         columns["id"][daughters] = np.arange(cells.next_id, cells.next_id + births, dtype=np.int64)
         columns["site"][daughters] = self.born_sites[:births]
-        columns["state"][daughters] = STATE["tumor"]["proliferating"]
+        columns["state"][daughters] = kernel.T_PROLIFERATING
         cells.n += births
         cells.next_id += births
         lattice.occupancy[self.born_sites[:births]] = np.arange(start, start + births, dtype=np.int32)
@@ -201,7 +254,7 @@ class FusedMinimalStep:
         births = self.resolve(model, live, lattice, block_acting, counts)
         if births:
             self._append_daughters(cells, lattice, births)
-        histogram = np.zeros(N_TYPES * MAX_STATES, dtype=np.int64)
+        histogram = np.zeros(model.spec.n_types * model.spec.max_states, dtype=np.int64)
         deaths = self.remove_and_age(model, cells, lattice, histogram)
 
         names = ("kills", "kills_single", "kills_clustered", "moves", "contacts_single", "contacts_clustered")
@@ -237,7 +290,7 @@ class FusedMinimalStep:
         block_leaving = np.empty((n_blocks, 2), dtype=np.int64)
         after.remove_and_age(cells["cell_type"], cells["state"], cells["state_age_min"], cells["cycle_clock_min"],
                              cells["site"], self.caspase_duration_min, model.dt_min, lattice.occupancy, self.grid,
-                             MAX_STATES, block_histogram, block_leaving)
+                             model.spec.max_states, block_histogram, block_leaving)
         histogram += block_histogram.sum(axis=0)
         deaths = int(block_leaving[:, 0].sum())
         if deaths:

@@ -30,15 +30,13 @@ import types
 
 import numpy as np
 
-from .celltypes import MAX_STATES, N_TYPES
-from .fused import FusedEvents, minimal_rule_parameters
+from .fused import FUSED_COLUMNS, FusedEvents, minimal_rule_parameters
 from .kernels.fused_minimal import HOLE, NO_CLAIM
-from .state import AGENT_COLUMNS, RESET_AT_BIRTH
 
 # fused_minimal_resolve.cu copies the agent columns by name (kernels/fused_minimal_cuda.py COLUMNS,
 # checked in FusedMinimalStepGPU) and resets these at birth: a change here must be made there.
-assert RESET_AT_BIRTH == {"state_age_min": 0.0, "cycle_clock_min": 0.0, "partner": -1, "partner_site": -1,
-                          "heading": -1, "kills": 0}, "fused_minimal_resolve.cu resets other columns at birth"
+RESET_IN_CUDA = {"state_age_min": 0.0, "cycle_clock_min": 0.0, "partner": -1, "partner_site": -1,
+                 "heading": -1, "kills": 0}
 assert HOLE == -1 and NO_CLAIM == np.uint64(2**64 - 1)  # the .cu files' HOLE and NO_CLAIM
 
 
@@ -53,9 +51,11 @@ class FusedMinimalStepGPU:
     def __init__(self, model):
         from .kernels import fused_minimal_cuda as launch  # imports CuPy: the GPU backend only
 
-        if launch.COLUMNS != tuple(AGENT_COLUMNS):
+        if launch.COLUMNS != tuple(model._cells.columns) or launch.COLUMNS != FUSED_COLUMNS:
             raise RuntimeError("kernels/fused_minimal_resolve.cu does not copy every agent column: "
-                               f"{sorted(set(AGENT_COLUMNS) ^ set(launch.COLUMNS))}")
+                               f"{sorted(set(model._cells.columns) ^ set(launch.COLUMNS))}")
+        if model._cells.reset_at_birth != RESET_IN_CUDA:
+            raise RuntimeError("fused_minimal_resolve.cu resets other columns at birth than the spec")
         self.launch, self.xp, self.backend = launch, model.backend.xp, model.backend
         xp = self.xp
         # The CPU fused step's parameters (thresholds as float64 integers), uploaded once.
@@ -66,7 +66,8 @@ class FusedMinimalStepGPU:
         self.offsets = xp.ascontiguousarray(lattice.offsets_device, dtype=xp.int64)  # (n_offsets, 3)
         self.grid = xp.full(lattice.n_sites, -1, dtype=xp.int8)  # what neighbours see per site, -1 empty
         self.grid_stale = True
-        self.n_bins = N_TYPES * MAX_STATES
+        self.n_bins = model.spec.n_types * model.spec.max_states
+        self.max_states = model.spec.max_states
         self.stats = xp.zeros(len(launch.STATS) + self.n_bins, dtype=xp.uint64)
         self.holes = 0  # slots of dead cells not yet compacted away
         self._capacity = 0
@@ -152,7 +153,7 @@ class FusedMinimalStepGPU:
     def remove_and_age(self, model, cells, lattice) -> None:
         """Daughters appended (slots n.., ids next_id..), the dead left as holes, clocks, counts.
         cells.n, next_id and holes are advanced by the caller once the stats are on the host."""
-        self.launch.finish(cells.n, cells.next_id, model.dt_min, self.caspase_duration_min, MAX_STATES,
+        self.launch.finish(cells.n, cells.next_id, model.dt_min, self.caspase_duration_min, self.max_states,
                            self.n_bins, cells.columns, lattice.occupancy, self.grid, model._claim_scratch,
                            self.work, self.stats)
 

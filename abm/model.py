@@ -13,7 +13,6 @@ import numpy as np
 
 from . import placement
 from .backend import select_backend
-from .celltypes import CELL_STATES, MAX_STATES, N_CATEGORIES, N_TYPES, TYPE_CODE, count_columns
 from .config import Config, load_config
 from .errors import ConfigError
 from .fused import FusedEvents, fused_step_for
@@ -22,15 +21,11 @@ from .kernels.claims import new_scratch
 from .kernels.counts import count_codes
 from .kernels.diffusion import DiffusionOperator, apply_sources_and_uptake
 from .kernels.neighbours import scan_neighbours
-from .resolution import remove_cells, removal_mask, resolve
-from .rules import Intents, StepContext, nk, neutrophil, slots_by_type, stellate, tcell, tumor
-from .sensing import categorise, initial_traits
-from .state import AGENT_COLUMNS, Agents, Lattice, check_invariants
-
-RULES = {"tumor": tumor, "nk": nk, "stellate": stellate, "neutrophil": neutrophil, "tcell": tcell}
-FIELD_NAMES = ("ifng", "cxcl12", "neutrophil_cytokine", "il15", "chemoattractant")
-EVENTS = ("births", "deaths", "kills", "moves", "contacts_single", "contacts_clustered", "kills_single",
-          "kills_clustered")
+from .resolution import dying_states, remove_cells, removal_mask, resolve
+from .rules import Intents, StepContext, slots_by_type
+from .schedule import Schedule
+from .sensing import categorise
+from .state import Agents, Lattice, check_invariants
 
 
 class TissueModel(mesa.Model):
@@ -43,9 +38,11 @@ class TissueModel(mesa.Model):
 
     def __init__(self, config: str | dict | Config = "configs/default.yaml", *, device: str | None = None,
                  overrides: dict[str, Any] | None = None, seed: int | None = None, rng: Any = None,
-                 arm: str | None = None, **dotted_overrides):
+                 arm: str | None = None, ablate: list[str] | tuple = (), **dotted_overrides):
         overrides = {**(overrides or {}), **dotted_overrides}
-        self.config, self.config_source = load_config(config, overrides, arm=arm)
+        self.config, self.config_source = load_config(config, overrides, arm=arm, ablate=ablate)
+        self.spec = self.config.spec  # cell types, rules, fields and therapies of this model (abm/spec.py)
+        self.schedule = Schedule(self.spec, self.config)  # the rules that run, in order (minus `ablate`)
         self.arm = arm
         if seed is None and isinstance(rng, (int, np.integer)):
             seed = int(rng)  # batch_run passes rng=...; an integer acts as the seed
@@ -60,21 +57,22 @@ class TissueModel(mesa.Model):
 
         lattice_config = self.config.lattice
         self.lattice = Lattice(lattice_config.shape, lattice_config.dx_um, lattice_config.neighbourhood, xp)
-        self._cells = Agents(xp, capacity=1024, max_capacity=self.lattice.n_sites)
+        self._cells = Agents(xp, capacity=1024, max_capacity=self.lattice.n_sites, columns=self.spec.columns)
         self.fused_step = None
         self.fields = {name: xp.full(self.lattice.shape, fc.initial_value, dtype=xp.float32)
-                       for name, fc in self.config.fields.present()}
+                       for name, fc in self.config.fields.items()}
         self.diffusion = {
             name: DiffusionOperator(self.lattice.shape, lattice_config.dx_um, self.dt_min,
                                     fc.diffusion_um2_per_min, fc.decay_per_min, fc.boundary, fc.boundary_value)
-            for name, fc in self.config.fields.present()
+            for name, fc in self.config.fields.items()
         }
+        self._dying = dying_states(self.spec, self.config)
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._place_cells()
         self.fused_step = fused_step_for(self)  # None unless only the minimal rule set runs (abm/fused.py)
 
-        self.totals = {event: 0 for event in EVENTS}
+        self.totals = {event: 0 for event in self.spec.events}
         self.last_events = {key: 0 for key in self.totals}
         self.in_force, self.params = {}, {}
         self.observers: list[Callable[[TissueModel], None]] = []  # called after every step (output)
@@ -127,55 +125,47 @@ class TissueModel(mesa.Model):
         in_force = active(self.config.interventions, self.step_start_min)
         key = frozenset(in_force)
         if key not in self._params_cache:  # rates -> thresholds once per set of interventions
-            self._params_cache[key] = {name: module.prepare(self.config.cells, self.dt_min, in_force)
-                                       for name, module in RULES.items()}
+            self._params_cache[key] = {name: t.prepare(self.config.cells, self.dt_min, in_force)
+                                       for name, t in self.spec.types.items()}
         self.in_force, self.params = in_force, self._params_cache[key]
         cells = self.cells
-        tumor_cells = cells["cell_type"] == TYPE_CODE["tumor"]
-        for switch, column, value in (("vcam1_knockout", "vcam1", 0), ("plxnb2_knockout", "plxnb2", 0),
-                                      ("emt_induction", "mesenchymal", 1)):
-            if switch in in_force:
-                cells.columns[column][: cells.n][tumor_cells] = value
+        for name in in_force:
+            type_name, therapy = self.spec.therapies[name]
+            if therapy.sets is not None:  # a cell property of the type's cells (a knockout, EMT)
+                column, value = therapy.sets
+                of_type = cells["cell_type"] == self.spec.type_code[type_name]
+                cells.columns[column][: cells.n][of_type] = value
 
     def _context(self, by_type=None, counts=None, masks=None, category=None) -> StepContext:
         xp, cells = self.xp, self.cells
         flat = {name: field.reshape(-1) for name, field in self.fields.items()}
-        zeros = xp.zeros(cells.n, dtype=xp.float32)
-        local = {name: flat[name][cells["site"]] if name in flat else zeros for name in FIELD_NAMES}
-        return StepContext(xp=xp, seed=self.seed, step=self.steps, dt_min=self.dt_min,
+        return StepContext(xp=xp, spec=self.spec, seed=self.seed, step=self.steps, dt_min=self.dt_min,
                            time_min=self.step_start_min, lattice=self.lattice, agents=cells, fields_flat=flat,
-                           local_concentration=local, category=category, neighbour_counts=counts,
-                           neighbour_masks=masks, in_force=self.in_force, params=self.params,
-                           slots_by_type=self.sort_by_type() if by_type is None else by_type)
-
-    @staticmethod
-    def _rules_with_cells(context):
-        """The rule modules of the cell types present: a type's rules act on its own cells only, and
-        skipping absent types saves their array operations (each a kernel launch on a GPU)."""
-        return [(name, module) for name, module in RULES.items() if context.slots_of(name).shape[0]]
+                           local_concentration=LocalConcentrations(xp, flat, cells), category=category,
+                           neighbour_counts=counts, neighbour_masks=masks, in_force=self.in_force,
+                           params=self.params, slots_by_type=self.sort_by_type() if by_type is None else by_type)
 
     def sort_by_type(self) -> dict:
         """Slots of the cells of each type (the rules' working sets), from one sort."""
-        return slots_by_type(self.xp, self.cells["cell_type"], self.backend.to_host)
+        return slots_by_type(self.xp, self.cells["cell_type"], self.backend.to_host, self.spec.n_types)
 
     def secrete_and_uptake(self, by_type=None) -> None:
         """Cells add cytokine at their own site and consume some; uniform production (stroma, therapy)."""
         xp = self.xp
         context = self._context(by_type)
         by_field: dict[str, list] = {}
-        for name, module in self._rules_with_cells(context):
-            for secretion in module.secretion(context, self.params[name]):
-                by_field.setdefault(secretion.field, []).append(secretion)
+        for secretion in self.schedule.secrete(context):
+            by_field.setdefault(secretion.field, []).append(secretion)
         for name, items in by_field.items():
             sites = xp.concatenate([item.sites for item in items])
             secreted = xp.concatenate([item.secreted for item in items]).astype(xp.float32)
             keep = xp.concatenate([item.keep for item in items]).astype(xp.float32)
             apply_sources_and_uptake(self.fields[name].reshape(-1), sites, secreted, keep, xp=xp)
-        for name, field_config in self.config.fields.present():
+        for name, field_config in self.config.fields.items():
             production = field_config.production_per_min
-            therapy = {"il15": "il15", "ifng": "ifng_therapy"}.get(name)
-            if therapy in self.in_force:
-                production += self.in_force[therapy].production_per_min
+            for therapy, switch in self.in_force.items():
+                if self.spec.therapies[therapy][1].adds_production == name:
+                    production += switch.production_per_min
             if production > 0:
                 self.fields[name] += xp.float32(production * self.dt_min)
 
@@ -186,23 +176,24 @@ class TissueModel(mesa.Model):
     def sense(self, by_type=None) -> StepContext:
         """What each cell perceives: local concentrations and its neighbours by category."""
         xp, cells, lattice = self.xp, self.cells, self.lattice
-        category = categorise(xp, cells)
+        by_type = self.sort_by_type() if by_type is None else by_type
+        present = {name for name in self.spec.type_names if by_type[self.spec.type_code[name]].shape[0]}
+        category = categorise(xp, cells, self.spec, present)
         counts, masks = scan_neighbours(lattice.occupancy, category, cells["site"],
-                                        lattice.shape, lattice.offsets, N_CATEGORIES, xp=xp)
+                                        lattice.shape, lattice.offsets, self.spec.n_categories, xp=xp)
         return self._context(by_type, counts, masks, category)
 
     def decide(self, context: StepContext) -> Intents:
-        intents = Intents()
-        for name, module in self._rules_with_cells(context):
-            intents.extend(module.decide(context, self.params[name]))
-        return intents
+        """Each type's rules, in order, for its own cells (types without cells are skipped)."""
+        return self.schedule.decide(context)
 
     def resolve(self, intents: Intents):
-        return resolve(self.xp, self.seed, self.steps, self.lattice, self.cells, intents, self._claim_scratch)
+        return resolve(self.xp, self.seed, self.steps, self.lattice, self.cells, intents, self._claim_scratch,
+                       self._dying)
 
     def remove(self, events) -> None:
         xp = self.xp
-        leaving = removal_mask(xp, self.cells, events.removed, self.config.cells.tumor.caspase_duration_min)
+        leaving = removal_mask(xp, self.cells, events.removed, self._dying)
         events.tallies["deaths"] = leaving.sum()
         remove_cells(xp, self.lattice, self.cells, leaving)
         # Clocks run for the cells that stay.
@@ -211,7 +202,7 @@ class TissueModel(mesa.Model):
 
     def collect(self, events) -> None:
         xp = self.xp
-        names = list(EVENTS)
+        names = list(self.spec.events)
         if isinstance(events, FusedEvents):  # tallies already host integers: no round trip to the device
             self.last_events = {name: int(events.tallies.get(name, 0)) for name in names}
             histogram = events.histogram
@@ -246,7 +237,7 @@ class TissueModel(mesa.Model):
 
     def count(self, cell_type: str, state: str | None = None) -> int:
         if state is None:
-            return sum(self.counts[(cell_type, s)] for s in CELL_STATES[cell_type])
+            return sum(self.counts[(cell_type, s)] for s in self.spec.states[cell_type])
         return self.counts[(cell_type, state)]
 
     def agents_table(self) -> dict[str, np.ndarray]:
@@ -282,25 +273,34 @@ class TissueModel(mesa.Model):
             if len(sites) == 0:
                 continue
             slots = self.cells.append(site=xp.asarray(sites, dtype=xp.int64),
-                                      **initial_traits(xp, self.config, cell_type, len(sites)))
+                                      **self._initial_columns(cell_type, len(sites)))
             self.cells.columns["clone"][slots] = self.cells.columns["id"][slots]  # each placed cell founds a clone
             self.lattice.occupancy[xp.asarray(sites)] = xp.arange(slots.start, slots.stop, dtype=xp.int32)
+
+    def _initial_columns(self, cell_type: str, count: int) -> dict:
+        """Columns of newly placed cells: their type, first state and the type's own traits."""
+        xp, declared = self.xp, self.spec.types[cell_type]
+        columns = {"cell_type": xp.full(count, self.spec.type_code[cell_type], dtype=xp.int8),
+                   "state": xp.zeros(count, dtype=xp.int8)}
+        if declared.initial_columns is not None:
+            columns.update(declared.initial_columns(xp, getattr(self.config.cells, cell_type), count))
+        return columns
 
     def _count_cells(self, histogram=None) -> dict[tuple[str, str], int]:
         """Cells per (type, state); `histogram` (host, flat type * MAX_STATES + state) if already counted."""
         if histogram is None:
             histogram = self.backend.to_host(self._histogram())
-        return {(cell_type, state): int(histogram[flat]) for cell_type, state, flat in count_columns()}
+        return {(cell_type, state): int(histogram[flat]) for cell_type, state, flat in self.spec.count_columns()}
 
     def _histogram(self):
         """Cells per (type, state) on the device, flat index type * MAX_STATES + state (int64)."""
         xp = self.xp
-        code = self.cells["cell_type"].astype(xp.int64) * MAX_STATES + self.cells["state"]
-        return count_codes(code, N_TYPES * MAX_STATES, xp=xp)
+        code = self.cells["cell_type"].astype(xp.int64) * self.spec.max_states + self.cells["state"]
+        return count_codes(code, self.spec.n_types * self.spec.max_states, xp=xp)
 
     def _reporters(self) -> dict[str, Callable]:
-        reporters = {cell_type: (lambda m, t=cell_type: m.count(t)) for cell_type in CELL_STATES}
-        for cell_type, state, _ in count_columns():
+        reporters = {cell_type: (lambda m, t=cell_type: m.count(t)) for cell_type in self.spec.type_names}
+        for cell_type, state, _ in self.spec.count_columns():
             reporters[f"{cell_type}.{state}"] = lambda m, t=cell_type, s=state: m.count(t, s)
         for key in self.totals:
             reporters[key] = lambda m, k=key: m.last_events[k]
@@ -309,9 +309,10 @@ class TissueModel(mesa.Model):
     def _check_memory(self) -> None:
         """Refuse, before allocating, a lattice that cannot fit on the chosen device."""
         n_sites = math.prod(self.config.lattice.shape)
-        n_fields = len(self.config.fields.present())
+        n_fields = len(self.config.fields)
         bytes_per_site = 4 + 8 + 4 * n_fields + 2  # occupancy, claim scratch, fields, snapshot type/state
-        bytes_per_agent = sum(d.itemsize for d in AGENT_COLUMNS.values()) * 2 + (N_CATEGORIES + 1) * 8 + 256
+        bytes_per_agent = sum(d.itemsize for d in self.spec.column_dtypes.values()) * 2 + (
+            self.spec.n_categories + 1) * 8 + 256
         expected_agents = sum(p.cells(self.config.lattice) for p in self.config.placement) * 4 + 1024
         needed = n_sites * bytes_per_site + expected_agents * bytes_per_agent
         available = self.backend.available_memory_bytes()
@@ -320,3 +321,23 @@ class TissueModel(mesa.Model):
             raise ConfigError(
                 f"{self.config_source}: lattice.shape: a {shape} lattice needs about {needed / 2**30:.1f} GiB "
                 f"but the {self.backend.name} has {available / 2**30:.1f} GiB available")
+
+
+class LocalConcentrations(dict):
+    """Field name -> concentration at each live cell's site, gathered on first use (a field the
+    config does not simulate reads as zeros)."""
+
+    def __init__(self, xp, flat_fields: dict, cells):
+        super().__init__()
+        self._xp, self._flat, self._cells = xp, flat_fields, cells
+        self._zeros = None
+
+    def __missing__(self, name):
+        if name in self._flat:
+            value = self._flat[name][self._cells["site"]]
+        else:
+            if self._zeros is None:
+                self._zeros = self._xp.zeros(self._cells.n, dtype=self._xp.float32)
+            value = self._zeros
+        self[name] = value
+        return value

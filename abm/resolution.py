@@ -2,22 +2,49 @@
 
 Order within a step:
 1. updates: each cell's changes to itself (state, receptors, bonds); no conflicts possible;
-2. kills: one winner per target cell (the lowest (priority, id) key); the target turns caspase+;
-3. apoptosis entries and removals (deaths) decided by the cells themselves;
+2. kills: one winner per target cell (the lowest (priority, id) key); the target enters its
+   type's dying state (a tumor cell turns caspase+), or is removed if its type has none;
+3. entries into the dying state and removals (deaths) decided by the cells themselves;
 4. moves and divisions of cells that are still viable compete for free target sites (one winner
    per site, the others stay put). Every target was free at the start of the step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .celltypes import STATE, TYPE_CODE
+import numpy as np
+
 from .kernels import philox
 from .kernels.claims import claim_keys, resolve_claims
 from .rules import Intents, marked, rows, where_true
+from .spec import FRAMEWORK_PURPOSES
 from .state import EMPTY
 
-APOPTOTIC = STATE["tumor"]["apoptotic"]
+
+@dataclass(frozen=True)
+class DyingStates:
+    """What killed cells become: per type code, its dying state (-1: removed at once), and the
+    types whose dying cells leave after a duration."""
+
+    state_of_type: np.ndarray  # int8 per type code, host
+    leave_after: tuple  # (type code, dying state code, duration in minutes)
+    uploaded: dict = field(default_factory=dict)  # id(xp) -> state_of_type on that backend, uploaded once
+
+    def on(self, xp):
+        if id(xp) not in self.uploaded:
+            self.uploaded[id(xp)] = xp.asarray(self.state_of_type)
+        return self.uploaded[id(xp)]
+
+
+def dying_states(spec, config) -> DyingStates:
+    table = np.full(spec.n_types, -1, dtype=np.int8)
+    leave = []
+    for name, declared in spec.types.items():
+        if declared.dying is not None:
+            code, state = spec.type_code[name], spec.state[name][declared.dying.state]
+            table[code] = state
+            leave.append((code, state, float(getattr(getattr(config.cells, name), declared.dying.after_key))))
+    return DyingStates(table, tuple(leave))
 
 
 @dataclass
@@ -30,7 +57,7 @@ class StepEvents:
 
 
 def _priority_words(xp, seed, step, ids, word):
-    return philox.draw(seed, step, "claim_priority", ids, xp=xp)[word]
+    return philox.draw(seed, step, FRAMEWORK_PURPOSES["claim_priority"], ids, xp=xp)[word]
 
 
 def apply_updates(xp, agents, updates):
@@ -44,33 +71,32 @@ def apply_updates(xp, agents, updates):
         agents.columns[column][slots] = values
 
 
-def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch) -> StepEvents:
+def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch, dying: DyingStates) -> StepEvents:
     apply_updates(xp, agents, intents.updates)
     ids, occupancy = agents["id"], lattice.occupancy
     n_before = agents.n
     tallies = dict(intents.tallies)
 
-    # Kills: one winner per target; the target turns apoptotic (caspase+), the killer counts it.
+    # Kills: one winner per target; the target starts dying (a tumor cell turns caspase+), the
+    # killer counts it.
     columns, attempting = rows(xp, intents.kills, n_columns=3)
     killers, kill_sites, clustered = where_true(xp, attempting, *columns)
     kill_keys = claim_keys(_priority_words(xp, seed, step, ids[killers], 1), ids[killers], xp=xp)
     kill_won = resolve_claims(kill_sites, kill_keys, scratch, xp=xp)
     winners, victim_sites = where_true(xp, kill_won, killers, kill_sites)
     victims = occupancy[victim_sites].astype(xp.int64)
-    agents.columns["kills"][winners] += 1
+    if "kills" in agents.columns:
+        agents.columns["kills"][winners] += 1
     clustered = clustered.astype(bool)
     tallies["kills"] = kill_won.sum()
     tallies["kills_single"] = (kill_won & ~clustered).sum()
     tallies["kills_clustered"] = (kill_won & clustered).sum()
 
-    apoptotic_now = marked(xp, n_before, intents.apoptosis)
-    apoptotic_now[victims] = True
-    for column, value in (("state", APOPTOTIC), ("state_age_min", 0), ("partner", -1)):
-        values = agents.columns[column][:n_before]
-        values[...] = xp.where(apoptotic_now, values.dtype.type(value), values)
-
+    dying_now = marked(xp, n_before, intents.dying)
+    dying_now[victims] = True
     removed = marked(xp, n_before, intents.deaths)
-    stopped = removed | apoptotic_now
+    dying_now, removed = _start_dying(xp, agents, dying_now, removed, dying, n_before)
+    stopped = removed | dying_now
 
     # Moves and divisions of cells still viable compete for free sites.
     (movers, move_sites), moving = rows(xp, intents.moves, n_columns=2)
@@ -105,11 +131,32 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
     return StepEvents(tallies=tallies, births=births, removed=removed)
 
 
-def removal_mask(xp, agents, removed, caspase_duration_min: float):
-    """Cells leaving now: removed by their own rules, or apoptotic for the caspase+ duration."""
-    tumor = agents["cell_type"] == TYPE_CODE["tumor"]
-    finished = tumor & (agents["state"] == APOPTOTIC) & (agents["state_age_min"] >= xp.float32(caspase_duration_min))
-    return removed | finished
+def _start_dying(xp, agents, dying_now, removed, dying: DyingStates, n_before):
+    """Cells starting to die enter their type's dying state; those of types without one go at once."""
+    state = agents.columns["state"][:n_before]
+    if (dying.state_of_type < 0).any():  # some type has no dying state: its dying cells leave now
+        target = dying.on(xp)[agents.columns["cell_type"][:n_before]]
+        removed = removed | (dying_now & (target < 0))
+        dying_now = dying_now & (target >= 0)
+        new_state = xp.where(dying_now, target, state)
+    elif len(set(dying.state_of_type.tolist())) == 1:  # one dying state for all: no lookup needed
+        new_state = xp.where(dying_now, state.dtype.type(dying.state_of_type[0]), state)
+    else:
+        new_state = xp.where(dying_now, dying.on(xp)[agents.columns["cell_type"][:n_before]], state)
+    state[...] = new_state
+    for column, value in (("state_age_min", 0), ("partner", -1)):
+        values = agents.columns[column][:n_before]
+        values[...] = xp.where(dying_now, values.dtype.type(value), values)
+    return dying_now, removed
+
+
+def removal_mask(xp, agents, removed, dying: DyingStates):
+    """Cells leaving now: removed by their own rules, or in their dying state for its duration."""
+    for type_code, state, duration_min in dying.leave_after:
+        finished = (agents["cell_type"] == type_code) & (agents["state"] == state) & (
+            agents["state_age_min"] >= xp.float32(duration_min))
+        removed = removed | finished
+    return removed
 
 
 def remove_cells(xp, lattice, agents, leaving) -> None:

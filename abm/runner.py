@@ -32,16 +32,16 @@ def default_output(name: str) -> Path:
 
 
 def run_to_file(config_path, overrides=None, out=None, device=None, overwrite=False, progress=True,
-                log=print, arm=None) -> Path:
+                log=print, arm=None, ablate=()) -> Path:
     """Validate everything, then run to completion writing one HDF5 file. Returns its path."""
     if out is not None and not str(out).strip():
         raise OutputError("--out: empty output path")
     # The config and the output path first: a bad path fails before a large lattice is allocated.
-    config, _source = load_config(config_path, overrides, arm=arm)
+    config, _source = load_config(config_path, overrides, arm=arm, ablate=ablate)
     path = Path(out or config.output.path or default_output(config.name))
     check_writable(path, overwrite)
     with _stop_on_signals() as stop:
-        model = TissueModel(config_path, device=device, overrides=overrides, arm=arm)
+        model = TissueModel(config_path, device=device, overrides=overrides, arm=arm, ablate=ablate)
         config_text = load_raw(config_path)[1] if isinstance(config_path, (str, Path)) else None
         writer = RunWriter(path, model, config_text=config_text, overwrite=overwrite)
         log(f"abm: {model.config.name}: backend {model.backend.description}")  # after every setup error

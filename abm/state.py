@@ -14,35 +14,6 @@ from .kernels.neighbours import neighbour_offsets
 
 EMPTY = -1
 
-# Agent columns and their dtypes. Per-type attributes sit beside the common ones; a cell of
-# another type simply carries a zero there.
-AGENT_COLUMNS: dict[str, np.dtype] = {
-    "id": np.dtype(np.int64),  # stable, never reused
-    "cell_type": np.dtype(np.int8),
-    "state": np.dtype(np.int8),
-    "site": np.dtype(np.int64),  # flat lattice index (C order)
-    "state_age_min": np.dtype(np.float32),  # time spent in the current state, minutes
-    "cycle_clock_min": np.dtype(np.float32),  # time since the cell was born or last divided, minutes
-    "clone": np.dtype(np.int64),  # id of the founding cell: daughters inherit it (clonality of lesions)
-    "partner": np.dtype(np.int64),  # id of the cell this one is bound or conjugated to, -1 none
-    "partner_site": np.dtype(np.int64),  # where that partner sat when the bond formed
-    "heading": np.dtype(np.int8),  # invasive leaders: offset index of the current direction, -1 none
-    "mesenchymal": np.dtype(np.int8),  # tumor: 1 after EMT (no epithelial character)
-    "vcam1": np.dtype(np.int8),  # tumor: 1 if VCAM1+ (binds neutrophils, VLA-4+ T cells)
-    "plxnb2": np.dtype(np.int8),  # tumor: 1 if Plexin-B2+ (homotypic adhesion, clustering)
-    "clonogenicity": np.dtype(np.float32),  # tumor: probability to form a colony if plated
-    "inhibitory_receptors": np.dtype(np.float32),  # NK: TIGIT/KLRG1 level (education by tumor contact)
-    "kills": np.dtype(np.int32),  # NK: tumor cells killed so far
-}
-
-# Value of a column for a new cell when none is given.
-DEFAULTS = {"partner": -1, "partner_site": -1, "heading": -1}
-
-# Columns a daughter does not inherit from its mother, and their value at birth.
-RESET_AT_BIRTH = {"state_age_min": 0.0, "cycle_clock_min": 0.0, "partner": -1, "partner_site": -1,
-                  "heading": -1, "kills": 0}
-
-
 class InvariantError(AssertionError):
     """The lattice and the agent table disagree: a bug, never a user error."""
 
@@ -69,13 +40,20 @@ class Lattice:
 class Agents:
     """Structure of arrays with spare capacity: appending does not reallocate every step."""
 
-    def __init__(self, xp=np, capacity: int = 1024, max_capacity: int | None = None):
+    def __init__(self, xp=np, capacity: int = 1024, max_capacity: int | None = None, columns: dict | None = None):
+        """`columns`: name -> spec.Column (default: the built-in model's columns)."""
+        if columns is None:
+            from .plugins import builtin_spec
+
+            columns = builtin_spec().columns
         self.xp = xp
         self.n = 0
         self.next_id = 0
         self.max_capacity = max_capacity
         self.capacity = max(1, capacity if max_capacity is None else min(capacity, max_capacity))
-        self.columns = {name: xp.zeros(self.capacity, dtype=dtype) for name, dtype in AGENT_COLUMNS.items()}
+        self.defaults = {name: c.default for name, c in columns.items() if c.default != 0}
+        self.reset_at_birth = {name: c.at_birth for name, c in columns.items() if c.at_birth != "inherit"}
+        self.columns = {name: xp.zeros(self.capacity, dtype=c.numpy_dtype) for name, c in columns.items()}
 
     def __getitem__(self, name):
         """Live part of one column (a view)."""
@@ -103,16 +81,16 @@ class Agents:
         for name, column in self.columns.items():
             if name == "id":
                 continue
-            column[slots] = values[name] if name in values else DEFAULTS.get(name, 0)
+            column[slots] = values[name] if name in values else self.defaults.get(name, 0)
         self.n += count
         self.next_id += count
         return slots
 
     def append_daughters(self, parents, sites, state) -> slice:
         """Daughters of `parents` (slots, in id order) on `sites`: copies of their mothers except
-        the columns in RESET_AT_BIRTH, in `state`."""
+        the columns reset at birth (spec Column.at_birth), in `state`."""
         values = {name: column[parents] for name, column in self.columns.items() if name != "id"}
-        for name, value in RESET_AT_BIRTH.items():
+        for name, value in self.reset_at_birth.items():
             values[name] = self.xp.full(parents.shape[0], value, dtype=self.columns[name].dtype)
         values["site"], values["state"] = sites, state
         return self.append(**values)

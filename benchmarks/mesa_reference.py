@@ -60,7 +60,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from abm.config import Config, load_config  # noqa: E402
-from abm.interventions import InterventionsConfig  # noqa: E402
 from abm.placement import place_all  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "configs" / "minimal_rules.yaml"
@@ -88,8 +87,8 @@ def check_minimal(config: Config, source: str = "<config>") -> None:
     for cell_type, keys in _MUST_BE_OFF.items():
         section = getattr(config.cells, cell_type)
         problems += [f"cells.{cell_type}.{key}" for key in keys if getattr(section, key)]
-    problems += [f"fields.{name}" for name, _ in config.fields.present()]
-    if config.interventions != InterventionsConfig():
+    problems += [f"fields.{name}" for name in config.fields]
+    if any(switch is not None for _, switch in config.interventions):
         problems.append("interventions")
     problems += [f"placement of {entry.cell_type}" for entry in config.placement
                  if entry.cell_type not in ("tumor", "nk") or getattr(entry, "escorts_per_cluster", 0)]

@@ -26,13 +26,13 @@ import numpy as np
 from ._numba import njit, prange
 from .philox_numba import _philox_block
 
-# Codes shared with abm/celltypes.py (checked by abm/fused.py at import).
+# Codes of the built-in spec (abm/spec.py, abm/cells/; checked by abm/fused.py before it is used).
 TUMOR, NK = 0, 1
 HOLE = -1  # cell_type of a slot whose cell has left, until the next compaction
 T_PROLIFERATING, T_INVASIVE, T_DORMANT, T_APOPTOTIC = 0, 1, 2, 3
 NK_ACTIVE, NK_CONJUGATED, NK_EXPOSED = 0, 1, 2
 C_EPITHELIAL, C_MESENCHYMAL, C_APOPTOTIC, C_NK, C_NK_EXPOSED = 0, 1, 2, 3, 4
-# Purposes (kernels/philox.py PURPOSES)
+# Random purposes: the keys the tumor and NK types declare (abm/cells/*.py; checked by abm/fused.py)
 P_CLAIM, P_DIVISION, P_NK_MOVE, P_NK_KILL, P_DEATH = 1, 2, 4, 5, 6
 # Proposals
 NOTHING, APOPTOSIS, DIVIDE, MOVE = 0, 1, 2, 3

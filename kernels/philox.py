@@ -17,22 +17,9 @@ PHILOX_W0 = 0x9E3779B9
 PHILOX_W1 = 0xBB67AE85
 ROUNDS = 10
 
-# Named purposes: each stochastic decision has its own stream, so adding a rule never
-# shifts the draws of another.
-PURPOSES = {
-    "claim_priority": 1,
-    "tumor_division": 2,
-    "tumor_neighbour_choice": 3,
-    "nk_move": 4,
-    "nk_kill": 5,
-    "tumor_death": 6,
-    "nk_proliferation": 7,
-    "nk_death": 8,
-    "state_change": 9,
-    "binding": 10,
-    "lifespan": 11,
-    "escort_move": 12,
-}
+# A purpose is an integer key: each stochastic decision has its own stream, so adding a rule
+# never shifts the draws of another. Cell types declare their purposes by name and the model
+# spec turns them into keys (abm/spec.py); here only the integer is seen.
 
 
 _LOW32 = 0xFFFFFFFF
@@ -70,10 +57,8 @@ def draw_numpy(seed: int, step: int, purpose: int, ids, xp=np):
     return xp.stack(words)
 
 
-def draw(seed: int, step: int, purpose: int | str, ids, xp=np):
+def draw(seed: int, step: int, purpose: int, ids, xp=np):
     """Dispatch to the CUDA kernel on CuPy arrays, else to the numba twin (when enabled) or NumPy."""
-    if isinstance(purpose, str):
-        purpose = PURPOSES[purpose]
     if xp is np:
         from . import _numba
 

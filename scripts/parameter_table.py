@@ -35,7 +35,11 @@ if str(ROOT) not in sys.path:
 
 from pydantic import BaseModel  # noqa: E402
 
-from abm.config import Config, FieldConfig, load_raw  # noqa: E402
+from abm.config import FieldConfig, config_model, load_raw  # noqa: E402
+from abm.plugins import builtin_spec  # noqa: E402
+
+SPEC = builtin_spec()
+Config = config_model(SPEC)
 
 # The scenario configs, in column order.
 SCENARIOS = [
@@ -207,6 +211,10 @@ def _schema_order() -> dict[str, int]:
 def _sort_key(key: str, ranks: dict[str, int]):
     parts = key.split(".")
     unknown = len(ranks)
+    if parts[0] == "fields" and len(parts) == 3:  # named fields: in the order the cell types declare them
+        position = _DECLARED_FIELDS.index(parts[1]) if parts[1] in _DECLARED_FIELDS else len(_DECLARED_FIELDS)
+        return (ranks.get("fields", unknown), position, list(FieldConfig.model_fields).index(parts[2])
+                if parts[2] in FieldConfig.model_fields else unknown, key)
     if parts[0] == "placement" and len(parts) == 3 and parts[1].isdigit():
         generic = f"placement.N.{parts[2]}"
         return (ranks.get("placement", unknown), int(parts[1]), ranks.get(generic, unknown), key)
@@ -217,9 +225,12 @@ def _sort_key(key: str, ranks: dict[str, int]):
 # units, from the key name
 
 
-FIELD_TOKENS = [("chemoattractant", "chemoattractant"), ("cxcl12", "cxcl12"), ("il15", "il15"),
-                ("ifng", "ifng"), ("cytokine", "neutrophil_cytokine")]
-INTERVENTION_FIELDS = {"il15": "il15", "ifng_therapy": "ifng"}
+# Fields the cell types declare (abm/cells/*.py): a key naming one (or a multi-word field's last
+# word, e.g. `cytokine`) is in that field's concentration units.
+_DECLARED_FIELDS = list(dict.fromkeys(f.name for t in SPEC.types.values() for f in t.fields))
+FIELD_TOKENS = [(name, name) for name in _DECLARED_FIELDS] + [
+    (name.rsplit("_", 1)[-1], name) for name in _DECLARED_FIELDS if "_" in name]
+INTERVENTION_FIELDS = {name: th.adds_production for name, (_, th) in SPEC.therapies.items() if th.adds_production}
 
 
 def _field_of(key: str) -> str | None:

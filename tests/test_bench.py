@@ -12,7 +12,7 @@ import pytest
 
 from abm.bench import SECTIONS, PhaseTimer
 from abm.cli import main
-from abm.state import AGENT_COLUMNS
+from abm.plugins import builtin_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 MESA_AVAILABLE = importlib.util.find_spec("mesa") is not None and (ROOT / "benchmarks" / "mesa_reference.py").is_file()
@@ -95,7 +95,7 @@ def test_phases_add_up_to_the_step(bench):
 def test_memory(bench):
     for report in bench[0]["memory"]:
         assert report["per_site_bytes"]["occupancy"] == 4 and report["per_site_bytes"]["claim_scratch"] == 8
-        assert report["per_agent_bytes"]["columns"] == sum(d.itemsize for d in AGENT_COLUMNS.values())
+        assert report["per_agent_bytes"]["columns"] == sum(d.itemsize for d in builtin_spec().column_dtypes.values())
         assert positive(report["per_agent_bytes"]["neighbour_tables"]) and positive(report["peak_rss_bytes"])
     liver = bench[0]["memory"][1]
     assert liver["per_site_bytes"]["fields"] == 4 * len(liver["fields_bytes"]) > 0

@@ -11,6 +11,8 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+
+from abm.plugins import builtin_spec
 import pytest
 
 try:
@@ -85,7 +87,7 @@ def claim_case(seed, n_claims=4000, n_targets=60, n_scratch=100):
     rng = np.random.default_rng(seed)
     targets = rng.integers(0, n_targets, size=n_claims).astype(np.int64)
     ids = rng.permutation(10**6)[:n_claims].astype(np.int64)
-    words = philox.draw_numpy(seed, 3, philox.PURPOSES["claim_priority"], ids)[0]
+    words = philox.draw_numpy(seed, 3, builtin_spec().purposes["claim_priority"], ids)[0]
     keys = claims.claim_keys(words, ids)
     keys[::97] = np.uint64(5)  # tied lowest keys: every holder of the minimum wins, in both
     return targets, keys, n_scratch
@@ -178,7 +180,7 @@ def test_scan_then_pick_matches_numpy(cuda, shape, kind):
     case = neighbour_case(shape, kind, 5)
     _, masks = neighbours.scan_neighbours_numpy(*case)
     free, n_offsets = masks[:, -1], len(case[4])
-    words = philox.draw_numpy(9, 4, philox.PURPOSES["nk_move"], np.arange(free.size))[1]
+    words = philox.draw_numpy(9, 4, builtin_spec().purposes["nk.move"], np.arange(free.size))[1]
     assert np.array_equal(cuda.pick_from_mask(free, words, n_offsets),
                           neighbours.pick_from_mask_numpy(free, words, n_offsets))
 
@@ -194,7 +196,7 @@ def test_site_at_offset_matches_numpy(cuda, shape, kind):
     case = neighbour_case(shape, kind, 7)
     _, masks = neighbours.scan_neighbours_numpy(*case)
     sites, offsets = case[2], case[4]
-    words = philox.draw_numpy(3, 2, philox.PURPOSES["nk_move"], np.arange(sites.size))[1]
+    words = philox.draw_numpy(3, 2, builtin_spec().purposes["nk.move"], np.arange(sites.size))[1]
     chosen = neighbours.pick_from_mask_numpy(masks[:, -1], words, len(offsets))
     chosen[::5] = -1  # nothing picked: a defined (unused) site all the same
     got = cuda.site_at_offset(sites, chosen, shape, offsets)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from abm.plugins import builtin_spec
 import pytest
 
 cupy = pytest.importorskip("cupy", reason="CuPy is not installed: GPU tests skipped")
@@ -70,8 +72,8 @@ def test_philox_draw(cuda):
         assert np.array_equal(cupy.asnumpy(got), philox.draw_numpy(seed, step, purpose, ids))
     # the dispatching entry point
     ids = np.arange(1000, dtype=np.int64)
-    got = philox.draw(5, 6, "nk_move", cupy.asarray(ids), xp=cupy)
-    assert np.array_equal(cupy.asnumpy(got), philox.draw_numpy(5, 6, philox.PURPOSES["nk_move"], ids))
+    got = philox.draw(5, 6, builtin_spec().purposes["nk.move"], cupy.asarray(ids), xp=cupy)
+    assert np.array_equal(cupy.asnumpy(got), philox.draw_numpy(5, 6, builtin_spec().purposes["nk.move"], ids))
     assert cuda.philox_draw(1, 2, 3, cupy.empty(0, dtype=cupy.int64)).shape == (4, 0)
 
 

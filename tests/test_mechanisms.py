@@ -5,7 +5,9 @@ Small, fast variants of the scenario configs (a few seeds, small lattices, short
 import numpy as np
 
 from abm import TissueModel
-from abm.celltypes import STATE
+from abm.plugins import builtin_spec
+
+STATE = builtin_spec().state
 
 CHAN = "configs/chan2020_organoid.yaml"
 LIVER = "configs/correia2021_liver.yaml"

@@ -50,7 +50,9 @@ def fast_runs():
 
 def test_mesa_model_starts_from_our_placement_with_the_configs_rates():
     from abm import TissueModel
-    from abm.celltypes import TYPE_CODE
+    from abm.plugins import builtin_spec
+
+    TYPE_CODE = builtin_spec().type_code
 
     model = mesa_reference.MesaMinimalModel(CONFIG, 7, FAST)
     ours = TissueModel(str(CONFIG), device="cpu", seed=7, overrides=FAST)

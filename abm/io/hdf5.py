@@ -29,7 +29,6 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..celltypes import CELL_STATES, CELL_TYPES, count_columns
 from ..config import to_yaml
 from ..errors import OutputError
 from . import checkpoint as checkpoints
@@ -46,6 +45,23 @@ FLUSH_EVERY_S = 2.0  # ... and at least this often (wall clock), and at every sn
 
 class WriteFailed(OutputError):
     """Writing the run file failed (disk full, file system gone): the message is one line."""
+
+
+def plugin_versions(plugins) -> dict:
+    """Plugin name -> version of the distribution that provides it (provenance of the run)."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    distributions = packages_distributions()
+    out = {}
+    for name in plugins:
+        from ..plugins import available
+
+        module = available().get(name, name).split(":")[0].split(".")[0]
+        try:
+            out[name] = version(distributions.get(module, [module])[0])
+        except (PackageNotFoundError, IndexError):
+            out[name] = "unknown"
+    return out
 
 
 def git_commit() -> str:
@@ -92,7 +108,8 @@ def _reason(error: BaseException) -> str:
 
 
 def _field_units(model, name: str) -> str:
-    return str(getattr(getattr(model.config.fields, name, None), "units", "") or "")
+    field = model.config.fields.get(name)
+    return str(field.units if field is not None else "")
 
 
 def _nbytes(arrays) -> int:
@@ -104,12 +121,12 @@ def _nbytes(arrays) -> int:
     return int(getattr(arrays, "nbytes", 0) * 1.01) + 4096
 
 
-def timeseries_units(name: str) -> str:
+def timeseries_units(name: str, cell_types=()) -> str:
     if name == "time_h":
         return "h"
     if name == "step":
         return "step"
-    return "cells" if name in CELL_STATES or "." in name else "cells per step"
+    return "cells" if name in cell_types or "." in name else "cells per step"
 
 
 class RunWriter:
@@ -231,8 +248,10 @@ class RunWriter:
         attrs["steps_planned"] = model.total_steps
         attrs["steps_done"] = model.steps
         attrs["checkpoint_every_steps"] = int(getattr(model.config.output, "checkpoint_every_steps", 0))
-        attrs["cell_types"] = json.dumps(list(CELL_TYPES))
-        attrs["cell_states"] = json.dumps({t: list(s) for t, s in CELL_STATES.items()})
+        attrs["cell_types"] = json.dumps(list(model.spec.type_names))
+        attrs["cell_states"] = json.dumps({t: list(s) for t, s in model.spec.states.items()})
+        attrs["ablated"] = json.dumps(list(model.schedule.ablated))  # rules switched off (config ablate:)
+        attrs["plugins"] = json.dumps(plugin_versions(model.spec.plugins))
         attrs["units"] = json.dumps(UNITS)
         attrs["start_time"] = _now()
         attrs["end_time"] = ""
@@ -242,9 +261,9 @@ class RunWriter:
 
     def _columns(self):
         columns = {"step": np.int64, "time_h": np.float64}
-        for cell_type in CELL_STATES:
+        for cell_type in self.model.spec.type_names:
             columns[cell_type] = np.int64
-        for cell_type, state, _ in count_columns():
+        for cell_type, state, _ in self.model.spec.count_columns():
             columns[f"{cell_type}.{state}"] = np.int64
         for event in self.model.totals:
             columns[event] = np.int64
@@ -254,13 +273,13 @@ class RunWriter:
         group = file.create_group("timeseries")
         for name, dtype in self._columns().items():
             dataset = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
-            dataset.attrs["units"] = timeseries_units(name)
+            dataset.attrs["units"] = timeseries_units(name, self.model.spec.type_names)
 
     def record(self, model):
         row = {"step": model.steps, "time_h": model.time_min / 60.0}
-        for cell_type in CELL_STATES:
+        for cell_type in model.spec.type_names:
             row[cell_type] = model.count(cell_type)
-        for cell_type, state, _ in count_columns():
+        for cell_type, state, _ in model.spec.count_columns():
             row[f"{cell_type}.{state}"] = model.count(cell_type, state)
         row.update(model.last_events)
         self._pending.append(row)

@@ -1,10 +1,10 @@
-"""Cell-level rules, one module per cell type. Each reads like the biology it encodes.
+"""What rules work with: the step's context, the intents they propose, and their helpers.
 
-A rule module exposes
+A cell type (abm/spec.py, one module each under abm/cells/ or in a plugin) declares
   ``prepare(cells_config, dt_min, in_force) -> params``: rates turned into integer thresholds
       once on the host (``in_force``: the interventions active this step);
-  ``decide(ctx, params) -> Intents``: what each cell of that type wants to do this step;
-  ``secretion(ctx, params) -> list of Secretion``: what it adds to or takes from the fields.
+  named rules ``run(ctx, cells, params)``: what the type's cells want to do this step (phase
+      "decide", proposing intents) or add to and take from the fields (phase "secrete").
 Nothing is applied during decisions: every cell decides from the same snapshot of the tissue,
 and contested intents are resolved afterwards (claim-then-resolve).
 """
@@ -14,12 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..celltypes import CATEGORY, EMPTY_CATEGORY, N_TYPES, TYPE_CODE
 from ..kernels import philox
 from ..kernels.counts import count_codes
 from ..kernels.neighbours import pick_from_mask, site_at_offset
-
-EMPTY_COLUMN = EMPTY_CATEGORY  # column of the neighbour tables that counts empty sites
 
 
 @dataclass
@@ -27,6 +24,7 @@ class StepContext:
     """What every rule may read during the decision phase of one step."""
 
     xp: object
+    spec: object  # the ModelSpec: type, state and category codes, purposes
     seed: int
     step: int
     dt_min: float
@@ -34,24 +32,31 @@ class StepContext:
     lattice: object
     agents: object
     fields_flat: dict  # field name -> flat field array (simulated fields only)
-    local_concentration: dict  # field name -> concentration at each live agent's site (zeros if absent)
-    category: object  # (n,) int8: what neighbours see of each cell (celltypes.CATEGORIES)
-    neighbour_counts: object  # (n, N_CATEGORIES + 1) int32, last column: empty sites
-    neighbour_masks: object  # (n, N_CATEGORIES + 1) uint32, bit j: offsets[j] holds that category
+    local_concentration: object  # field name -> concentration at each live cell's site (zeros if absent)
+    category: object  # (n,) int8: what neighbours see of each cell (spec.categories)
+    neighbour_counts: object  # (n, n_categories + 1) int32, last column: empty sites
+    neighbour_masks: object  # (n, n_categories + 1) uint32, bit j: offsets[j] holds that category
     in_force: dict  # interventions active this step
     params: dict  # cell type -> its prepared parameters
     slots_by_type: dict  # type code -> slots of the cells of that type, ascending (see slots_by_type)
 
     def slots_of(self, cell_type: str):
-        return self.slots_by_type[TYPE_CODE[cell_type]]
+        return self.slots_by_type[self.spec.type_code[cell_type]]
+
+    def state(self, cell_type: str, state: str) -> int:
+        """Code of a state of a type."""
+        return self.spec.state[cell_type][state]
 
     def draws(self, purpose: str, slots):
         """Four uint32 words per cell, (4, len(slots)), keyed by (seed, step, purpose, id).
 
-        A pure function of the key: a cell's draw does not depend on which other cells ask,
-        so each rule draws for its own cells only.
+        `purpose`: a type's declared purpose, "type.name". A pure function of the key: a cell's
+        draw does not depend on which other cells ask, so each rule draws for its own cells only.
         """
-        return philox.draw(self.seed, self.step, purpose, self.agents["id"][slots], xp=self.xp)
+        return philox.draw(self.seed, self.step, self.spec.purposes[purpose], self.agents["id"][slots], xp=self.xp)
+
+    def _column(self, category: str) -> int:
+        return self.spec.empty_category if category == "empty" else self.spec.category[category]
 
     def happens(self, word, threshold):
         """Bernoulli decision against an integer threshold (a host int or a uint64 array)."""
@@ -68,14 +73,14 @@ class StepContext:
 
     def count(self, slots, *categories):
         """Neighbours of each cell in any of the named categories ('empty' for free sites)."""
-        columns = [EMPTY_COLUMN if c == "empty" else CATEGORY[c] for c in categories]
+        columns = [self._column(c) for c in categories]
         total = self.neighbour_counts[slots, columns[0]]
         for column in columns[1:]:
             total = total + self.neighbour_counts[slots, column]
         return total
 
     def mask(self, slots, *categories):
-        columns = [EMPTY_COLUMN if c == "empty" else CATEGORY[c] for c in categories]
+        columns = [self._column(c) for c in categories]
         bits = self.neighbour_masks[slots, columns[0]]
         for column in columns[1:]:
             bits = bits | self.neighbour_masks[slots, column]
@@ -115,7 +120,7 @@ class Intents:
     moves: list = field(default_factory=list)  # (slots, target sites, where)
     divisions: list = field(default_factory=list)  # (parent slots, target sites, daughter state codes, where)
     kills: list = field(default_factory=list)  # (killer slots, target sites, target clustered: bool, where)
-    apoptosis: list = field(default_factory=list)  # (slots, where): tumor cells turning caspase+
+    dying: list = field(default_factory=list)  # (slots, where): cells entering their type's dying state
     deaths: list = field(default_factory=list)  # (slots, where): cells removed at once
     updates: list = field(default_factory=list)  # (column, slots, values, where): a cell changing itself
     tallies: dict = field(default_factory=dict)  # event name -> device scalar, for the time series
@@ -126,11 +131,14 @@ class Intents:
     def divide(self, parents, target_sites, daughter_states, where=None):
         self.divisions.append((parents, target_sites, daughter_states, where))
 
-    def kill(self, killers, target_sites, target_clustered, where=None):
+    def kill(self, killers, target_sites, target_clustered=False, where=None):
+        """Killers attack the cells on `target_sites`; one winner per target. `target_clustered`
+        (bool per attempt, or one bool for all) splits the kill tallies."""
         self.kills.append((killers, target_sites, target_clustered, where))
 
-    def turn_apoptotic(self, slots, where=None):
-        self.apoptosis.append((slots, where))
+    def start_dying(self, slots, where=None):
+        """The cells enter their type's dying state (spec Dying; removed at once without one)."""
+        self.dying.append((slots, where))
 
     def die(self, slots, where=None):
         self.deaths.append((slots, where))
@@ -145,7 +153,7 @@ class Intents:
         self.tallies[name] = self.tallies[name] + value if name in self.tallies else value
 
     def extend(self, other: "Intents"):
-        for name in ("moves", "divisions", "kills", "apoptosis", "deaths", "updates"):
+        for name in ("moves", "divisions", "kills", "dying", "deaths", "updates"):
             getattr(self, name).extend(getattr(other, name))
         for key, value in other.tallies.items():
             self.tally(key, value)
@@ -162,16 +170,43 @@ class Secretion:
     keep: object  # float32 per cell: 1 / (1 + uptake rate * dt)
 
 
-def slots_by_type(xp, cell_type, to_host) -> dict:
+class TypeStep:
+    """One type's working set during a step: its slots, the step's intents, and the arrays its
+    rules share (set by the type's `begin` and by the rules, read by later rules and `finish`).
+
+    Draws are kept per purpose: rules of a type that read the same stream get the same words
+    without drawing again."""
+
+    def __init__(self, ctx: StepContext, type_name: str, slots, intents: "Intents"):
+        self.ctx, self.type_name, self.slots, self.intents = ctx, type_name, slots, intents
+        self.behaviours: dict = {}  # behaviour name -> per-cell chance per step, once a rule sets it
+        self._draws: dict = {}
+
+    @property
+    def n(self) -> int:
+        return self.slots.shape[0]
+
+    def draws(self, purpose: str):
+        """The words of the type's purpose `purpose` (declared in its CellType) for its cells."""
+        if purpose not in self._draws:
+            self._draws[purpose] = self.ctx.draws(f"{self.type_name}.{purpose}", self.slots)
+        return self._draws[purpose]
+
+    def column(self, name: str):
+        """A column's values for the type's cells."""
+        return self.ctx.agents[name][self.slots]
+
+
+def slots_by_type(xp, cell_type, to_host, n_types: int) -> dict:
     """Type code -> slots of the cells of that type, ascending (as nonzero would give them).
 
     All types from one stable sort and one host read of the counts: on a GPU, one wait for the
     host instead of one per type.
     """
     order = xp.argsort(cell_type, kind="stable")  # stable: slots stay ascending within a type
-    counts = to_host(count_codes(cell_type, N_TYPES, xp=xp))
+    counts = to_host(count_codes(cell_type, n_types, xp=xp))
     bounds = np.concatenate([[0], np.cumsum(counts)])
-    return {code: order[bounds[code]:bounds[code + 1]] for code in range(N_TYPES)}
+    return {code: order[bounds[code]:bounds[code + 1]] for code in range(n_types)}
 
 
 def where_true(xp, mask, *arrays):
@@ -189,8 +224,12 @@ def rows(xp, entries, n_columns, dtype=np.int64):
     entries: (columns, proposing), `proposing` the entries' masks (True where an entry has none)."""
     if not entries:
         return tuple(xp.empty(0, dtype=dtype) for _ in range(n_columns)), xp.empty(0, dtype=bool)
-    columns = tuple(xp.concatenate([xp.asarray(entry[i]).astype(dtype, copy=False) for entry in entries])
-                    for i in range(n_columns))
+    def column(entry, i):
+        if isinstance(entry[i], (bool, int, float)):  # one value for all of the entry's cells
+            return xp.full(entry[0].shape[0], entry[i], dtype=dtype)
+        return xp.asarray(entry[i]).astype(dtype, copy=False)
+
+    columns = tuple(xp.concatenate([column(entry, i) for entry in entries]) for i in range(n_columns))
     proposing = xp.concatenate([xp.ones(entry[0].shape[0], dtype=bool) if entry[-1] is None else entry[-1]
                                 for entry in entries])
     return columns, proposing

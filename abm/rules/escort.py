@@ -1,9 +1,12 @@
 """What neutrophils and double-positive T cells share: they walk, bind VCAM1+ tumor cells they
-touch, hold on until the bond breaks or the partner dies, and live for a limited time."""
+touch, hold on until the bond breaks or the partner dies, and live for a limited time.
+
+`escort_rules(type_name)` gives the named rules of such a type; each escort type declares them
+in its own module (abm/cells/neutrophil.py, abm/cells/tcell.py) with its own thresholds."""
 from __future__ import annotations
 
-
 from ..kernels.philox import probability_threshold, rate_threshold
+from ..spec import Rule
 from .movement import propose_moves
 from .movement_binding import bind_to_touching_tumor, keep_or_break_bonds
 
@@ -20,22 +23,56 @@ def thresholds(c, dt_min: float, binding_scale: float = 1.0) -> dict:
     }
 
 
-def decide_escort(ctx, intents, slots, t: dict, states: dict, depleted: bool, purposes: tuple[str, str]):
-    """Shared rules; `states` maps 'free'/'bound' to state codes; purposes: (bond, move) streams."""
+def begin(ctx, cells, params) -> None:
     xp = ctx.xp
-    if depleted:
-        intents.die(slots)
-        return
-    words = ctx.draws("lifespan", slots)
-    dies = ctx.happens(words[0], t["death"])
-    intents.die(slots, where=dies)
-    holds = keep_or_break_bonds(ctx, intents, slots, t["unbind"], purposes[0])
-    binds = bind_to_touching_tumor(ctx, intents, slots, ~holds & ~dies, t["bind"], purposes[0])
-    bound = holds | binds
-    destinations, moves = propose_moves(ctx, slots, t["move"], purposes[1], t["bias"], "chemoattractant",
-                                        walking=~bound & ~dies)
-    intents.move(slots, destinations, where=moves)
-    state = xp.where(bound, xp.int8(states["bound"]), xp.int8(states["free"]))
-    intents.update("state", slots, state)
+    cells.dies = cells.holds = cells.binds = xp.zeros(cells.n, dtype=bool)
 
 
+def lifespan(ctx, cells, params) -> None:
+    cells.dies = ctx.happens(cells.draws("lifespan")[0], params.thresholds["death"])
+    cells.intents.die(cells.slots, where=cells.dies)
+
+
+def bonds(ctx, cells, params) -> None:
+    cells.holds = keep_or_break_bonds(ctx, cells.intents, cells.slots, params.thresholds["unbind"],
+                                      f"{cells.type_name}.binding")
+
+
+def binding(ctx, cells, params) -> None:
+    cells.binds = bind_to_touching_tumor(ctx, cells.intents, cells.slots, ~cells.holds & ~cells.dies,
+                                         params.thresholds["bind"], f"{cells.type_name}.binding")
+
+
+def walk(ctx, cells, params) -> None:
+    t = params.thresholds
+    bound = cells.holds | cells.binds
+    destinations, moves = propose_moves(ctx, cells.slots, t["move"], f"{cells.type_name}.move", t["bias"],
+                                        "chemoattractant", walking=~bound & ~cells.dies)
+    cells.intents.move(cells.slots, destinations, where=moves)
+
+
+def finish(ctx, cells, params) -> None:
+    xp = ctx.xp
+    bound = cells.holds | cells.binds
+    states = ctx.spec.state[cells.type_name]
+    cells.intents.update("state", cells.slots, xp.where(bound, xp.int8(states["bound"]), xp.int8(states["free"])))
+
+
+def escort_rules(type_name: str, kind: str, config_model) -> list[Rule]:
+    """The rules of an escort type; `kind` names its cells in the descriptions."""
+    def keys(*names):
+        return tuple(f"{type_name}.{n}" for n in names if n in config_model.model_fields)
+
+    return [
+        Rule("lifespan", lifespan, f"{kind} die at the end of a mean lifespan", keys("lifespan_h"),
+             when=lambda c: getattr(c.cells, type_name).lifespan_h is not None),
+        Rule("bonds", bonds, f"bound {kind} keep their tumor partner until the bond breaks or the partner "
+             "dies or leaves", keys("unbinding_rate_per_h")),
+        Rule("vcam1_binding", binding, f"free {kind} touching a VCAM1+ tumor cell may bind it",
+             keys("binding_probability_per_contact")),
+        Rule("walk", walk, f"free {kind} random-walk, some moves up the chemoattractant",
+             keys("move_rate_per_h", "chemotaxis_bias")),
+    ]
+
+
+PURPOSES = {"binding": 10, "lifespan": 11, "move": 12}  # keys kept from before the spec, for bit-identical runs

@@ -5,8 +5,6 @@ viable; it breaks at a constant rate, or when the partner dies or leaves.
 """
 from __future__ import annotations
 
-from ..celltypes import CATEGORY
-
 
 def partner_still_there(ctx, slots):
     """True where the stored partner still sits at its site and is a viable tumor cell."""
@@ -16,7 +14,8 @@ def partner_still_there(ctx, slots):
     occupant = ctx.lattice.occupancy[xp.maximum(partner_site, 0)].astype(xp.int64)
     ok = (agents["partner"][slots] >= 0) & (partner_site >= 0) & (occupant >= 0)
     safe = xp.maximum(occupant, 0)
-    viable = (ctx.category[safe] == CATEGORY["tumor_epithelial"]) | (ctx.category[safe] == CATEGORY["tumor_mesenchymal"])
+    category = ctx.category[safe]
+    viable = (category == ctx.spec.category["tumor_epithelial"]) | (category == ctx.spec.category["tumor_mesenchymal"])
     return ok & (agents["id"][safe] == agents["partner"][slots]) & viable
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..celltypes import STATE, TYPE_CODE
+from ..plugins import builtin_spec
 
+# Codes of the built-in types (the same in every model: plugins' types come after them).
+TYPE_CODE, STATE = builtin_spec().type_code, builtin_spec().state
 TUMOR = TYPE_CODE["tumor"]
 APOPTOTIC = STATE["tumor"]["apoptotic"]
 

@@ -1,0 +1,76 @@
+"""Neutrophils escort circulating tumor cells (Szczerba 2019): they walk (up the tumor
+chemoattractant), bind VCAM1+ tumor cells they touch into neutrophil-tumor clusters, and secrete
+IL-6/IL-1beta-like cytokine (more when bound) that shortens nearby tumor cells' cycle.
+Their lifespan is short."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from ..configtypes import NonNegative, Positive, Probability, Strict
+from ..interventions import Switch
+from ..rules import Secretion
+from ..rules import escort
+from ..spec import Category, CellType, FieldUse, Rule, Therapy
+
+STATES = ("free", "bound")
+S = {name: code for code, name in enumerate(STATES)}
+
+
+class NeutrophilConfig(Strict):
+    move_rate_per_h: NonNegative = Field(6.0, description="random-walk rate of free neutrophils, 1/h")
+    chemotaxis_bias: Probability = Field(0.0, description="chance that a move goes up the chemoattractant")
+    binding_probability_per_contact: Probability = Field(
+        0.0, description="chance per step that a free neutrophil binds a touching VCAM1+ tumor cell")
+    unbinding_rate_per_h: NonNegative = Field(0.0, description="rate at which a bond breaks, 1/h")
+    cytokine_secretion_per_min: NonNegative = Field(
+        0.0, description="IL-6/IL-1beta-like cytokine added at a free neutrophil's site, per min")
+    cytokine_secretion_bound_per_min: NonNegative = Field(
+        0.0, description="cytokine secretion while bound to a tumor cell, per min")
+    lifespan_h: Positive | None = Field(None, description="mean lifespan, h (none: immortal)")
+
+
+@dataclass(frozen=True)
+class NeutrophilParams:
+    thresholds: dict
+    config: object
+
+
+def prepare(cells, dt_min: float, in_force: dict) -> NeutrophilParams:
+    return NeutrophilParams(escort.thresholds(cells.neutrophil, dt_min), cells.neutrophil)
+
+
+def cytokine_secretion(ctx, cells, params: NeutrophilParams):
+    xp, c = ctx.xp, params.config
+    bound = cells.column("state") == S["bound"]
+    rate = xp.where(bound, xp.float32(c.cytokine_secretion_bound_per_min * ctx.dt_min),
+                    xp.float32(c.cytokine_secretion_per_min * ctx.dt_min)).astype(xp.float32)
+    return Secretion("neutrophil_cytokine", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
+
+
+NEUTROPHIL = CellType(
+    name="neutrophil",
+    describe="neutrophils escorting circulating tumor cells",
+    states=STATES,
+    config=NeutrophilConfig,
+    prepare=prepare,
+    categories=(Category("neutrophil_free", None, "a neutrophil not bound to a tumor cell"),
+                Category("neutrophil_bound", lambda xp, cells: cells["state"] == S["bound"],
+                         "a neutrophil bound to a tumor cell")),
+    purposes=dict(escort.PURPOSES),
+    rules=escort.escort_rules("neutrophil", "neutrophils", NeutrophilConfig) + [
+        Rule("cytokine_secretion", cytokine_secretion,
+             "neutrophils secrete IL-6/IL-1beta-like cytokine, more while bound",
+             ("neutrophil.cytokine_secretion_per_min", "neutrophil.cytokine_secretion_bound_per_min"),
+             phase="secrete", when=lambda c: "neutrophil_cytokine" in c.fields),
+    ],
+    begin=escort.begin,
+    finish=escort.finish,
+    fields=(FieldUse("neutrophil_cytokine", "IL-6/IL-1beta-like signal of neutrophils; shortens the tumor cycle"),),
+    therapies=(Therapy("neutrophil_depletion", Switch, "anti-Ly6G: neutrophils are removed", depletes=True),),
+)
+
+
+def register(spec) -> None:
+    spec.add_cell_type(NEUTROPHIL)

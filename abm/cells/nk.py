@@ -1,0 +1,318 @@
+"""NK cells.
+
+- Patrol: random walk, biased up the tumor-derived chemoattractant.
+- Contact: touching a viable tumor cell, a free NK cell conjugates with one (chosen uniformly)
+  for a conjugation time; each contact raises its inhibitory receptors (TIGIT/KLRG1: education).
+- Kill: at the end of the conjugate the target dies (turns caspase+) with probability
+      p = p_max * A / (A + I + w R) * (1 - s [target touches a bound DP T cell])
+  A, I: the target's activating and inhibitory ligands (fewer A, more I in clusters);
+  R: the NK cell's inhibitory receptors, w their weight (lowered by TIGIT/KLRG1 block).
+  After max_kills kills the cell is exhausted.
+- Exposed: past a receptor threshold the cell is tumor-exposed: it barely kills and, by a stated
+  parameter (mechanism unknown, Chan 2020), supports the colony growth of touching tumor cells.
+- IFN-gamma: secreted while active, more while conjugated.
+- CXCL12 (Correia 2021): above a local level the cell is quiescent: no secretion, no killing,
+  no division. A CXCR4 block lowers the CXCL12 it senses.
+- IL-15: drives division into free sites and lowers the death rate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import numpy as np
+from pydantic import Field
+
+from ..configtypes import NonNegative, Positive, Probability, Strict
+from ..interventions import Blockade, CytokineSource, Switch, efficiency
+from ..kernels.philox import probability_threshold, rate_threshold
+from ..rules import Secretion, where_true
+from ..rules.movement import propose_moves
+from ..spec import Category, CellType, Column, FieldUse, Rule, Therapy
+from . import tumor as tumor_cells
+
+STATES = ("active", "conjugated", "exposed", "exhausted", "quiescent")
+S = {name: code for code, name in enumerate(STATES)}
+
+
+class NKConfig(Strict):
+    move_rate_per_h: NonNegative = Field(
+        6.0, description="rate of random-walk steps to a free neighbouring site, 1/h (none while conjugated)")
+    chemotaxis_bias: Probability = Field(
+        0.0, description="chance that a move goes to the free neighbour with the most chemoattractant")
+    kill_probability_per_contact: Probability = Field(
+        description="kill probability of a contact with an isolated target (no ligand or receptor inhibition)")
+    conjugation_time_min: NonNegative = Field(
+        0.0, description="duration of an NK-target conjugate before the kill is decided, min")
+    max_kills: Annotated[int, Field(ge=0)] = Field(0, description="kills before exhaustion (0: unlimited)")
+    inhibitory_receptor_weight: NonNegative = Field(
+        1.0, description="weight of the NK cell's inhibitory receptors against the target's activating ligands")
+    inhibitory_receptor_gain_per_contact: NonNegative = Field(
+        0.0, description="TIGIT/KLRG1 increase per tumor contact (education)")
+    initial_inhibitory_receptors: NonNegative = Field(
+        0.0, description="inhibitory receptor level at the start (tumor-exposed NK: high)")
+    exposed_threshold: Positive = Field(1.0, description="inhibitory receptor level from which an NK cell is tumor-exposed")
+    exposed_colony_support_per_h: NonNegative = Field(
+        0.0, description="rise per hour of a touching tumor cell's colony-forming probability next to an exposed NK cell "
+                         "(Chan 2020; mechanism unknown, a stated parameter)")
+    ifng_secretion_per_min: NonNegative = Field(0.0, description="IFN-gamma added at the site of an active NK cell, per min")
+    ifng_secretion_in_contact_per_min: NonNegative | None = Field(
+        None, description="IFN-gamma secretion while conjugated, per min (default: as when active)")
+    cxcl12_quiescence_threshold: Positive | None = Field(
+        None, description="local CXCL12 above which the NK cell is quiescent: no secretion, no killing, no division "
+                          "(Correia 2021; none: never)")
+    il15_quiescence_resistance: NonNegative = Field(
+        0.0, description="IL-15 raises the CXCL12 level needed for quiescence by this factor at saturation (assumed)")
+    proliferation_rate_per_h: NonNegative = Field(
+        0.0, description="division rate at saturating IL-15 into a free site, 1/h")
+    il15_half_max: Positive = Field(1.0, description="IL-15 giving half-maximal proliferation and survival effects")
+    il15_survival_gain: Probability = Field(0.0, description="fraction of the death rate removed at saturating IL-15")
+    il15_uptake_per_min: NonNegative = Field(0.0, description="IL-15 consumed at the NK cell's site, 1/min")
+    death_rate_per_h: NonNegative = Field(0.0, description="death rate without IL-15, 1/h")
+
+
+@dataclass(frozen=True)
+class NKParams:
+    move_threshold: int
+    bias_threshold: int
+    kill_probability: float
+    receptor_weight: float  # after TIGIT/KLRG1 block
+    cxcl12_sensitivity: float  # after CXCR4 block
+    proliferation_probability: float
+    death_probability: float
+    tcell_suppression: float
+    config: object
+
+
+def prepare(cells, dt_min: float, in_force: dict) -> NKParams:
+    c = cells.nk
+    per_min = 1.0 / 60.0
+    return NKParams(
+        move_threshold=rate_threshold(c.move_rate_per_h * per_min, dt_min),
+        bias_threshold=probability_threshold(c.chemotaxis_bias),
+        kill_probability=c.kill_probability_per_contact,
+        receptor_weight=c.inhibitory_receptor_weight * (1.0 - efficiency(in_force, "tigit_klrg1_block")),
+        cxcl12_sensitivity=1.0 - efficiency(in_force, "cxcr4_block"),
+        proliferation_probability=float(-np.expm1(-c.proliferation_rate_per_h * per_min * dt_min)),
+        death_probability=float(-np.expm1(-c.death_rate_per_h * per_min * dt_min)),
+        tcell_suppression=cells.tcell.nk_suppression,
+        config=c,
+    )
+
+
+# ---------------------------------------------------------------- the rules, in the order they run
+
+
+def begin(ctx, cells, params: NKParams) -> None:
+    xp, c = ctx.xp, params.config
+    cells.receptors = cells.column("inhibitory_receptors")
+    cells.il15 = ctx.hill(ctx.local_concentration["il15"][cells.slots], c.il15_half_max, 1)
+    cells.exhausted = cells.quiescent = cells.exposed = None
+    cells.able = xp.ones(cells.n, dtype=bool)  # neither exhausted nor quiescent
+    cells.starts = xp.zeros(cells.n, dtype=bool)
+    cells.partner, cells.partner_site = cells.column("partner"), cells.column("partner_site")
+    cells.conjugated = cells.ends = xp.zeros(cells.n, dtype=bool)
+
+
+def exhaustion(ctx, cells, params: NKParams) -> None:
+    cells.exhausted = cells.column("kills") >= params.config.max_kills
+    cells.able = ~cells.exhausted
+
+
+def cxcl12_quiescence(ctx, cells, params: NKParams) -> None:
+    xp, c = ctx.xp, params.config
+    sensed = ctx.local_concentration["cxcl12"][cells.slots] * xp.float32(params.cxcl12_sensitivity)
+    threshold = xp.float32(c.cxcl12_quiescence_threshold) * (
+        xp.float32(1) + xp.float32(c.il15_quiescence_resistance) * cells.il15)
+    cells.quiescent = sensed > threshold
+    cells.able = cells.able & ~cells.quiescent
+
+
+def conjugation(ctx, cells, params: NKParams) -> None:
+    """A free, able NK cell touching a viable tumor cell binds one of them; the conjugate ends
+    after the conjugation time (at once when it is 0)."""
+    xp, agents = ctx.xp, ctx.agents
+    was_conjugated = (cells.partner >= 0) & cells.able
+    touches, target_site, _ = ctx.random_neighbour(cells.slots, cells.draws("kill")[1],
+                                                   "tumor_epithelial", "tumor_mesenchymal")
+    cells.starts = cells.able & ~was_conjugated & touches
+    target_slot = xp.maximum(ctx.lattice.occupancy[xp.where(cells.starts, target_site, 0)].astype(xp.int64), 0)
+    cells.partner = xp.where(cells.starts, agents["id"][target_slot], xp.where(was_conjugated, cells.partner, -1))
+    cells.partner_site = xp.where(cells.starts, target_site, xp.where(was_conjugated, cells.partner_site, -1))
+    age = xp.where(cells.starts, xp.float32(0), cells.column("state_age_min"))
+    cells.conjugated = cells.starts | was_conjugated
+    cells.ends = cells.conjugated & (age >= xp.float32(params.config.conjugation_time_min - 1e-4))
+
+
+def education(ctx, cells, params: NKParams) -> None:
+    xp = ctx.xp
+    cells.receptors = xp.where(cells.starts, cells.receptors + xp.float32(params.config.inhibitory_receptor_gain_per_contact),
+                               cells.receptors)
+
+
+def contact_kill(ctx, cells, params: NKParams) -> None:
+    """Kill attempts of conjugates that end now, against targets still there and viable."""
+    xp, agents = ctx.xp, ctx.agents
+    killers, sites, partner, receptors, word = where_true(xp, cells.ends, cells.slots, cells.partner_site,
+                                                          cells.partner, cells.receptors, cells.draws("kill")[0])
+    target = ctx.lattice.occupancy[xp.maximum(sites, 0)].astype(xp.int64)
+    safe = xp.maximum(target, 0)
+    category = ctx.category[safe]
+    present = (target >= 0) & (agents["id"][safe] == partner) & (
+        (category == ctx.spec.category["tumor_epithelial"]) | (category == ctx.spec.category["tumor_mesenchymal"]))
+    activating, inhibitory = tumor_cells.ligands(ctx, safe, ctx.params["tumor"])
+    weight = xp.float32(params.receptor_weight)
+    probability = xp.float32(params.kill_probability) * activating / (activating + inhibitory + weight * receptors)
+    if params.tcell_suppression > 0:
+        guarded = ctx.count(safe, "tcell_bound") > 0
+        probability = xp.where(guarded, probability * xp.float32(1 - params.tcell_suppression), probability)
+    succeeds = present & ctx.happens_with(word, probability)
+    clustered = ctx.count(safe, "tumor_epithelial", "tumor_mesenchymal") > 0
+    cells.intents.kill(killers, sites, clustered, where=succeeds)
+    cells.intents.tally("contacts_single", (present & ~clustered).sum())
+    cells.intents.tally("contacts_clustered", (present & clustered).sum())
+
+
+def release(ctx, cells, params: NKParams) -> None:
+    """Conjugates that ended let go of their target (killed or not)."""
+    xp = ctx.xp
+    cells.partner = xp.where(cells.ends, -1, cells.partner)
+    cells.partner_site = xp.where(cells.ends, -1, cells.partner_site)
+    cells.conjugated = cells.conjugated & ~cells.ends
+
+
+def patrol(ctx, cells, params: NKParams) -> None:
+    destinations, moves = propose_moves(ctx, cells.slots, params.move_threshold, "nk.move",
+                                        params.bias_threshold, "chemoattractant", walking=~cells.conjugated)
+    cells.intents.move(cells.slots, destinations, where=moves)
+
+
+def il15_proliferation(ctx, cells, params: NKParams) -> None:
+    xp = ctx.xp
+    words = cells.draws("proliferation")
+    has_free, site, _ = ctx.random_neighbour(cells.slots, words[1], "empty")
+    divides = cells.able & ~cells.conjugated & has_free & ctx.happens_with(
+        words[0], xp.float32(params.proliferation_probability) * cells.il15)
+    cells.intents.divide(cells.slots, site, xp.full(cells.n, S["active"], dtype=xp.int8), where=divides)
+
+
+def death(ctx, cells, params: NKParams) -> None:
+    xp = ctx.xp
+    probability = xp.float32(params.death_probability) * (
+        xp.float32(1) - xp.float32(params.config.il15_survival_gain) * cells.il15)
+    cells.intents.die(cells.slots, where=ctx.happens_with(cells.draws("proliferation")[2], probability))
+
+
+def tumor_exposure(ctx, cells, params: NKParams) -> None:
+    cells.exposed = cells.receptors >= ctx.xp.float32(params.config.exposed_threshold)
+
+
+def finish(ctx, cells, params: NKParams) -> None:
+    xp = ctx.xp
+    state = xp.full(cells.n, S["active"], dtype=xp.int8)
+    for mask, name in ((cells.exposed, "exposed"), (cells.conjugated, "conjugated"),
+                       (cells.quiescent, "quiescent"), (cells.exhausted, "exhausted")):
+        if mask is not None:  # later states win
+            state = xp.where(mask, xp.int8(S[name]), state)
+    cells.intents.update("inhibitory_receptors", cells.slots, cells.receptors)
+    cells.intents.update("partner", cells.slots, cells.partner)
+    cells.intents.update("partner_site", cells.slots, cells.partner_site)
+    cells.intents.update("state", cells.slots, state)
+
+
+def ifng_secretion(ctx, cells, params: NKParams):
+    xp, c = ctx.xp, params.config
+    state = cells.column("state")
+    in_contact = c.ifng_secretion_per_min if c.ifng_secretion_in_contact_per_min is None \
+        else c.ifng_secretion_in_contact_per_min
+    rate = xp.where(state == S["conjugated"], xp.float32(in_contact * ctx.dt_min),
+                    xp.float32(c.ifng_secretion_per_min * ctx.dt_min))
+    silent = (state == S["quiescent"]) | (state == S["exhausted"])
+    rate = xp.where(silent, xp.float32(0), rate).astype(xp.float32)
+    return Secretion("ifng", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
+
+
+def il15_uptake(ctx, cells, params: NKParams):
+    xp = ctx.xp
+    keep = xp.float32(1.0 / (1.0 + params.config.il15_uptake_per_min * ctx.dt_min))
+    ones = xp.ones(cells.n, dtype=xp.float32)
+    return Secretion("il15", cells.column("site"), ones * xp.float32(0), ones * keep)
+
+
+def initial_columns(xp, c: NKConfig, count: int) -> dict:
+    columns = {"inhibitory_receptors": xp.full(count, c.initial_inhibitory_receptors, dtype=xp.float32)}
+    if c.initial_inhibitory_receptors >= c.exposed_threshold:
+        columns["state"] = xp.full(count, S["exposed"], dtype=xp.int8)
+    return columns
+
+
+def _fields(config, *names) -> bool:
+    return all(name in config.fields for name in names)
+
+
+NK = CellType(
+    name="nk",
+    describe="natural killer cells",
+    states=STATES,
+    config=NKConfig,
+    prepare=prepare,
+    categories=(Category("nk", None, "any NK cell"),
+                Category("nk_exposed", lambda xp, cells: cells["state"] == S["exposed"],
+                         "inhibitory receptors past the exposure threshold")),
+    columns=(Column("inhibitory_receptors", np.float32, 0, "inherit", "TIGIT/KLRG1 level (education by tumor contact)"),
+             Column("kills", np.int32, 0, 0, "cells killed so far")),
+    # Keys kept from before the spec existed, so that runs reproduce bit for bit.
+    purposes={"move": 4, "kill": 5, "proliferation": 7},
+    rules=[
+        Rule("exhaustion", exhaustion, "NK cells that reached max_kills kills are exhausted: they no longer kill",
+             ("nk.max_kills",), when=lambda c: c.cells.nk.max_kills > 0),
+        Rule("cxcl12_quiescence", cxcl12_quiescence,
+             "in NK cells, local CXCL12 above a threshold (raised by IL-15) causes quiescence",
+             ("nk.cxcl12_quiescence_threshold", "nk.il15_quiescence_resistance", "nk.il15_half_max"),
+             when=lambda c: c.cells.nk.cxcl12_quiescence_threshold is not None and _fields(c, "cxcl12")),
+        Rule("conjugation", conjugation, "a free able NK cell touching a viable tumor cell conjugates with one",
+             ("nk.conjugation_time_min",)),
+        Rule("education", education, "in NK cells, each new tumor contact raises the inhibitory receptors",
+             ("nk.inhibitory_receptor_gain_per_contact",),
+             when=lambda c: c.cells.nk.inhibitory_receptor_gain_per_contact > 0),
+        Rule("contact_kill", contact_kill,
+             "at the end of a conjugate the NK cell kills its target with a probability set by the target's "
+             "ligands and its own inhibitory receptors",
+             ("nk.kill_probability_per_contact", "nk.inhibitory_receptor_weight", "tumor.activating_ligand_single",
+              "tumor.activating_ligand_cluster_loss", "tumor.inhibitory_ligand_single",
+              "tumor.inhibitory_ligand_cluster_gain", "tumor.epithelial_neighbours_half", "tcell.nk_suppression")),
+        Rule("release", release, "NK cells let go of their target when a conjugate ends"),
+        Rule("patrol", patrol, "NK cells not in a conjugate random-walk, some moves up the chemoattractant",
+             ("nk.move_rate_per_h", "nk.chemotaxis_bias")),
+        Rule("il15_proliferation", il15_proliferation, "in NK cells, local IL-15 increases division",
+             ("nk.proliferation_rate_per_h", "nk.il15_half_max"),
+             when=lambda c: c.cells.nk.proliferation_rate_per_h > 0),
+        Rule("death", death, "NK cells die at a rate that local IL-15 lowers",
+             ("nk.death_rate_per_h", "nk.il15_survival_gain", "nk.il15_half_max"),
+             when=lambda c: c.cells.nk.death_rate_per_h > 0),
+        Rule("tumor_exposure", tumor_exposure, "NK cells whose inhibitory receptors pass a threshold are "
+             "tumor-exposed", ("nk.exposed_threshold",)),
+        Rule("ifng_secretion", ifng_secretion, "NK cells secrete IFN-gamma, more while conjugated, none while "
+             "quiescent or exhausted", ("nk.ifng_secretion_per_min", "nk.ifng_secretion_in_contact_per_min"),
+             phase="secrete", when=lambda c: _fields(c, "ifng")),
+        Rule("il15_uptake", il15_uptake, "NK cells take up IL-15", ("nk.il15_uptake_per_min",), phase="secrete",
+             when=lambda c: c.cells.nk.il15_uptake_per_min > 0 and _fields(c, "il15")),
+    ],
+    begin=begin,
+    finish=finish,
+    initial_columns=initial_columns,
+    fields=(FieldUse("ifng", "IFN-gamma, secreted by NK cells"),
+            FieldUse("il15", "IL-15: drives NK proliferation and survival", "a.u."),
+            FieldUse("cxcl12", "CXCL12: quiets NK cells above a threshold", "a.u.")),
+    therapies=(
+        Therapy("nk_depletion", Switch, "anti-NK antibody: NK cells are removed", depletes=True),
+        Therapy("il15", CytokineSource, "IL-15 therapy: uniform IL-15 production added", adds_production="il15"),
+        Therapy("cxcr4_block", Blockade, "CXCR4 antagonist: NK cells sense less CXCL12"),
+        Therapy("tigit_klrg1_block", Blockade, "anti-TIGIT/KLRG1: NK inhibitory receptors signal less"),
+    ),
+    events=("contacts_single", "contacts_clustered"),
+)
+
+
+def register(spec) -> None:
+    spec.add_cell_type(NK)

@@ -1,0 +1,78 @@
+"""Hepatic stellate cells: quiescent until inflammation activates them; activated cells secrete
+CXCL12, which quiets the NK cells around them (Correia 2021). They do not move or divide."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from ..configtypes import NonNegative, Positive, Strict
+from ..interventions import Inflammation
+from ..kernels.philox import rate_threshold
+from ..rules import Secretion
+from ..spec import Category, CellType, FieldUse, Rule, Therapy
+
+STATES = ("quiescent", "activated")
+S = {name: code for code, name in enumerate(STATES)}
+
+
+class StellateConfig(Strict):
+    activation_rate_per_h: NonNegative = Field(
+        0.0, description="activation rate at saturating inflammation, 1/h")
+    inflammation_level: NonNegative = Field(0.0, description="tissue inflammation level (0: none); see interventions")
+    inflammation_half_max: Positive = Field(1.0, description="inflammation giving half-maximal activation rate")
+    cxcl12_secretion_per_min: NonNegative = Field(0.0, description="CXCL12 added at an activated cell's site, per min")
+
+
+@dataclass(frozen=True)
+class StellateParams:
+    activation_threshold: int
+    config: object
+
+
+def prepare(cells, dt_min: float, in_force: dict) -> StellateParams:
+    c = cells.stellate
+    level = c.inflammation_level
+    if "stellate_activation" in in_force:
+        level = max(level, in_force["stellate_activation"].inflammation_level)
+    response = level / (c.inflammation_half_max + level)  # uniform in the tissue: computed on the host
+    return StellateParams(rate_threshold(c.activation_rate_per_h * response / 60.0, dt_min), c)
+
+
+def inflammatory_activation(ctx, cells, params: StellateParams) -> None:
+    quiescent = cells.column("state") == S["quiescent"]
+    activates = quiescent & ctx.happens(cells.draws("state_change")[0], params.activation_threshold)
+    cells.intents.update("state", cells.slots, ctx.xp.int8(S["activated"]), where=activates)
+
+
+def cxcl12_secretion(ctx, cells, params: StellateParams):
+    xp = ctx.xp
+    active = cells.column("state") == S["activated"]  # quiescent cells add nothing
+    rate = xp.where(active, xp.float32(params.config.cxcl12_secretion_per_min * ctx.dt_min), xp.float32(0))
+    return Secretion("cxcl12", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
+
+
+STELLATE = CellType(
+    name="stellate",
+    describe="hepatic stellate cells (liver)",
+    states=STATES,
+    config=StellateConfig,
+    prepare=prepare,
+    categories=(Category("stellate", None, "any stellate cell"),),
+    purposes={"state_change": 9},  # the key from before the spec existed: bit-identical runs
+    rules=[
+        Rule("inflammatory_activation", inflammatory_activation,
+             "tissue inflammation activates quiescent stellate cells (Hill response of the level)",
+             ("stellate.activation_rate_per_h", "stellate.inflammation_level", "stellate.inflammation_half_max")),
+        Rule("cxcl12_secretion", cxcl12_secretion, "activated stellate cells secrete CXCL12",
+             ("stellate.cxcl12_secretion_per_min",), phase="secrete",
+             when=lambda c: c.cells.stellate.cxcl12_secretion_per_min > 0 and "cxcl12" in c.fields),
+    ],
+    fields=(FieldUse("cxcl12", "CXCL12, secreted by activated stellate cells", "a.u."),),
+    therapies=(Therapy("stellate_activation", Inflammation,
+                       "liver injury: inflammation that activates hepatic stellate cells"),),
+)
+
+
+def register(spec) -> None:
+    spec.add_cell_type(STELLATE)

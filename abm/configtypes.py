@@ -1,0 +1,20 @@
+"""Number types and the strict base model shared by every config section (core and plugins).
+
+Units live in the key names (`_per_h`, `_min`, `_um`, ...), so a plugin's keys read like ours.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+HillExponent = Annotated[int, Field(ge=1, le=8)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors, and defaults are validated like given values."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)

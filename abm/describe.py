@@ -1,0 +1,70 @@
+"""`abm rules CONFIG`: every rule of the cell types a config places, as a sentence with the
+parameters it reads (values and units), and whether it runs in this config."""
+from __future__ import annotations
+
+UNIT_SUFFIXES = (  # key suffix -> units, longest first
+    ("_um2_per_min", "um^2/min"), ("_per_mm2", "cells/mm^2"), ("_per_site", "cells/site"),
+    ("_per_min", "1/min"), ("_per_h", "1/h"), ("_per_contact", "probability per contact"),
+    ("_min", "min"), ("_h", "h"), ("_um", "um"),
+)
+
+
+def units_of(key: str, value) -> str:
+    """Units of a config key, from its name (units live in the key names)."""
+    for suffix, units in UNIT_SUFFIXES:
+        if key.endswith(suffix):
+            return units
+    if isinstance(value, bool):
+        return "switch"
+    if key.endswith(("_half_max", "_threshold")):
+        return "concentration, in the field's units"
+    if key.endswith("_n"):
+        return "Hill exponent"
+    if isinstance(value, int):
+        return "count"
+    if "probability" in key or key.endswith(("_loss", "_gain", "_bias", "_persistence", "_suppression")):
+        return "fraction" if not key.endswith("_gain") else "level"
+    return "level"
+
+
+def _value(config, key: str):
+    type_name, _, name = key.partition(".")
+    return getattr(getattr(config.cells, type_name), name)
+
+
+def types_present(config) -> list[str]:
+    names = []
+    for p in config.placement:
+        for name in (p.cell_type, getattr(p, "escort_type", None)):
+            if name and name not in names:
+                names.append(name)
+    return [name for name in config.spec.type_names if name in names]
+
+
+def rule_lines(config, schedule) -> list[str]:
+    """The listing, one rule per block (name, status, sentence, parameters)."""
+    spec = config.spec
+    running = set(schedule.rule_names())
+    lines = []
+    for type_name in types_present(config):
+        declared = spec.types[type_name]
+        lines.append(f"{type_name}: {declared.describe}" if declared.describe else type_name)
+        for rule in declared.rules:
+            full = f"{type_name}.{rule.name}"
+            status = ("ablated" if full in schedule.ablated else
+                      "runs" if full in running else "inactive in this config")
+            lines.append(f"  {full}  [{rule.phase}, {status}]")
+            lines.append(f"      {rule.describe}")
+            for key in rule.reads:
+                value = _value(config, key)
+                lines.append(f"      cells.{key} = {value} ({units_of(key, value)})")
+        for behaviour in declared.behaviours:
+            lines.append(f"  behaviour {type_name}.{behaviour.name} ({behaviour.units}): {behaviour.describe}; "
+                         f"acted on by {type_name}.{behaviour.used_by}")
+    if config.rules:
+        lines.append("grammar rules (config rules:)")
+        for i, rule in enumerate(config.rules):
+            lines.append(f"  rules.{i}: {rule.sentence()}")
+    if schedule.ablated:
+        lines.append(f"ablated: {', '.join(schedule.ablated)}")
+    return lines

@@ -1,0 +1,107 @@
+"""Behaviour rules without Python: "in <cell type>, <signal> increases/decreases <behaviour>".
+
+A config's `rules:` list, in the spirit of PhysiCell's rules: each entry names a cell type, a
+signal it senses, a direction, one of the behaviours the type exposes (`abm rules CONFIG`
+lists them), and a Hill response (half-max, exponent) towards a saturation value.
+
+Signals: the local concentration of a field (`ifng`), the number of neighbours in a category
+(`neighbours.tumor_epithelial`, `neighbours.empty`), contact with a type (`contact.nk`: 1 when
+touching one, else 0), and the time in the current state (`time_in_state_min`).
+
+Several rules on one behaviour combine around its baseline b0 (the value the type's own rules
+set, or the behaviour's base):
+    U = min(1, sum of the increasing rules' Hill terms),  D = min(1, sum of the decreasing ones)
+    b = (1 - D) * ((1 - U) * b0 + U * b_max) + D * b_min
+b_max: the largest saturation of the increasing rules, b_min: the smallest of the decreasing
+ones. Rates (units 1/h) are turned into per-step probabilities first, so b is the chance per
+step. Each term is an array operation on the type's cells: the same on NumPy and CuPy.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from .configtypes import HillExponent, NonNegative, Positive, Strict
+
+
+class GrammarRule(Strict):
+    cell_type: str = Field(description="the cell type whose behaviour responds")
+    signal: str = Field(description="field name, neighbours.<category>, contact.<type> or time_in_state_min")
+    direction: Literal["increases", "decreases"] = Field(description="the signal raises or lowers the behaviour")
+    behaviour: str = Field(description="a behaviour the type exposes (abm rules CONFIG lists them with units)")
+    half_max: Positive = Field(description="signal giving half the response, in the signal's units")
+    hill_n: HillExponent = Field(1, description="Hill exponent")
+    saturation: NonNegative = Field(
+        description="the behaviour's value at saturating signal, in the behaviour's units (1/h for rates)")
+
+    def check(self, spec, config, where: str) -> None:
+        """Raise ValueError naming `where` if a name does not exist in this model."""
+        if self.cell_type not in spec.types:
+            raise ValueError(f"{where}.cell_type: unknown cell type {self.cell_type!r} "
+                             f"(types: {', '.join(spec.type_names)})")
+        try:
+            spec.behaviour(self.cell_type, self.behaviour)
+        except KeyError as error:
+            raise ValueError(f"{where}.behaviour: {error.args[0]}") from None
+        kind, _, name = self.signal.partition(".")
+        if self.signal == "time_in_state_min" or self.signal in config.fields:
+            return
+        if kind == "neighbours" and (name == "empty" or name in spec.category):
+            return
+        if kind == "contact" and name in spec.types:
+            return
+        raise ValueError(f"{where}.signal: unknown signal {self.signal!r}: expected a field of this config "
+                         f"({', '.join(config.fields) or 'none'}), neighbours.<category> "
+                         f"({', '.join(spec.category)}, empty), contact.<type> or time_in_state_min")
+
+    def sentence(self) -> str:
+        return (f"in {self.cell_type} cells, {self.signal} {self.direction} {self.behaviour} "
+                f"(half-max {self.half_max:g}, Hill {self.hill_n}, saturation {self.saturation:g})")
+
+
+def per_step(value: float, units: str, dt_min: float) -> float:
+    """A behaviour value as a chance per step: rates (1/h) through 1 - exp(-rate dt)."""
+    if units == "1/h":  # the same expression as the types' prepare: the same float64 bits
+        return float(-np.expm1(-value * (1.0 / 60.0) * dt_min))
+    return float(value)
+
+
+def signal(ctx, cells, name: str):
+    """The signal's value for each cell of the type, float32."""
+    xp = ctx.xp
+    kind, _, rest = name.partition(".")
+    if name == "time_in_state_min":
+        return cells.column("state_age_min")
+    if kind == "neighbours":
+        return ctx.count(cells.slots, rest).astype(xp.float32)
+    if kind == "contact":
+        categories = [c.name for t, c in ctx.spec.categories if t == rest]
+        return (ctx.count(cells.slots, *categories) > 0).astype(xp.float32)
+    return ctx.local_concentration[name][cells.slots]
+
+
+def modulate(ctx, cells, rules: list, base, units: str):
+    """The behaviour under `rules` (all on one behaviour), from `base` (host float or per-cell)."""
+    xp = ctx.xp
+    up = [r for r in rules if r.direction == "increases"]
+    down = [r for r in rules if r.direction == "decreases"]
+    value = base if not isinstance(base, float) else xp.full(cells.n, base, dtype=xp.float32)
+
+    def combined(terms):
+        total = None
+        for r in terms:
+            term = ctx.hill(signal(ctx, cells, r.signal), r.half_max, r.hill_n)
+            total = term if total is None else total + term
+        return total if len(terms) == 1 else xp.minimum(total, xp.float32(1))
+
+    if up:  # (1 - U) b0 + U b_max
+        u = combined(up)
+        b_max = xp.float32(max(per_step(r.saturation, units, ctx.dt_min) for r in up))
+        value = (xp.float32(1) - u) * value + u * b_max
+    if down:  # (1 - D) b + D b_min
+        d = combined(down)
+        b_min = xp.float32(min(per_step(r.saturation, units, ctx.dt_min) for r in down))
+        value = (xp.float32(1) - d) * value + d * b_min
+    return value

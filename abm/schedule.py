@@ -1,0 +1,91 @@
+"""Which rules run, in which order: a type's declared rules minus those that cannot act in this
+config (`Rule.when`) and those the config switches off (`ablate:`), with the config's grammar
+rules (`rules:`) evaluated just before the rule that acts on their behaviour.
+
+Fixed when the model is built: the step itself only walks these lists.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import grammar
+from .rules import Intents, StepContext, TypeStep
+
+
+@dataclass
+class TypeSchedule:
+    name: str
+    declared: object  # the CellType
+    decide: list = field(default_factory=list)  # Rule, in order
+    secrete: list = field(default_factory=list)
+    grammar: dict = field(default_factory=dict)  # rule name -> [(Behaviour, [GrammarRule])] evaluated before it
+
+
+class Schedule:
+    def __init__(self, spec, config):
+        self.spec = spec
+        self.ablated = tuple(config.ablate)
+        by_behaviour: dict = {}
+        for rule in config.rules:
+            by_behaviour.setdefault((rule.cell_type, rule.behaviour), []).append(rule)
+        self.types: dict[str, TypeSchedule] = {}
+        for name, declared in spec.types.items():
+            runs = [r for r in declared.rules if f"{name}.{r.name}" not in self.ablated and r.active(config)]
+            schedule = TypeSchedule(name, declared, [r for r in runs if r.phase == "decide"],
+                                    [r for r in runs if r.phase == "secrete"])
+            for (type_name, behaviour_name), rules in by_behaviour.items():
+                if type_name == name:
+                    behaviour = spec.behaviour(name, behaviour_name)
+                    schedule.grammar.setdefault(behaviour.used_by, []).append((behaviour, rules))
+            self.types[name] = schedule
+
+    def rule_names(self, phase: str | None = None) -> list[str]:
+        """Full names of the rules that run (for `abm rules`, the fused step's allow-list)."""
+        names = []
+        for name, t in self.types.items():
+            for rule in (t.decide if phase != "secrete" else []) + (t.secrete if phase != "decide" else []):
+                names.append(f"{name}.{rule.name}")
+        return names
+
+    def _with_cells(self, ctx: StepContext):
+        """Types that have cells now: a type's rules act on its own cells only, and skipping the
+        others saves their array operations (each a kernel launch on a GPU)."""
+        for name, t in self.types.items():
+            slots = ctx.slots_of(name)
+            if slots.shape[0]:
+                yield t, slots
+
+    def _depleted(self, ctx: StepContext, type_name: str) -> bool:
+        return any(self.spec.therapies[name][0] == type_name and self.spec.therapies[name][1].depletes
+                   for name in ctx.in_force)
+
+    def secrete(self, ctx: StepContext) -> list:
+        """Secretion entries of every type with cells, in type then rule order."""
+        out = []
+        for t, slots in self._with_cells(ctx):
+            cells = TypeStep(ctx, t.name, slots, None)
+            for rule in t.secrete:
+                produced = rule.run(ctx, cells, ctx.params[t.name])
+                if produced is not None:
+                    out.extend(produced if isinstance(produced, list) else [produced])
+        return out
+
+    def decide(self, ctx: StepContext) -> Intents:
+        intents = Intents()
+        for t, slots in self._with_cells(ctx):
+            if self._depleted(ctx, t.name):  # a depleting antibody clears the type's cells
+                intents.die(slots)
+                continue
+            params = ctx.params[t.name]
+            cells = TypeStep(ctx, t.name, slots, intents)
+            if t.declared.begin is not None:
+                t.declared.begin(ctx, cells, params)
+            for rule in t.decide:
+                for behaviour, rules in t.grammar.get(rule.name, ()):
+                    base = cells.behaviours.get(behaviour.name)
+                    base = float(behaviour.base(params)) if base is None else base
+                    cells.behaviours[behaviour.name] = grammar.modulate(ctx, cells, rules, base, behaviour.units)
+                rule.run(ctx, cells, params)
+            if t.declared.finish is not None:
+                t.declared.finish(ctx, cells, params)
+        return intents
