@@ -92,6 +92,9 @@ def why_not_fused(config, backend_name: str) -> str | None:
         return "interventions are configured"
     if config.rules:
         return "grammar rules are configured"
+    ablated = [name for name in config.ablate if name in FUSED_RULES]
+    if ablated:  # the kernels run all of their rules
+        return f"rules the fused step runs are ablated: {', '.join(ablated)}"
     types = {p.cell_type for p in config.placement} | {
         p.escort_type for p in config.placement if getattr(p, "escort_type", None)}
     if not types <= set(FUSED_TYPES):

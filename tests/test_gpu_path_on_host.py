@@ -46,6 +46,7 @@ CASES = [
     ("configs/correia2021_liver.yaml", "stellate_activation",
      {"time.duration_h": 10.0, "lattice.shape": [40, 40], "interventions.stellate_activation.start_h": 2.0}),
     ("configs/northwestern2025_clustering.yaml", "wild_type", {"time.duration_h": 8.0, "lattice.shape": [40, 40]}),
+    ("configs/grammar_dormancy.yaml", "grammar", {"time.duration_h": 24.0}),  # grammar rules, NK conjugates
 ]
 
 
@@ -60,6 +61,30 @@ def test_gpu_code_path_equals_numpy_bit_for_bit(host_gpu, config, arm, overrides
         model.run()
         runs[device] = model_state(model)
     assert runs["cpu"][3]["births"] + runs["cpu"][3]["moves"] > 0
+    assert_same_state(runs["cpu"], runs["gpu"])
+
+
+def test_a_plugins_scenario_on_the_gpu_code_path(host_gpu):
+    """The example plugin (examples/abm-macrophage, installed by scripts/test.sh): its cell type,
+    field, rules (one of them added to tumor cells) and therapy on the GPU code path, bit for bit."""
+    pytest.importorskip("abm_macrophage")
+    from abm import TissueModel
+    from run_helpers import ROOT
+
+    config = str(ROOT / "examples" / "abm-macrophage" / "configs" / "macrophage_organoid.yaml")
+    values = {"time.duration_h": 3.0, "lattice.shape": [40, 40], "placement.0.count": 80, "placement.1.count": 12,
+              "placement.2.count": 25, "placement.2.inner_radius_um": 110, "placement.2.outer_radius_um": 220,
+              "cells.macrophage.kill_probability_per_contact": 0.5, "cells.macrophage.m1_polarisation_rate_per_h": 5.0,
+              "interventions.ifng_therapy": {"production_per_min": 0.01},
+              "interventions.macrophage_depletion": {"start_h": 2.0}}
+    runs = {}
+    for device in ("cpu", "gpu"):
+        model = TissueModel(config, device=device, seed=5, overrides=values)
+        model.run()
+        runs[device] = model_state(model)
+    macrophage = model.spec.type_code["macrophage"]
+    assert not (runs["cpu"][0]["cell_type"] == macrophage).any()  # depleted at 2 h
+    assert runs["cpu"][3]["kills"] > 0 and runs["cpu"][3]["births"] > 0
     assert_same_state(runs["cpu"], runs["gpu"])
 
 
