@@ -1,11 +1,5 @@
 """Agent-based lattice tissue model of immune control of breast-cancer metastasis."""
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("tissue-abm")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+source"
-
+from ._version import __version__
 from .io.reader import read_snapshot, read_timeseries  # noqa: E402
 from .model import TissueModel  # noqa: E402
 

@@ -30,7 +30,7 @@ import types
 
 import numpy as np
 
-from .fused import FUSED_COLUMNS, FusedEvents, minimal_rule_parameters
+from .fastpath import FUSED_COLUMNS, FusedEvents, minimal_rule_parameters
 from .kernels.fused_minimal import HOLE, NO_CLAIM
 
 # fused_minimal_resolve.cu copies the agent columns by name (kernels/fused_minimal_cuda.py COLUMNS,

@@ -8,13 +8,16 @@ Signals: the local concentration of a field (`ifng`), the number of neighbours i
 (`neighbours.tumor_epithelial`, `neighbours.empty`), contact with a type (`contact.nk`: 1 when
 touching one, else 0), and the time in the current state (`time_in_state_min`).
 
+Behaviours a type exposes are rates (1/h: division, dormancy entry, motility, a state change),
+probabilities (kill probability per contact) or amounts per minute (1/min: a secretion).
+
 Several rules on one behaviour combine around its baseline b0 (the value the type's own rules
 set, or the behaviour's base):
     U = min(1, sum of the increasing rules' Hill terms),  D = min(1, sum of the decreasing ones)
     b = (1 - D) * ((1 - U) * b0 + U * b_max) + D * b_min
 b_max: the largest saturation of the increasing rules, b_min: the smallest of the decreasing
 ones. Rates (units 1/h) are turned into per-step probabilities first, so b is the chance per
-step. Each term is an array operation on the type's cells: the same on NumPy and CuPy.
+step; secretions (1/min) into amounts per step. Each term is an array operation on the type's cells: the same on NumPy and CuPy.
 """
 from __future__ import annotations
 
@@ -42,9 +45,13 @@ class GrammarRule(Strict):
             raise ValueError(f"{where}.cell_type: unknown cell type {self.cell_type!r} "
                              f"(types: {', '.join(spec.type_names)})")
         try:
-            spec.behaviour(self.cell_type, self.behaviour)
+            behaviour = spec.behaviour(self.cell_type, self.behaviour)
         except KeyError as error:
             raise ValueError(f"{where}.behaviour: {error.args[0]}") from None
+        acting = f"{self.cell_type}.{behaviour.used_by}"
+        if acting in config.ablate or not spec.rules[acting][1].active(config):
+            raise ValueError(f"{where}.behaviour: {self.behaviour} is acted on by the rule {acting}, which does not "
+                             f"run in this config ({'ablated' if acting in config.ablate else 'inactive'})")
         kind, _, name = self.signal.partition(".")
         if self.signal == "time_in_state_min" or self.signal in config.fields:
             return
@@ -62,9 +69,12 @@ class GrammarRule(Strict):
 
 
 def per_step(value: float, units: str, dt_min: float) -> float:
-    """A behaviour value as a chance per step: rates (1/h) through 1 - exp(-rate dt)."""
+    """A behaviour value per step: rates (1/h) as a chance, 1 - exp(-rate dt); amounts per
+    minute (1/min, a secretion) times dt; probabilities as they are."""
     if units == "1/h":  # the same expression as the types' prepare: the same float64 bits
         return float(-np.expm1(-value * (1.0 / 60.0) * dt_min))
+    if units == "1/min":
+        return float(value * dt_min)
     return float(value)
 
 

@@ -1,5 +1,10 @@
 """Therapies and perturbations as config switches, each active from its start time.
 
+The kinds of switch a therapy's config can be (a plain switch, a blockade with an efficiency,
+an added cytokine source, an inflammation level). Each therapy is declared by the module of the
+cells it acts on (a `Therapy` in abm/cells/<type>.py or a plugin), and the `interventions`
+section of a config has one key per declared therapy.
+
 An intervention never scripts an outcome: it changes a parameter or a cell property that the
 local rules read (a blocked receptor, a removed cell type, an added cytokine source), and the
 consequences follow from the rules. Every effect is a pure function of the time, so a resumed
@@ -7,16 +12,9 @@ run applies exactly what an uninterrupted one would.
 """
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+from .configtypes import NonNegative, Probability, Strict
 
 
 class Switch(Strict):
@@ -36,25 +34,7 @@ class Inflammation(Switch):
     inflammation_level: NonNegative = Field(description="tissue inflammation level from the start time")
 
 
-class InterventionsConfig(Strict):
-    nk_depletion: Switch | None = Field(None, description="anti-NK antibody: NK cells are removed")
-    il15: CytokineSource | None = Field(None, description="IL-15 therapy: uniform IL-15 production added")
-    ifng_therapy: CytokineSource | None = Field(None, description="IFN-gamma therapy: uniform IFN-gamma production")
-    cxcr4_block: Blockade | None = Field(None, description="CXCR4 antagonist: NK cells sense less CXCL12")
-    tigit_klrg1_block: Blockade | None = Field(
-        None, description="anti-TIGIT/KLRG1: NK inhibitory receptors signal less")
-    neutrophil_depletion: Switch | None = Field(None, description="anti-Ly6G: neutrophils are removed")
-    vcam1_knockout: Switch | None = Field(None, description="tumor cells lose VCAM1")
-    cytokine_blockade: Blockade | None = Field(
-        None, description="IL-6/IL-1beta blockade: tumor cells respond less to neutrophil cytokine")
-    plxnb2_knockout: Switch | None = Field(None, description="tumor cells lose Plexin-B2")
-    anti_vla4: Blockade | None = Field(None, description="anti-VLA-4: T cells bind VCAM1 less")
-    emt_induction: Switch | None = Field(None, description="tumor cells undergo EMT (lose epithelial character)")
-    stellate_activation: Inflammation | None = Field(
-        None, description="liver injury: inflammation that activates hepatic stellate cells")
-
-
-def active(interventions: InterventionsConfig, time_min: float) -> dict[str, Switch]:
+def active(interventions, time_min: float) -> dict[str, Switch]:
     """Interventions in force during a step starting at time_min."""
     return {
         name: switch for name, switch in interventions

@@ -15,7 +15,7 @@ from . import placement
 from .backend import select_backend
 from .config import Config, load_config
 from .errors import ConfigError
-from .fused import FusedEvents, fused_step_for
+from .fastpath import FusedEvents, why_not_fused
 from .interventions import active
 from .kernels.claims import new_scratch
 from .kernels.counts import count_codes
@@ -70,7 +70,7 @@ class TissueModel(mesa.Model):
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._place_cells()
-        self.fused_step = fused_step_for(self)  # None unless only the minimal rule set runs (abm/fused.py)
+        self.fused_step = self._fused_step()  # None unless only the minimal rule set runs (abm/fastpath.py)
 
         self.totals = {event: 0 for event in self.spec.events}
         self.last_events = {key: 0 for key in self.totals}
@@ -276,6 +276,20 @@ class TissueModel(mesa.Model):
                                       **self._initial_columns(cell_type, len(sites)))
             self.cells.columns["clone"][slots] = self.cells.columns["id"][slots]  # each placed cell founds a clone
             self.lattice.occupancy[xp.asarray(sites)] = xp.arange(slots.start, slots.stop, dtype=xp.int32)
+
+    def _fused_step(self):
+        """The fused step (abm/fused.py, on a GPU abm/fused_gpu.py) if this config is within its
+        allow-list, else None with the reason in `fused_reason`."""
+        self.fused_reason = why_not_fused(self.config, self.backend.name)
+        if self.fused_reason is not None:
+            return None
+        if self.backend.name == "gpu":
+            from .fused_gpu import FusedMinimalStepGPU  # imports the CuPy launchers: on the GPU only
+
+            return FusedMinimalStepGPU(self)
+        from .fused import FusedMinimalStep
+
+        return FusedMinimalStep(self)
 
     def _initial_columns(self, cell_type: str, count: int) -> dict:
         """Columns of newly placed cells: their type, first state and the type's own traits."""

@@ -59,12 +59,21 @@ class Schedule:
         return any(self.spec.therapies[name][0] == type_name and self.spec.therapies[name][1].depletes
                    for name in ctx.in_force)
 
+    @staticmethod
+    def _grammar_before(ctx, cells, t: TypeSchedule, rule, params) -> None:
+        """The grammar rules on the behaviours `rule` acts on, from what earlier rules set."""
+        for behaviour, rules in t.grammar.get(rule.name, ()):
+            base = cells.behaviours.get(behaviour.name)
+            base = float(behaviour.base(params)) if base is None else base
+            cells.behaviours[behaviour.name] = grammar.modulate(ctx, cells, rules, base, behaviour.units)
+
     def secrete(self, ctx: StepContext) -> list:
         """Secretion entries of every type with cells, in type then rule order."""
         out = []
         for t, slots in self._with_cells(ctx):
             cells = TypeStep(ctx, t.name, slots, None)
             for rule in t.secrete:
+                self._grammar_before(ctx, cells, t, rule, ctx.params[t.name])
                 produced = rule.run(ctx, cells, ctx.params[t.name])
                 if produced is not None:
                     out.extend(produced if isinstance(produced, list) else [produced])
@@ -81,10 +90,7 @@ class Schedule:
             if t.declared.begin is not None:
                 t.declared.begin(ctx, cells, params)
             for rule in t.decide:
-                for behaviour, rules in t.grammar.get(rule.name, ()):
-                    base = cells.behaviours.get(behaviour.name)
-                    base = float(behaviour.base(params)) if base is None else base
-                    cells.behaviours[behaviour.name] = grammar.modulate(ctx, cells, rules, base, behaviour.units)
+                self._grammar_before(ctx, cells, t, rule, params)
                 rule.run(ctx, cells, params)
             if t.declared.finish is not None:
                 t.declared.finish(ctx, cells, params)

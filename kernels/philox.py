@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PHILOX_M0 = 0xD2511F53
-PHILOX_M1 = 0xCD9E8D57
-PHILOX_W0 = 0x9E3779B9
-PHILOX_W1 = 0xBB67AE85
-ROUNDS = 10
+from .philox_constants import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, ROUNDS
 
 # A purpose is an integer key: each stochastic decision has its own stream, so adding a rule
 # never shifts the draws of another. Cell types declare their purposes by name and the model

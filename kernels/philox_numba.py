@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba import njit, prange, threads_for
-from .philox import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, ROUNDS
+from .philox_constants import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, ROUNDS
 
 _LOW32 = np.uint64(0xFFFFFFFF)
 

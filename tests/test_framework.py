@@ -15,7 +15,7 @@ import yaml
 from abm import TissueModel
 from abm.config import load_config
 from abm.errors import ConfigError
-from abm.fused import why_not_fused
+from abm.fastpath import why_not_fused
 from abm.plugins import build_spec, builtin_spec
 from abm.spec import CellType, Column, hashed_purpose
 from run_helpers import ROOT

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("numba")
 
 from abm import TissueModel  # noqa: E402
-from abm.fused import why_not_fused  # noqa: E402
+from abm.fastpath import why_not_fused  # noqa: E402
 from abm.config import load_config  # noqa: E402
 from run_helpers import ROOT, assert_same_state, model_state  # noqa: E402
 

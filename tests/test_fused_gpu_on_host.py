@@ -180,7 +180,7 @@ def _recompile(launch):
 
 def test_eligibility(monkeypatch):
     """The GPU runs the fused step for the minimal rule set, numba or not, and the general step otherwise."""
-    from abm import fused
+    from abm import fastpath as fused
     from abm.config import load_config
 
     monkeypatch.setattr(fused._numba, "enabled", lambda: False)

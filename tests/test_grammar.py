@@ -64,3 +64,31 @@ def test_signals_of_every_kind_evaluate():
         assert model.totals["births"] <= base.totals["births"], signal
         births.append(model.totals["births"])
     assert min(births) < base.totals["births"] and np.isfinite(base.totals["births"])
+
+
+def test_nk_behaviours_respond_to_grammar_rules():
+    """Kill probability per contact, motility and IFN-gamma secretion of NK cells, each driven
+    down to 0 by a signal every NK cell senses far above its half-max (uniform IFN-gamma: the Hill
+    term is exactly 1 in float32): no kills, no NK moves, less IFN-gamma."""
+    def rule(behaviour):
+        return {"cell_type": "nk", "signal": "ifng", "direction": "decreases",
+                "behaviour": behaviour, "half_max": 1e-6, "hill_n": 2, "saturation": 0.0}
+
+    values = {"time.duration_h": 12.0, "cells.nk.kill_probability_per_contact": 1.0,
+              "fields.ifng.production_per_min": 0.01, "fields.ifng.initial_value": 0.43}
+    base = _run("hand_written", **values)
+    assert base.totals["kills"] > 0
+    no_kill = _run("hand_written", **values, rules=[rule("kill_probability_per_contact")])
+    assert no_kill.totals["kills"] == 0 and no_kill.totals["contacts_single"] > 0
+    silent = _run("hand_written", **values, rules=[rule("ifng_secretion")])  # the active rate to 0
+    no_active_rate = _run("hand_written", **values, **{"cells.nk.ifng_secretion_per_min": 0.0})
+    assert_same_state(model_state(silent), model_state(no_active_rate))
+    still = _run("neither", **{**values, "placement.0.count": 0}, rules=[rule("motility")])
+    assert still.totals["moves"] == 0
+
+
+def test_a_grammar_rule_on_a_behaviour_whose_rule_does_not_run_is_an_error():
+    rule = {"cell_type": "nk", "signal": "ifng", "direction": "increases", "behaviour": "motility",
+            "half_max": 0.1, "hill_n": 1, "saturation": 20.0}
+    with pytest.raises(ConfigError, match="acted on by the rule nk.patrol, which does not run in this config"):
+        load_config(CONFIG, {"rules": [rule], "ablate": ["nk.patrol"]})

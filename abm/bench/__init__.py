@@ -97,7 +97,7 @@ def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, 
     plan: explicit sizes and timing budgets (default make_plan(quick, on a GPU)). Returns the
     results as written, plus "json": the path written.
     """
-    from .. import __version__
+    from .._version import __version__
     from ..backend import select_backend
     from ..io.hdf5 import git_commit
 

@@ -28,7 +28,7 @@ from ..interventions import Blockade, CytokineSource, Switch, efficiency
 from ..kernels.philox import probability_threshold, rate_threshold
 from ..rules import Secretion, where_true
 from ..rules.movement import propose_moves
-from ..spec import Category, CellType, Column, FieldUse, Rule, Therapy
+from ..spec import Behaviour, Category, CellType, Column, FieldUse, Rule, Therapy
 from . import tumor as tumor_cells
 
 STATES = ("active", "conjugated", "exposed", "exhausted", "quiescent")
@@ -81,6 +81,8 @@ class NKParams:
     proliferation_probability: float
     death_probability: float
     tcell_suppression: float
+    move_probability: float
+    ifng_secretion_per_step: float
     config: object
 
 
@@ -96,6 +98,8 @@ def prepare(cells, dt_min: float, in_force: dict) -> NKParams:
         proliferation_probability=float(-np.expm1(-c.proliferation_rate_per_h * per_min * dt_min)),
         death_probability=float(-np.expm1(-c.death_rate_per_h * per_min * dt_min)),
         tcell_suppression=cells.tcell.nk_suppression,
+        move_probability=float(-np.expm1(-c.move_rate_per_h * per_min * dt_min)),
+        ifng_secretion_per_step=c.ifng_secretion_per_min * dt_min,
         config=c,
     )
 
@@ -162,7 +166,10 @@ def contact_kill(ctx, cells, params: NKParams) -> None:
         (category == ctx.spec.category["tumor_epithelial"]) | (category == ctx.spec.category["tumor_mesenchymal"]))
     activating, inhibitory = tumor_cells.ligands(ctx, safe, ctx.params["tumor"])
     weight = xp.float32(params.receptor_weight)
-    probability = xp.float32(params.kill_probability) * activating / (activating + inhibitory + weight * receptors)
+    most = xp.float32(params.kill_probability)  # p_max, unless signals set it per NK cell (grammar)
+    if "kill_probability_per_contact" in cells.behaviours:
+        most = where_true(xp, cells.ends, cells.behaviours["kill_probability_per_contact"])[0]
+    probability = most * activating / (activating + inhibitory + weight * receptors)
     if params.tcell_suppression > 0:
         guarded = ctx.count(safe, "tcell_bound") > 0
         probability = xp.where(guarded, probability * xp.float32(1 - params.tcell_suppression), probability)
@@ -182,7 +189,10 @@ def release(ctx, cells, params: NKParams) -> None:
 
 
 def patrol(ctx, cells, params: NKParams) -> None:
-    destinations, moves = propose_moves(ctx, cells.slots, params.move_threshold, "nk.move",
+    threshold = params.move_threshold
+    if "motility" in cells.behaviours:  # per cell, from signals (grammar): chance per step as a threshold
+        threshold = (cells.behaviours["motility"].astype(ctx.xp.float64) * float(2**32)).astype(ctx.xp.uint64)
+    destinations, moves = propose_moves(ctx, cells.slots, threshold, "nk.move",
                                         params.bias_threshold, "chemoattractant", walking=~cells.conjugated)
     cells.intents.move(cells.slots, destinations, where=moves)
 
@@ -225,8 +235,8 @@ def ifng_secretion(ctx, cells, params: NKParams):
     state = cells.column("state")
     in_contact = c.ifng_secretion_per_min if c.ifng_secretion_in_contact_per_min is None \
         else c.ifng_secretion_in_contact_per_min
-    rate = xp.where(state == S["conjugated"], xp.float32(in_contact * ctx.dt_min),
-                    xp.float32(c.ifng_secretion_per_min * ctx.dt_min))
+    active = cells.behaviours.get("ifng_secretion", xp.float32(c.ifng_secretion_per_min * ctx.dt_min))
+    rate = xp.where(state == S["conjugated"], xp.float32(in_contact * ctx.dt_min), active)
     silent = (state == S["quiescent"]) | (state == S["exhausted"])
     rate = xp.where(silent, xp.float32(0), rate).astype(xp.float32)
     return Secretion("ifng", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
@@ -311,6 +321,13 @@ NK = CellType(
         Therapy("tigit_klrg1_block", Blockade, "anti-TIGIT/KLRG1: NK inhibitory receptors signal less"),
     ),
     events=("contacts_single", "contacts_clustered"),
+    behaviours=(
+        Behaviour("kill_probability_per_contact", lambda p: p.kill_probability, "probability",
+                  "the kill probability of a contact with an isolated target (p_max)", used_by="contact_kill"),
+        Behaviour("motility", lambda p: p.move_probability, "1/h", "random-walk steps", used_by="patrol"),
+        Behaviour("ifng_secretion", lambda p: p.ifng_secretion_per_step, "1/min",
+                  "IFN-gamma secretion of an active (not conjugated) NK cell", used_by="ifng_secretion"),
+    ),
 )
 
 

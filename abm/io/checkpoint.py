@@ -24,7 +24,7 @@ from typing import Any, Callable
 import h5py
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import OutputError
 from .files import remove_quietly, replace, temporary_path
 

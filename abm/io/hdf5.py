@@ -28,7 +28,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..config import to_yaml
 from ..errors import OutputError
 from . import checkpoint as checkpoints

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import __version__
+from .._version import __version__
 from ..errors import OutputError
 from . import checkpoint as checkpoints
 from .files import open_h5
