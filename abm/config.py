@@ -313,7 +313,7 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     """One line: '<file>: key.path: what is wrong; other.key: ...'."""
     problems = []
     for item in error.errors():
-        loc = [str(part) for part in item["loc"] if part not in ("ball", "scatter")]
+        loc = [str(part) for part in item["loc"] if part not in ("ball", "scatter", "clusters")]  # pattern tags
         key = ".".join(loc) or "(top level)"
         message = item["msg"]
         kind = item["type"]
@@ -397,32 +397,70 @@ def validate(raw: dict, source: str = "<config>") -> Config:
 def load_config(path_or_dict, overrides: dict[str, Any] | None = None,
                 arm: str | None = None, ablate: list[str] | tuple = ()) -> tuple[Config, str]:
     """Load, apply an arm's overrides then the user's, add `ablate` (rule names, e.g. from
-    --ablate) to the config's, validate. Returns (config, source label)."""
-    if isinstance(path_or_dict, Config):
-        raw, source = path_or_dict.model_dump(mode="json"), "<config>"
-    elif isinstance(path_or_dict, dict):
-        import copy
+    --ablate) to the config's, validate. Returns (config, source label).
 
-        raw, source = copy.deepcopy(path_or_dict), "<dict>"
-    else:
-        raw, _text = load_raw(path_or_dict)
-        source = str(path_or_dict)
+    The whole file is checked, not only what this run uses: every arm, and the validation's
+    quick overrides, resolved and validated the same way, so that a mistake in an arm that is
+    not run now fails now rather than hours into `abm validate` or a sweep."""
+    raw, source = _read(path_or_dict)
+    config = validate(_resolved(raw, source, arm, overrides, ablate), _label(source, arm))
+    check_every_arm(raw, source, overrides, ablate)
+    return config, source
+
+
+def _read(path_or_dict) -> tuple[dict, str]:
+    import copy
+
+    if isinstance(path_or_dict, Config):
+        return path_or_dict.model_dump(mode="json"), "<config>"
+    if isinstance(path_or_dict, dict):
+        return copy.deepcopy(path_or_dict), "<dict>"
+    return load_raw(path_or_dict)[0], str(path_or_dict)
+
+
+def _label(source: str, arm: str | None, quick: bool = False) -> str:
+    parts = ([f"arm {arm}"] if arm is not None else []) + (["validation.quick_overrides"] if quick else [])
+    return f"{source} ({', '.join(parts)})" if parts else source
+
+
+def _resolved(raw: dict, source: str, arm: str | None, overrides, ablate, quick: bool = False) -> dict:
+    """The config a run of `arm` (None: the base) sees: arm overrides, then the user's, then
+    (quick) the validation's quick overrides; `ablate` added to the config's list."""
+    import copy
+
+    raw = copy.deepcopy(raw)
     if arm is not None:
         arms = raw.get("arms") or {}
-        if arm not in arms:
-            raise ConfigError(f"{source}: --arm {arm}: no such arm (arms: {', '.join(arms) or 'none'})")
+        if not isinstance(arms, dict) or arm not in arms:
+            names = ", ".join(arms) if isinstance(arms, dict) else ""
+            raise ConfigError(f"{source}: --arm {arm}: no such arm (arms: {names or 'none'})")
         if not isinstance(arms[arm], dict):
             raise ConfigError(f"{source}: arms.{arm}: must be a mapping of dotted keys to values")
-        raw = apply_overrides(raw, dict(arms[arm]), f"{source} (arm {arm})")
+        raw = apply_overrides(raw, dict(arms[arm]), _label(source, arm))
         raw["name"] = f"{raw.get('name', 'run')}-{arm}"
     if overrides:
         raw = apply_overrides(raw, dict(overrides), source)
+    if quick:
+        quick_overrides = (raw.get("validation") or {}).get("quick_overrides") or {}
+        raw = apply_overrides(raw, dict(quick_overrides), _label(source, arm, quick=True))
     if ablate:
         listed = raw.get("ablate") or []
         if not isinstance(listed, list):
             raise ConfigError(f"{source}: ablate: expected a list of rule names")
         raw["ablate"] = listed + [name for name in ablate if name not in listed]
-    return validate(raw, source), source
+    return raw
+
+
+def check_every_arm(raw: dict, source: str, overrides=None, ablate=()) -> None:
+    """Validate every arm, and each with the validation's quick overrides; the first problem is a
+    one-line ConfigError naming the file, the arm and the key."""
+    arms = raw.get("arms") or {}
+    has_quick = bool((raw.get("validation") or {}).get("quick_overrides"))
+    for arm in [None, *arms] if isinstance(arms, dict) else [None]:
+        for quick in (False, True) if has_quick else (False,):
+            if arm is None and not quick:
+                continue  # the base itself: validated by the caller
+            validate(_resolved(raw, source, arm, overrides, ablate, quick), _label(source, arm, quick))
 
 
 def to_yaml(config: Config) -> str:

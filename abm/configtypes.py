@@ -15,6 +15,8 @@ HillExponent = Annotated[int, Field(ge=1, le=8)]
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors, and defaults are validated like given values."""
+    """Unknown keys are errors, defaults are validated like given values, and numbers are numbers:
+    a boolean or a string where a number belongs is an error (not 1.0), and NaN or infinity is
+    refused in every float, in lists too (lattice shapes, centres, grid values)."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=True, allow_inf_nan=False)

@@ -272,21 +272,10 @@ class ModelSpec:
     def column_dtypes(self) -> dict[str, np.dtype]:
         return {name: c.numpy_dtype for name, c in self.columns.items()}
 
-    @property
-    def column_defaults(self) -> dict[str, Any]:
-        return {name: c.default for name, c in self.columns.items() if c.default != 0}
-
-    @property
-    def reset_at_birth(self) -> dict[str, Any]:
-        return {name: c.at_birth for name, c in self.columns.items() if c.at_birth != "inherit"}
-
     def count_columns(self) -> list[tuple[str, str, int]]:
         """(cell type, state, flat index type * max_states + state) for every valid pair."""
         return [(t, s, self.type_code[t] * self.max_states + code)
                 for t in self.type_names for code, s in enumerate(self.states[t])]
-
-    def rules_of(self, type_name: str, phase: str) -> list[Rule]:
-        return [r for r in self.types[type_name].rules if r.phase == phase]
 
     def behaviour(self, type_name: str, name: str) -> Behaviour:
         for b in self.types[type_name].behaviours:

@@ -31,11 +31,6 @@ class Lattice:
         self.offsets_device = xp.asarray(self.offsets)  # the same table on the backend, uploaded once
         self.occupancy = xp.full(self.n_sites, EMPTY, dtype=xp.int32)  # site -> agent slot
 
-    def coordinates_um(self, sites):
-        """Site centres in micrometres, (n, ndim) host array."""
-        idx = np.unravel_index(np.asarray(sites), self.shape)
-        return (np.stack(idx, axis=1) + 0.5) * self.dx_um
-
 
 class Agents:
     """Structure of arrays with spare capacity: appending does not reallocate every step."""

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASE = str(ROOT / "configs" / "default.yaml")
 KILL = "cells.nk.kill_probability_per_contact"
 DIVISION = "cells.tumor.division_rate_per_h"
+PLACE = "placement.1.inner_radius_um"  # NK cells' shell: beyond the lattice, the run cannot place them
 TINY = {"lattice.shape": [24, 24], "time.duration_h": 1, "placement.0.count": 30, "placement.1.count": 10}
 LONGER = {**TINY, "time.duration_h": 2.5, "output.snapshot_every_steps": 2}  # 25 steps, ~0.3-1 s a run
 SLOWER = {**TINY, "time.duration_h": 20.0, "output.snapshot_every_steps": 20}  # 200 steps, ~2 s a run
@@ -191,10 +192,25 @@ def test_a_worker_killed_mid_sweep_loses_no_run_and_duplicates_none(tmp_path):
             assert f.attrs["completed"] and f.attrs["sweep_run"] == run.stem
 
 
+def test_a_bad_value_in_any_grid_point_fails_the_sweep_before_it_starts(tmp_path, capsys):
+    """A negative rate in one arm, or NaN in a grid value: `abm sweep --dry-run` (and `abm sweep`)
+    stop with one line naming the sweep file, the run and the key, exit status 2, nothing run."""
+    for overrides, grid, message in (
+            ([{DIVISION: 0.035}, {DIVISION: -0.5}], None, f"{DIVISION}: Input should be greater than or equal to 0"),
+            (None, {KILL: [0.05, float("nan")]}, f"{KILL}: Input should be a finite number")):
+        path = write_sweep(tmp_path, overrides=overrides, grid=grid, seeds=(1, 2))
+        for dry in (["--dry-run"], []):
+            assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--no-progress", *dry]) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert len(err) == 1 and str(path) in err[0] and "run 001-" in err[0] and message in err[0], err
+        assert not (tmp_path / "out").exists()
+
+
 def test_a_failing_run_fails_alone_and_its_error_is_in_the_summary(tmp_path, cluster, capsys):
-    """One arm has a negative division rate: its runs fail with the validation error, the others
-    complete. Runs through the --scheduler path (a running cluster); exit status 1."""
-    path = write_sweep(tmp_path, overrides=[{DIVISION: 0.035}, {DIVISION: -0.5}], seeds=(1, 2))
+    """One arm's NK cells cannot be placed (their shell lies outside the lattice): a failure of the
+    run itself, not of its config. Its runs fail with that error, the others complete. Runs
+    through the --scheduler path (a running cluster); exit status 1."""
+    path = write_sweep(tmp_path, overrides=[{DIVISION: 0.035}, {DIVISION: 0.035, PLACE: 5000.0}], seeds=(1, 2))
     folder = tmp_path / "out"
     status = main(["sweep", str(path), "--out", str(folder), "--scheduler", cluster.scheduler_address,
                    "--no-progress"])
@@ -204,7 +220,7 @@ def test_a_failing_run_fails_alone_and_its_error_is_in_the_summary(tmp_path, clu
     table = pd.read_csv(folder / "summary.csv")
     assert list(table["status"]) == ["done", "done", "failed", "failed"]
     failed = table[table["status"] == "failed"]
-    assert all(f"{DIVISION}: Input should be greater than or equal to 0 (got -0.5)" in e for e in failed["error"])
+    assert all("placement" in e for e in failed["error"])
     assert failed["output"].isna().all()
     assert all((folder / f"{run}.error.txt").exists() for run in failed["run"])
     assert (table.loc[table["status"] == "done", "final_tumor"] > 0).all()

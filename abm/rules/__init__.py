@@ -152,13 +152,6 @@ class Intents:
         # the first value is kept as it is: adding it to 0 would be one more kernel on a GPU
         self.tallies[name] = self.tallies[name] + value if name in self.tallies else value
 
-    def extend(self, other: "Intents"):
-        for name in ("moves", "divisions", "kills", "dying", "deaths", "updates"):
-            getattr(self, name).extend(getattr(other, name))
-        for key, value in other.tallies.items():
-            self.tally(key, value)
-        return self
-
 
 @dataclass
 class Secretion:

@@ -14,17 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, ValidationError, field_validator,
-                      model_validator)
+from pydantic import Discriminator, Field, StrictInt, Tag, ValidationError, field_validator, model_validator
 
 from ..config import load_config, load_raw, to_yaml
+from ..configtypes import Strict
 from ..errors import ConfigError
 
 Count = Annotated[StrictInt, Field(ge=1)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class LocalEngine(Strict):
@@ -265,11 +261,12 @@ def load_sweep(path: str | Path, out_dir: str | Path | None = None, device: str 
         params = {key: arm[key] if key in arm else _lookup(dump, key)[1] for key in swept}
         for seed in spec.seed_list(base_config.seed):
             overrides = {**arm, "seed": seed}
-            try:
-                expected = to_yaml(load_config(base, overrides)[0])
-            except ConfigError:
-                expected = None  # the run fails on its worker with this error, and only that run
             stem = run_stem(arm_index, len(arms), arm, seed)
+            try:  # every grid point and arm checked now: a bad value fails the sweep before any run starts
+                expected = to_yaml(load_config(base, overrides)[0])
+            except ConfigError as error:
+                point = ", ".join(f"{key}={value!r}" for key, value in arm.items())
+                raise ConfigError(f"{source}: run {stem} ({point}): {error}") from None
             runs.append(RunSpec(index=len(runs), arm=arm_index, seed=seed, overrides=dict(arm), params=params,
                                 stem=stem, base=str(base), output=str(out / f"{stem}.h5"), device=device,
                                 expected_config=expected, sweep=spec.name))
