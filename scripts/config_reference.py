@@ -45,9 +45,12 @@ dotted key paths below (list items by index: `--set placement.0.count=200`); the
 parsed as YAML (`--set lattice.shape=[100,100]`). `abm schema` prints the same schema as JSON
 Schema, e.g. for editor completion.
 
-Every number must be finite (`.nan` and `.inf` are refused). A config that breaks any rule
-below stops `abm run` before anything is written, with one line on stderr naming the file, the
-key and what is wrong, and exit status 2, e.g.
+Every number must be a finite number: `.nan` and `.inf` are refused, and so are a boolean or a
+string where a number belongs (`true`, `"0.5"`), in lists too. A config is checked whole: every
+arm (`arms`) and the validation's `quick_overrides` are resolved and validated when the file is
+loaded, whichever arm runs. A config that breaks any rule below stops `abm run` before anything
+is written, with one line on stderr naming the file (and the arm), the key and what is wrong,
+and exit status 2, e.g.
 
     abm: error: configs/my.yaml: cells.nk.kill_probability_per_contact: Input should be less than or equal to 1 (got 1.5)
 
