@@ -319,6 +319,8 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
         kind = item["type"]
         if kind == "extra_forbidden":
             message = "unknown key"
+            if len(loc) == 2 and loc[0] == "cells":  # a whole section: the type may come from a plugin
+                message += f" (no cell type {loc[1]!r}: is its plugin missing from plugins:?)"
         elif kind == "missing":
             message = "required key is missing"
         elif kind == "union_tag_invalid":  # placement entry with an unknown pattern

@@ -11,6 +11,8 @@ UNIT_SUFFIXES = (  # key suffix -> units, longest first
 
 def units_of(key: str, value) -> str:
     """Units of a config key, from its name (units live in the key names)."""
+    if "receptor" in key:  # NK inhibitory receptors: a level, also where it is added per contact
+        return "receptor level per contact" if key.endswith("_per_contact") else "receptor level"
     for suffix, units in UNIT_SUFFIXES:
         if key.endswith(suffix):
             return units
@@ -58,6 +60,9 @@ def rule_lines(config, schedule) -> list[str]:
             for key in rule.reads:
                 value = _value(config, key)
                 lines.append(f"      cells.{key} = {value} ({units_of(key, value)})")
+        for use in declared.fields:
+            simulated = "simulated" if use.name in config.fields else "not simulated in this config"
+            lines.append(f"  field {use.name} ({simulated}): {use.describe}")
         for behaviour in declared.behaviours:
             lines.append(f"  behaviour {type_name}.{behaviour.name} ({behaviour.units}): {behaviour.describe}; "
                          f"acted on by {type_name}.{behaviour.used_by}")

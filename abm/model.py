@@ -157,6 +157,10 @@ class TissueModel(mesa.Model):
         for secretion in self.schedule.secrete(context):
             by_field.setdefault(secretion.field, []).append(secretion)
         for name, items in by_field.items():
+            if name not in self.fields:
+                raise ConfigError(f"{self.config_source}: fields.{name}: a rule of the cell types present secretes "
+                                  f"into it, but the config does not simulate it (add fields.{name}, or give the "
+                                  f"rule a `when` that needs the field)")
             sites = xp.concatenate([item.sites for item in items])
             secreted = xp.concatenate([item.secreted for item in items]).astype(xp.float32)
             keep = xp.concatenate([item.keep for item in items]).astype(xp.float32)
@@ -214,6 +218,10 @@ class TissueModel(mesa.Model):
             read = dict(zip(on_device, (int(v) for v in values[: len(on_device)])))
             self.last_events = {name: on_host.get(name, read.get(name, 0)) for name in names}
             histogram = values[len(on_device):]
+        undeclared = set(events.tallies) - set(names) if not isinstance(events, FusedEvents) else ()
+        if undeclared:  # a tally no cell type declared (CellType.events) would vanish from the outputs
+            raise ConfigError(f"{self.config_source}: rules tally {sorted(undeclared)}, which no cell type "
+                              f"declares in its events")
         for key, value in self.last_events.items():
             self.totals[key] += value
         self.counts = self._count_cells(histogram)

@@ -56,7 +56,9 @@ class Column:
 @dataclass(frozen=True)
 class Category:
     """What neighbours see of a cell: a type's cells are sorted into its categories in order (a
-    later category wins). `where(xp, cells)` is a mask over the live cells; None: all of the type."""
+    later category wins). `where(xp, cells)` is a mask over the live cells; None: all of the type.
+    Together a type's categories must cover all its cells (start with one whose `where` is None);
+    a type that declares none gets one named after it."""
 
     name: str
     where: Callable | None = None
@@ -156,7 +158,6 @@ class CellType:
     events: tuple[str, ...] = ()  # tallies its rules add to the time series
     dying: Dying | None = None
     behaviours: tuple[Behaviour, ...] = ()
-    required: bool = False  # its config section must be given (a key without default)
     describe: str = ""
 
 
@@ -206,6 +207,9 @@ class ModelSpec:
             rules = self.types[type_name].rules
             names = [r.name for r in rules]
             rules.insert(names.index(before) if before in names else len(rules), rule)
+        for name, t in self.types.items():
+            if not t.categories:  # neighbours must see every cell as something: by default, its type
+                self.types[name] = replace(t, categories=(Category(name, None, f"any {name} cell"),))
         self.type_names = tuple(self.types)
         self.type_code = {name: code for code, name in enumerate(self.type_names)}
         self.states = {name: t.states for name, t in self.types.items()}
@@ -218,7 +222,13 @@ class ModelSpec:
         self.columns = self._merge_columns()
         self.purposes = self._purposes()
         self.events = FRAMEWORK_EVENTS + tuple(e for t in self.types.values() for e in t.events) + KILL_EVENTS
-        self.therapies = {th.name: (t.name, th) for t in self.types.values() for th in t.therapies}
+        self.therapies = {}
+        for t in self.types.values():
+            for therapy in t.therapies:
+                if therapy.name in self.therapies:
+                    raise ConfigError(f"therapy {therapy.name!r} is declared by {self.therapies[therapy.name][0]} "
+                                      f"and {t.name}")
+                self.therapies[therapy.name] = (t.name, therapy)
         self.rules = {f"{t.name}.{r.name}": (t.name, r) for t in self.types.values() for r in t.rules}
         for full, (_, rule) in self.rules.items():
             if rule.phase not in PHASES:

@@ -21,7 +21,7 @@ The rules (dt = 6 min; Moore neighbourhood, 8 neighbours, no wrap-around; one ce
     with probability kill_probability_per_contact (removed at once). Then, whether or not it
     attacked, with p_move = 1 - exp(-move_rate_per_h * dt / 60) it moves into a uniformly chosen
     free neighbouring site (if any).
-    These are the rules of abm/rules/tumor.py and abm/rules/nk.py with the minimal config's
+    These are the rules of abm/cells/tumor.py and abm/cells/nk.py with the minimal config's
     defaults: no caspase+ delay, no conjugation time, no fields, no ligand or receptor effects,
     no anoikis, no NK birth or death. A config that switches on any other mechanism is refused.
 

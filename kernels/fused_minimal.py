@@ -1,8 +1,8 @@
 """The minimal rule set's step fused into a few compiled passes (numba, CPU).
 
 Reference: the general step of abm/model.py (sense -> decide -> resolve -> remove) with the
-rules of abm/rules/tumor.py and abm/rules/nk.py, restricted to the features the minimal rule
-set uses (abm/fused.py decides when that holds). The general step makes ~100 array passes per
+rules of abm/cells/tumor.py and abm/cells/nk.py, restricted to the features the minimal rule
+set uses (abm/fastpath.py decides when that holds). The general step makes ~100 array passes per
 step; here one pass decides for every cell, a short serial pass resolves the claims, and one
 pass compacts. The same Philox words, integer thresholds, float32 arithmetic and lowest-key
 claim winners are used, so the result is bit-identical to the general step (tests/test_fused.py).
@@ -26,13 +26,13 @@ import numpy as np
 from ._numba import njit, prange
 from .philox_numba import _philox_block
 
-# Codes of the built-in spec (abm/spec.py, abm/cells/; checked by abm/fused.py before it is used).
+# Codes of the built-in spec (abm/spec.py, abm/cells/; checked by abm/fastpath.py before it is used).
 TUMOR, NK = 0, 1
 HOLE = -1  # cell_type of a slot whose cell has left, until the next compaction
 T_PROLIFERATING, T_INVASIVE, T_DORMANT, T_APOPTOTIC = 0, 1, 2, 3
 NK_ACTIVE, NK_CONJUGATED, NK_EXPOSED = 0, 1, 2
 C_EPITHELIAL, C_MESENCHYMAL, C_APOPTOTIC, C_NK, C_NK_EXPOSED = 0, 1, 2, 3, 4
-# Random purposes: the keys the tumor and NK types declare (abm/cells/*.py; checked by abm/fused.py)
+# Random purposes: the keys the tumor and NK types declare (abm/cells/*.py; checked by abm/fastpath.py)
 P_CLAIM, P_DIVISION, P_NK_MOVE, P_NK_KILL, P_DEATH = 1, 2, 4, 5, 6
 # Proposals
 NOTHING, APOPTOSIS, DIVIDE, MOVE = 0, 1, 2, 3

@@ -155,3 +155,48 @@ def test_ablate_from_the_config_and_from_arms(tmp_path):
     model = TissueModel(config, device="cpu", overrides={"lattice.shape": [30, 30], "time.duration_h": 2.0})
     model.run()
     assert model.totals["births"] == 0 and model.totals["moves"] == 0
+
+
+NO_CATEGORY_TYPE = '''
+"""A user's type that declares no neighbour category, placed among dividing tumor cells."""
+from pydantic import Field
+
+from abm.configtypes import Strict
+from abm.spec import CellType
+
+
+class Config(Strict):
+    unused_rate_per_h: float = Field(0.0)
+
+
+def register(spec):
+    spec.add_cell_type(CellType(name="blob", states=("only",), config=Config, prepare=lambda c, dt, f: None))
+'''
+
+
+def test_a_type_without_categories_is_seen_as_itself(tmp_path, monkeypatch):
+    """Neighbours see its cells (a default category named after the type), never an empty site."""
+    (tmp_path / "blob_type.py").write_text(NO_CATEGORY_TYPE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model = TissueModel(MINIMAL, device="cpu", overrides={
+        "plugins": ["blob_type"], "lattice.shape": [30, 30], "time.duration_h": 6.0, "debug.check_invariants": True,
+        "placement": [{"pattern": "scatter", "cell_type": "tumor", "count": 200},
+                      {"pattern": "scatter", "cell_type": "blob", "count": 300}]})
+    assert "blob" in model.spec.category
+    model.run()  # the invariants hold every step: no cell divides onto a blob
+    assert model.count("blob") == 300
+
+
+def test_a_tally_no_type_declares_is_an_error(extra_rule_plugin):
+    from abm.rules import Intents
+
+    model = TissueModel(MINIMAL, device="cpu", overrides={"lattice.shape": [20, 20]})
+    intents = Intents()
+    intents.tally("no_such_event", 1)
+    with pytest.raises(ConfigError, match="no_such_event"):
+        model.collect(model.resolve(intents))
+
+
+def test_a_missing_plugin_section_hints_at_the_plugin():
+    with pytest.raises(ConfigError, match="is its plugin missing from plugins:"):
+        load_config(MINIMAL, {"cells.macrophage": {"move_rate_per_h": 1.0}})

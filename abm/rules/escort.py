@@ -70,7 +70,8 @@ def escort_rules(type_name: str, kind: str, config_model) -> list[Rule]:
              "dies or leaves", keys("unbinding_rate_per_h")),
         Rule("vcam1_binding", binding, f"free {kind} touching a VCAM1+ tumor cell may bind it",
              keys("binding_probability_per_contact")),
-        Rule("walk", walk, f"free {kind} random-walk, some moves up the chemoattractant",
+        Rule("walk", walk, f"free {kind} random-walk" + (", some moves up the chemoattractant"
+                                                         if "chemotaxis_bias" in config_model.model_fields else ""),
              keys("move_rate_per_h", "chemotaxis_bias")),
     ]
 

@@ -14,7 +14,8 @@ import numpy as np
 from ..io.reader import Run
 
 AXIS_NAMES = ("x", "y", "z")
-# Colours per cell type, one per state in code order (celltypes.py); other types get FALLBACK.
+# Colours per cell type, one per state in code order (the states each type declares, abm/cells/); other types
+# (plugins) get FALLBACK.
 TYPE_COLOURS = {
     "tumor": ["#d62728", "#ff7f0e", "#f7a1a1", "#8c564b"],  # proliferating, invasive, dormant, apoptotic
     "nk": ["#1f77b4", "#17becf", "#6baed6", "#08306b", "#b5cfe8"],  # active, conjugated, exposed, exhausted, quiescent
