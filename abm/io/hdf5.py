@@ -25,7 +25,6 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from .. import __version__
@@ -34,7 +33,7 @@ from ..config import to_yaml
 from ..errors import OutputError
 from . import checkpoint as checkpoints
 from . import xdmf
-from .files import SPACE_MARGIN, ensure_space, open_h5, remove_quietly, replace, space_left, temporary_path
+from .files import SPACE_MARGIN, create_h5, dataset_options, ensure_space, open_h5, remove_quietly, replace, space_left, temporary_path
 
 FORMAT = "tissue-abm-run"
 FORMAT_VERSION = 1
@@ -128,7 +127,7 @@ class RunWriter:
         arrays = self._snapshot_arrays(model)
         ensure_space(tmp, self._rows_bytes(0) + _nbytes(arrays), "the new run file", WriteFailed)
         try:
-            with h5py.File(tmp, "w", locking="best-effort") as file:
+            with create_h5(tmp) as file:
                 self._write_attributes(file, config_text)
                 self._create_timeseries(file)
                 self._write_rows(file)
@@ -139,6 +138,9 @@ class RunWriter:
         except (OSError, RuntimeError) as error:  # RuntimeError: h5py's flush failures
             remove_quietly(tmp)
             raise OutputError(f"{self.path}: cannot create HDF5 file ({_reason(error)})") from None
+        except BaseException:  # Ctrl-C or SIGTERM before the first step: no half-written file is left
+            remove_quietly(tmp)
+            raise
         self._write_xdmf()
 
     @classmethod
@@ -253,7 +255,8 @@ class RunWriter:
     def _create_timeseries(self, file):
         group = file.create_group("timeseries")
         for name, dtype in self._columns().items():
-            dataset = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
+            dataset = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,),
+                                           fletcher32=True)
             dataset.attrs["units"] = timeseries_units(name)
 
     def record(self, model):
@@ -296,11 +299,7 @@ class RunWriter:
 
     def _dataset(self, group, name, data, units=None):
         data = np.ascontiguousarray(data)
-        kwargs = {}
-        if data.size > 0 and self.compression > 0:
-            kwargs = {"compression": "gzip", "compression_opts": self.compression, "shuffle": True,
-                      "chunks": True}
-        dataset = group.create_dataset(name, data=data, **kwargs)
+        dataset = group.create_dataset(name, data=data, **dataset_options(data, self.compression))
         if units:
             dataset.attrs["units"] = units
         return dataset
