@@ -1,0 +1,85 @@
+"""Checking an HDF5 file in a separate process that cannot hang: a damaged file is an error in
+seconds, never an endless loop.
+
+Why (docs/output.md, "Damaged files"): HDF5 has loops that damaged metadata can make endless.
+Checksums (the v110 file format, files.LIBVER) turn most damage into an error, but not all: the
+global heap, where variable-length strings (every text attribute) are kept, has no checksum in
+any format version, and a partly zeroed one sends H5HG__cache_heap_deserialize into a loop that
+holds the GIL, so nothing in the reading process can stop it (nor Ctrl-C, nor SIGTERM's handler).
+
+So readers call `check(path)` first: it runs probe_child.py in a child process, which reads
+every object's metadata and is ended by a timer when HDF5 spins on one object for CPU_S seconds
+of CPU (or makes no progress for WALL_S seconds). Once the child got through, the caller reads the same metadata in its own process
+without risk; dataset data (chunks carry Fletcher-32 checksums, gzip checks its stream) fails
+with an error when damaged, which the readers turn into one line as well.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import OutputError
+from . import probe_child
+from .files import FileBusy
+from .probe_child import CPU_S, EXIT_DAMAGED, EXIT_LOCKED, LOCK_WAIT_S, WALL_S
+
+
+class Damaged(OutputError):
+    """The file cannot be read: not HDF5, truncated, or damaged (the message is one line)."""
+
+
+_checked: dict[str, tuple] = {}  # files found sound, by path: (inode, size, mtime) when checked
+
+
+def _identity(path: Path) -> tuple:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def check(path, what: str = "HDF5 file") -> None:
+    """Raise Damaged (one line naming the file) unless every object's metadata in `path` reads
+    without error, HDF5 answering within CPU_S seconds of CPU on each object; OutputError if a writer
+    keeps it locked. A file unchanged since its last check in this process is not read again."""
+    path = Path(path)
+    try:
+        identity = _identity(path)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot read the {what} ({error.strerror})") from None
+    if _checked.get(str(path)) == identity:
+        return
+    # -P: the child's folder (abm/io, modules named like others) is not put on sys.path.
+    # On Ctrl-C or SIGTERM in this process, subprocess.run kills the child before raising.
+    done = subprocess.run([sys.executable, "-P", probe_child.__file__, str(path)], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True)
+    if done.returncode == 0:
+        _checked[str(path)] = identity
+        return
+    reason = (done.stdout.strip().splitlines() or [""])[-1]
+    if done.returncode == EXIT_LOCKED:
+        raise FileBusy(f"{path}: another program holds the file open (waited {LOCK_WAIT_S:.0f} s); "
+                          "try again when it has closed it")
+    if done.returncode == -signal.SIGPROF:
+        raise Damaged(f"{path}: damaged {what}: HDF5 went round in circles reading its metadata "
+                      f"(stopped after {CPU_S:g} s of CPU on one object)")
+    if done.returncode == -signal.SIGALRM:
+        raise Damaged(f"{path}: unreadable {what}: reading its metadata stalled (no progress in {WALL_S} s)")
+    if done.returncode == EXIT_DAMAGED:
+        raise Damaged(f"{path}: {describe(reason, what)}")
+    detail = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    raise OutputError(f"{path}: the {what} could not be checked ({detail})")
+
+
+def describe(reason: str, what: str = "HDF5 file") -> str:
+    """HDF5's message about a file it cannot read, as the part of one line after the file name."""
+    if "file signature not found" in reason:
+        return f"not an HDF5 file (empty, or not written by HDF5), so not a readable {what}"
+    if "truncated file" in reason:
+        return f"truncated {what} (shorter than its contents say: cut off while copying or writing?)"
+    return f"damaged {what} ({reason})"
+
+
+def reason(error: BaseException) -> str:
+    """First line of an exception's message, whitespace collapsed (HDF5's messages are long)."""
+    return " ".join(str(error).split()) or error.__class__.__name__
