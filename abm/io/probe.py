@@ -18,12 +18,17 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from ..errors import OutputError
 from . import probe_child
 from .files import FileBusy
 from .probe_child import CPU_S, EXIT_DAMAGED, EXIT_LOCKED, LOCK_WAIT_S, WALL_S
+
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class Damaged(OutputError):
@@ -49,26 +54,54 @@ def check(path, what: str = "HDF5 file") -> None:
         raise OutputError(f"{path}: cannot read the {what} ({error.strerror})") from None
     if _checked.get(str(path)) == identity:
         return
-    # -P: the child's folder (abm/io, modules named like others) is not put on sys.path.
-    # On Ctrl-C or SIGTERM in this process, subprocess.run kills the child before raising.
-    done = subprocess.run([sys.executable, "-P", probe_child.__file__, str(path)], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True)
-    if done.returncode == 0:
+    code, stdout, stderr = _run_child(path)
+    if code == 0:
         _checked[str(path)] = identity
         return
-    reason = (done.stdout.strip().splitlines() or [""])[-1]
-    if done.returncode == EXIT_LOCKED:
+    reason = (stdout.strip().splitlines() or [""])[-1]
+    if code == EXIT_LOCKED:
         raise FileBusy(f"{path}: another program holds the file open (waited {LOCK_WAIT_S:.0f} s); "
                           "try again when it has closed it")
-    if done.returncode == -signal.SIGPROF:
+    if code == -signal.SIGPROF:
         raise Damaged(f"{path}: damaged {what}: HDF5 went round in circles reading its metadata "
                       f"(stopped after {CPU_S:g} s of CPU on one object)")
-    if done.returncode == -signal.SIGALRM:
+    if code == -signal.SIGALRM:
         raise Damaged(f"{path}: unreadable {what}: reading its metadata stalled (no progress in {WALL_S} s)")
-    if done.returncode == EXIT_DAMAGED:
+    if code == EXIT_DAMAGED:
         raise Damaged(f"{path}: {describe(reason, what)}")
-    detail = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    detail = (stderr.strip().splitlines() or [f"exit status {code}"])[-1]
     raise OutputError(f"{path}: the {what} could not be checked ({detail})")
+
+
+def _run_child(path: Path) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of probe_child.py on path. On Ctrl-C, SIGTERM's handler or
+    any other exception here, the child is killed and reaped at once before the exception goes
+    on: it may be spinning inside HDF5, and must not outlive the command. (Popen.communicate and
+    wait would first give it a quarter of a second to end on its own.)"""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        # A stop request must not land inside Popen, after the child started: it would be left
+        # running. So SIGINT and SIGTERM wait until `child` is known (the child unblocks them).
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            # -P: the child's folder (abm/io, modules named like others) is not put on sys.path.
+            child = subprocess.Popen([sys.executable, "-P", probe_child.__file__, str(path)],
+                                     stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, text=True)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            raise
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a pending stop is raised here
+            delay = 0.001
+            while child.poll() is None:
+                time.sleep(delay)  # signal handlers run here
+                delay = min(delay * 2, 0.02)
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        stdout.seek(0)
+        stderr.seek(0)
+        return child.returncode, stdout.read(), stderr.read()
 
 
 def describe(reason: str, what: str = "HDF5 file") -> str:

@@ -63,6 +63,7 @@ def walk(path) -> None:
 def main(path) -> int:
     for number in (signal.SIGPROF, signal.SIGALRM):  # an ignored signal would be inherited
         signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # blocked by the parent
     try:
         walk(path)
     except Exception as error:  # noqa: BLE001 - any failure to read is the answer
