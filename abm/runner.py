@@ -57,8 +57,10 @@ def run_to_file(config_path, overrides=None, out=None, device=None, overwrite=Fa
         check_writable(path, overwrite)
         model = TissueModel(config_path, device=device, overrides=overrides, arm=arm)
         config_text = load_raw(config_path)[1] if isinstance(config_path, (str, Path)) else None
-        writer = RunWriter(path, model, config_text=config_text, overwrite=overwrite)  # a signal: no file left
-        stop.deferring = True  # the file is ready: from now on a signal ends the step, then checkpoints
+        # A signal while the file is written under a temporary name: no file is left. From the
+        # moment it takes its name, a signal ends the step (the first one) and checkpoints.
+        writer = RunWriter(path, model, config_text=config_text, overwrite=overwrite,
+                           on_publish=stop.defer)
         log(f"abm: {model.config.name}: backend {model.backend.description}")  # after every setup error
         return _drive(model, writer, path, stop, progress, log, checkpoint_first=True)
 
@@ -70,7 +72,7 @@ def resume_file(path, device=None, progress=True, log=print) -> Path:
     path = Path(path)
     with _stop_on_signals(detail=f"{path} is unchanged") as stop:
         chosen = plan(path, device=device)  # reads only; AlreadyComplete when there is nothing to do
-        stop.deferring = True  # the run file is about to change: a signal waits for a clean point
+        stop.defer()  # the run file is about to change: a signal waits for a clean point
         resumed = apply(chosen, device=device)
         model = resumed.model
         log(f"abm: {resumed.note}")
@@ -134,6 +136,9 @@ def _checkpoint_and_stop(model, writer, path, signal_number, every) -> Interrupt
 class _StopFlag:
     signal_number = 0
     deferring = False  # False: a signal raises Stopped at once; True: it is noted for the end of the step
+
+    def defer(self):
+        self.deferring = True
 
 
 @contextmanager

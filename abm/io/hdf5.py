@@ -118,7 +118,11 @@ class RunWriter:
     ``RunWriter.reopen(path, model)`` continues a file already truncated to the model's step.
     """
 
-    def __init__(self, path, model, config_text: str | None = None, overwrite: bool = False):
+    def __init__(self, path, model, config_text: str | None = None, overwrite: bool = False,
+                 on_publish=None):
+        """on_publish: called just before the new file takes its name (the runner defers signals
+        from then on: a stop request while the file is written under its temporary name
+        removes it, one after it appears ends in a checkpoint)."""
         self._setup(path, model)
         check_writable(self.path, overwrite)
         self.run_id = uuid.uuid4().hex
@@ -133,6 +137,8 @@ class RunWriter:
                 self._write_rows(file)
                 self._snapshot(file, model, arrays)
                 file.attrs["steps_done"] = model.steps
+            if on_publish is not None:
+                on_publish()
             remove_quietly(checkpoints.checkpoint_path(self.path))  # an earlier run's, if replaced
             replace(tmp, self.path)
         except (OSError, RuntimeError) as error:  # RuntimeError: h5py's flush failures
