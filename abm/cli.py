@@ -9,6 +9,8 @@ import argparse
 import os
 import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import AbmError
@@ -17,6 +19,32 @@ from .validate.cli import VALIDATE_HANDLERS, add_validate_command
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+READING_COMMANDS = ("info", "plot", "movie")  # only read run files: a signal may end them at any moment
+
+
+class _Signalled(KeyboardInterrupt):
+    def __init__(self, signal_number: int):
+        super().__init__(signal.Signals(signal_number).name)
+        self.signal_number = signal_number
+
+
+@contextmanager
+def _stop_at_once_on_sigterm(command: str):
+    """SIGTERM ends a reading command like Ctrl-C does: one line, exit status 143, no traceback.
+    (Files are read in short calls, and damaged metadata in a child process (io/probe.py), so
+    the handler runs within a moment.)"""
+    if command not in READING_COMMANDS or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(number, _frame):
+        raise _Signalled(number)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -130,13 +158,16 @@ def _run(args) -> int:
         print(f"abm: {done}", file=sys.stderr)
         return 0
     except KeyboardInterrupt as stop:
-        step = getattr(stop, "step", None)
+        step, number = getattr(stop, "step", None), getattr(stop, "signal_number", signal.SIGINT)
         if getattr(stop, "checkpointed", False):
             print(f"abm: interrupted at step {step}; checkpoint written, the output is marked incomplete; "
                   f"continue with: abm run --resume {stop.path}", file=sys.stderr)
+        elif hasattr(stop, "detail"):  # runner.Stopped: before the first step
+            detail = f"; {stop.detail}" if stop.detail else ""
+            print(f"abm: stopped by {signal.Signals(number).name} before the first step{detail}", file=sys.stderr)
         else:
             print("abm: interrupted; the output is marked incomplete", file=sys.stderr)
-        return 128 + getattr(stop, "signal_number", 2) if step is not None else EXIT_INTERRUPTED
+        return 128 + number
     return 0
 
 
@@ -189,7 +220,8 @@ def main(argv=None) -> int:
     handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "rules": _rules, "schema": _schema,
                **SWEEP_HANDLERS, **VALIDATE_HANDLERS, "bench": _bench}[args.command]
     try:
-        code = handler(args)
+        with _stop_at_once_on_sigterm(args.command):
+            code = handler(args)
         if argv is None and args.command == "run" and code == 0:
             # The command-line process, its run complete and its file closed: a Ctrl-C or SIGTERM
             # arriving while it winds down (thread pools, interpreter exit) has nothing left to
@@ -200,6 +232,10 @@ def main(argv=None) -> int:
     except AbmError as error:
         print(f"abm: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM during a command that handles none itself
+        number = getattr(stop, "signal_number", signal.SIGINT)
+        print(f"abm: stopped by {signal.Signals(number).name}", file=sys.stderr)
+        return 128 + number
     except BrokenPipeError:  # e.g. `abm schema | head`
         sys.stderr.close()
         return 0

@@ -3,6 +3,12 @@
 Checkpoints (output.checkpoint_every_steps) are written between steps. Ctrl-C (SIGINT) or
 SIGTERM ends the step being computed, writes a checkpoint, marks the file `interrupted` and
 raises ``Interrupted`` (a KeyboardInterrupt); a second Ctrl-C stops at once.
+
+Before that, while the config is read, the model built, the run file created or a resume
+planned (reads only), a signal stops the command at once (``Stopped``): nothing is half-written
+then, and waiting for a first step that may be minutes away would make Ctrl-C look ignored.
+Deferring starts once the run file is ready to be written step by step (or, for a resume, just
+before it is changed).
 """
 from __future__ import annotations
 
@@ -27,6 +33,14 @@ class Interrupted(KeyboardInterrupt):
         self.path, self.step, self.signal_number, self.checkpointed = path, step, signal_number, checkpointed
 
 
+class Stopped(KeyboardInterrupt):
+    """A signal before the first step: the command stopped at once; `detail` says what was left."""
+
+    def __init__(self, signal_number: int, detail: str = ""):
+        super().__init__(f"stopped by {signal.Signals(signal_number).name}")
+        self.signal_number, self.detail, self.step = signal_number, detail, None
+
+
 def default_output(name: str) -> Path:
     return Path("runs") / f"{name}.h5"
 
@@ -36,25 +50,30 @@ def run_to_file(config_path, overrides=None, out=None, device=None, overwrite=Fa
     """Validate everything, then run to completion writing one HDF5 file. Returns its path."""
     if out is not None and not str(out).strip():
         raise OutputError("--out: empty output path")
-    # The config and the output path first: a bad path fails before a large lattice is allocated.
-    config, _source = load_config(config_path, overrides, arm=arm, ablate=ablate)
-    path = Path(out or config.output.path or default_output(config.name))
-    check_writable(path, overwrite)
     with _stop_on_signals() as stop:
+        # The config and the output path first: a bad path fails before a large lattice is allocated.
+        config, _source = load_config(config_path, overrides, arm=arm, ablate=ablate)
+        path = Path(out or config.output.path or default_output(config.name))
+        check_writable(path, overwrite)
         model = TissueModel(config_path, device=device, overrides=overrides, arm=arm, ablate=ablate)
         config_text = load_raw(config_path)[1] if isinstance(config_path, (str, Path)) else None
-        writer = RunWriter(path, model, config_text=config_text, overwrite=overwrite)
+        # A signal while the file is written under a temporary name: no file is left. From the
+        # moment it takes its name, a signal ends the step (the first one) and checkpoints.
+        writer = RunWriter(path, model, config_text=config_text, overwrite=overwrite,
+                           on_publish=stop.defer)
         log(f"abm: {model.config.name}: backend {model.backend.description}")  # after every setup error
         return _drive(model, writer, path, stop, progress, log, checkpoint_first=True)
 
 
 def resume_file(path, device=None, progress=True, log=print) -> Path:
     """Continue an interrupted or killed run from its latest checkpoint (`abm run --resume`)."""
-    from .io.resume import prepare
+    from .io.resume import apply, plan
 
     path = Path(path)
-    with _stop_on_signals() as stop:
-        resumed = prepare(path, device=device)  # AlreadyComplete when there is nothing to do
+    with _stop_on_signals(detail=f"{path} is unchanged") as stop:
+        chosen = plan(path, device=device)  # reads only; AlreadyComplete when there is nothing to do
+        stop.defer()  # the run file is about to change: a signal waits for a clean point
+        resumed = apply(chosen, device=device)
         model = resumed.model
         log(f"abm: {resumed.note}")
         log(f"abm: {model.config.name}: backend {model.backend.description}")
@@ -116,17 +135,24 @@ def _checkpoint_and_stop(model, writer, path, signal_number, every) -> Interrupt
 
 class _StopFlag:
     signal_number = 0
+    deferring = False  # False: a signal raises Stopped at once; True: it is noted for the end of the step
+
+    def defer(self):
+        self.deferring = True
 
 
 @contextmanager
-def _stop_on_signals():
-    """SIGINT/SIGTERM set a flag checked between steps; a second SIGINT raises KeyboardInterrupt."""
+def _stop_on_signals(detail: str = ""):
+    """SIGINT/SIGTERM raise Stopped until flag.deferring is set; then they set a flag checked
+    between steps, and a second SIGINT raises KeyboardInterrupt."""
     flag = _StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag  # signal handlers can only be set in the main thread
         return
 
     def handler(number, _frame):
+        if not flag.deferring:
+            raise Stopped(number, detail)
         if flag.signal_number and number == signal.SIGINT:
             raise KeyboardInterrupt
         flag.signal_number = number

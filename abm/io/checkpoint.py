@@ -26,7 +26,8 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import OutputError
-from .files import remove_quietly, replace, temporary_path
+from . import probe
+from .files import create_h5, dataset_options, remove_quietly, replace, temporary_path
 
 FORMAT = "tissue-abm-checkpoint"
 FORMAT_VERSION = 1
@@ -157,12 +158,17 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _dataset(group, name, values):
+    values = np.asarray(values)
+    group.create_dataset(name, data=values, **dataset_options(values))
+
+
 def save(path, checkpoint: Checkpoint) -> Path:
     """Write the checkpoint to path.tmp, sync it, then rename it over path (atomic)."""
     path = Path(path)
     tmp = temporary_path(path)
     try:
-        with h5py.File(tmp, "w") as f:
+        with create_h5(tmp) as f:
             attrs = f.attrs
             attrs["format"], attrs["format_version"] = FORMAT, FORMAT_VERSION
             attrs["package_version"], attrs["written"] = __version__, _now()
@@ -173,12 +179,12 @@ def save(path, checkpoint: Checkpoint) -> Path:
             for group_name, arrays in (("agents", checkpoint.columns), ("fields", checkpoint.fields)):
                 group = f.create_group(group_name)
                 for name, values in arrays.items():
-                    group.create_dataset(name, data=values)
-            f.create_dataset("lattice/occupancy", data=checkpoint.occupancy)
+                    _dataset(group, name, values)
+            _dataset(f, "lattice/occupancy", checkpoint.occupancy)
             for name, arrays in checkpoint.extra.items():
                 group = f.create_group(f"extra/{name}")
                 for key, values in arrays.items():
-                    group.create_dataset(key, data=values)
+                    _dataset(group, key, values)
         replace(tmp, path)
     except BaseException:
         remove_quietly(tmp)
@@ -189,6 +195,7 @@ def save(path, checkpoint: Checkpoint) -> Path:
 def load(path) -> Checkpoint:
     """Read a checkpoint file; OutputError if it is missing or not a checkpoint."""
     path = Path(path)
+    probe.check(path, "checkpoint")  # damaged metadata: an error in seconds, not a hang
     try:
         with h5py.File(path, "r") as f:
             attrs = f.attrs
@@ -207,5 +214,5 @@ def load(path) -> Checkpoint:
             )
     except OutputError:
         raise
-    except (OSError, KeyError, ValueError) as error:
-        raise OutputError(f"{path}: unreadable checkpoint ({str(error).splitlines()[0]})") from None
+    except (OSError, KeyError, ValueError, RuntimeError) as error:
+        raise probe.Damaged(f"{path}: unreadable checkpoint ({probe.reason(error)})") from None

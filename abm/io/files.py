@@ -20,6 +20,17 @@ from ..errors import OutputError
 
 READER_WAIT_S = 30.0  # how long a reader waits for the writer's lock before giving up
 
+# HDF5 file format of everything written (docs/output.md, "File format"). HDF5's earliest format
+# (superblock 0, object header 1, v1 B-trees) has no checksums: damaged metadata is read as if it
+# were sound and can send the library into an endless loop. From 1.10 on, the superblock, object
+# headers, chunk indexes and heaps carry checksums, so damage is reported as an error. Readable by
+# HDF5 >= 1.10 (h5py, pandas, meshio, ParaView >= 5.5).
+LIBVER = ("v110", "latest")
+
+
+class FileBusy(OutputError):
+    """Another process kept the file locked for longer than a reader waits."""
+
 
 def is_lock_error(error: BaseException) -> bool:
     """True for HDF5's 'unable to lock file' (another process holds the file)."""
@@ -37,21 +48,39 @@ def open_h5(path, mode: str = "r", *, wait_s: float | None = READER_WAIT_S,
     """
     start = time.monotonic()
     delay, warned = 0.002, False
+    # Writers pass the bounds too: objects added to a file (snapshot groups) are then checksummed.
+    libver = None if mode == "r" else LIBVER
     while True:
         try:
-            return h5py.File(path, mode, locking="best-effort")
+            return h5py.File(path, mode, locking="best-effort", libver=libver)
         except OSError as error:
             if not is_lock_error(error):
                 raise
             waited = time.monotonic() - start
             if wait_s is not None and waited >= wait_s:
-                raise OutputError(f"{path}: another program holds the file open (waited {waited:.0f} s); "
+                raise FileBusy(f"{path}: another program holds the file open (waited {waited:.0f} s); "
                                   "try again when it has closed it") from None
             if on_wait is not None and not warned and waited >= warn_after_s:
                 on_wait()
                 warned = True
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
+
+
+def create_h5(path) -> h5py.File:
+    """A new HDF5 file (replacing any at path) in the checksummed format LIBVER."""
+    return h5py.File(path, "w", locking="best-effort", libver=LIBVER)
+
+
+def dataset_options(data, compression: int = 0) -> dict:
+    """create_dataset options: chunked with a Fletcher-32 checksum per chunk (a damaged chunk is
+    an error when read, not silently wrong numbers), and gzip when compression > 0."""
+    if data.size == 0 or data.ndim == 0 or data.dtype.kind not in "biuf":  # cannot be chunked or filtered
+        return {}
+    options = {"chunks": True, "fletcher32": True}
+    if compression > 0:
+        options.update(compression="gzip", compression_opts=compression, shuffle=True)
+    return options
 
 
 def temporary_path(path: Path) -> Path:

@@ -25,7 +25,6 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from .._version import __version__
@@ -33,7 +32,7 @@ from ..config import to_yaml
 from ..errors import OutputError
 from . import checkpoint as checkpoints
 from . import xdmf
-from .files import SPACE_MARGIN, ensure_space, open_h5, remove_quietly, replace, space_left, temporary_path
+from .files import SPACE_MARGIN, create_h5, dataset_options, ensure_space, open_h5, remove_quietly, replace, space_left, temporary_path
 
 FORMAT = "tissue-abm-run"
 FORMAT_VERSION = 1
@@ -136,7 +135,11 @@ class RunWriter:
     ``RunWriter.reopen(path, model)`` continues a file already truncated to the model's step.
     """
 
-    def __init__(self, path, model, config_text: str | None = None, overwrite: bool = False):
+    def __init__(self, path, model, config_text: str | None = None, overwrite: bool = False,
+                 on_publish=None):
+        """on_publish: called just before the new file takes its name (the runner defers signals
+        from then on: a stop request while the file is written under its temporary name
+        removes it, one after it appears ends in a checkpoint)."""
         self._setup(path, model)
         check_writable(self.path, overwrite)
         self.run_id = uuid.uuid4().hex
@@ -145,17 +148,22 @@ class RunWriter:
         arrays = self._snapshot_arrays(model)
         ensure_space(tmp, self._rows_bytes(0) + _nbytes(arrays), "the new run file", WriteFailed)
         try:
-            with h5py.File(tmp, "w", locking="best-effort") as file:
+            with create_h5(tmp) as file:
                 self._write_attributes(file, config_text)
                 self._create_timeseries(file)
                 self._write_rows(file)
                 self._snapshot(file, model, arrays)
                 file.attrs["steps_done"] = model.steps
+            if on_publish is not None:
+                on_publish()
             remove_quietly(checkpoints.checkpoint_path(self.path))  # an earlier run's, if replaced
             replace(tmp, self.path)
         except (OSError, RuntimeError) as error:  # RuntimeError: h5py's flush failures
             remove_quietly(tmp)
             raise OutputError(f"{self.path}: cannot create HDF5 file ({_reason(error)})") from None
+        except BaseException:  # Ctrl-C or SIGTERM before the first step: no half-written file is left
+            remove_quietly(tmp)
+            raise
         self._write_xdmf()
 
     @classmethod
@@ -272,7 +280,8 @@ class RunWriter:
     def _create_timeseries(self, file):
         group = file.create_group("timeseries")
         for name, dtype in self._columns().items():
-            dataset = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
+            dataset = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,),
+                                           fletcher32=True)
             dataset.attrs["units"] = timeseries_units(name, self.model.spec.type_names)
 
     def record(self, model):
@@ -315,11 +324,7 @@ class RunWriter:
 
     def _dataset(self, group, name, data, units=None):
         data = np.ascontiguousarray(data)
-        kwargs = {}
-        if data.size > 0 and self.compression > 0:
-            kwargs = {"compression": "gzip", "compression_opts": self.compression, "shuffle": True,
-                      "chunks": True}
-        dataset = group.create_dataset(name, data=data, **kwargs)
+        dataset = group.create_dataset(name, data=data, **dataset_options(data, self.compression))
         if units:
             dataset.attrs["units"] = units
         return dataset

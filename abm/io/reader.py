@@ -2,16 +2,36 @@
 
 Runs can be read while they are being written (from another process): the writer holds the
 file only for short write sessions, and opening waits for the end of one.
+
+A damaged file is one line naming it (OutputError), never a hang nor a traceback: the file's
+metadata is first read in a child process that cannot hang (probe.py), and errors of later reads
+(damaged data chunks, missing pieces) become one line too.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
-
 from ..errors import OutputError
+from . import probe
 from .files import open_h5
 from .hdf5 import FORMAT
+
+READ_ERRORS = (OSError, KeyError, ValueError, RuntimeError)  # what h5py raises on damage
+
+
+def _one_line_errors(method):
+    """Errors reading the file become OutputError naming it, e.g. a chunk failing its checksum."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except OutputError:
+            raise
+        except READ_ERRORS as error:
+            raise OutputError(f"{self.path}: damaged run file ({probe.reason(error)})") from None
+    return wrapper
 
 
 class Run:
@@ -23,11 +43,17 @@ class Run:
             raise OutputError(f"{self.path}: no such run file")
         if self.path.is_dir():
             raise OutputError(f"{self.path}: is a directory, expected an .h5 run file")
+        probe.check(self.path, "run file")
         try:
             self.file = open_h5(self.path, "r")
         except OSError as error:
-            raise OutputError(f"{self.path}: not a readable HDF5 file ({str(error).splitlines()[0]})") from None
-        if self.file.attrs.get("format") != FORMAT or "timeseries" not in self.file:
+            raise probe.Damaged(f"{self.path}: {probe.describe(probe.reason(error), 'run file')}") from None
+        try:
+            is_run = self.file.attrs.get("format") == FORMAT and "timeseries" in self.file
+        except READ_ERRORS as error:
+            self.file.close()
+            raise probe.Damaged(f"{self.path}: damaged run file ({probe.reason(error)})") from None
+        if not is_run:
             self.file.close()
             raise OutputError(f"{self.path}: HDF5 file is not a tissue-abm run (no format attribute or time series)")
 
@@ -41,17 +67,21 @@ class Run:
         self.file.close()
 
     @property
+    @_one_line_errors
     def attrs(self) -> dict:
         return {key: (value.decode() if isinstance(value, bytes) else value) for key, value in self.file.attrs.items()}
 
     @property
+    @_one_line_errors
     def completed(self) -> bool:
         return bool(self.file.attrs.get("completed", False))
 
     @property
+    @_one_line_errors
     def lattice_shape(self) -> tuple[int, ...]:
         return tuple(int(n) for n in self.file.attrs["lattice_shape"])
 
+    @_one_line_errors
     def timeseries(self):
         """One row per recorded step, one column per time-series dataset."""
         import pandas as pd
@@ -62,6 +92,7 @@ class Run:
         ordered = ["step", "time_h"] + [c for c in frame.columns if c not in ("step", "time_h")]
         return frame[ordered]
 
+    @_one_line_errors
     def snapshot_steps(self) -> list[int]:
         return sorted(int(name) for name in self.file.get("snapshots", {}))
 
@@ -75,6 +106,7 @@ class Run:
             raise OutputError(f"{self.path}: no snapshot at step {step} (snapshots at steps {_ranges(steps)})")
         return self.file["snapshots"][f"{step:08d}"]
 
+    @_one_line_errors
     def snapshot(self, step: int | None = None) -> dict:
         """Arrays of one snapshot (default: the last): lattice cell_type/cell_state, fields, agents."""
         group = self._group(step)
@@ -87,6 +119,7 @@ class Run:
             "agents": {name: ds[...] for name, ds in group["agents"].items()},
         }
 
+    @_one_line_errors
     def snapshot_slice(self, step: int | None = None, axis: int = 2, index: int | None = None) -> dict:
         """Like snapshot() but 2D: the lattice and the fields only, and for 3D runs only the plane
         `index` (default: the mid-plane) normal to `axis` is read from the file."""
@@ -111,12 +144,15 @@ class Run:
             "units": {name: _text(ds.attrs.get("units", "")) for name, ds in group["fields"].items()},
         }
 
+    @_one_line_errors
     def cell_types(self) -> list[str]:
         return json.loads(self.attrs["cell_types"])
 
+    @_one_line_errors
     def cell_states(self) -> dict[str, list[str]]:
         return json.loads(self.attrs["cell_states"])
 
+    @_one_line_errors
     def summary(self) -> str:
         from .checkpoint import checkpoint_path
 

@@ -34,13 +34,15 @@ def output_state(path, expected_config: str | None) -> str:
     path = Path(path)
     if not path.exists():
         return "missing"
+    if not _sound(path):
+        return "unreadable"
     try:
         with h5py.File(path, "r", locking="best-effort") as f:
             if not bool(f.attrs.get("completed", False)):
                 return "incomplete"
             stored = f.attrs.get("config_yaml", "")
             stored = stored.decode() if isinstance(stored, bytes) else str(stored)
-    except (OSError, KeyError):
+    except (OSError, KeyError, ValueError, RuntimeError):
         return "unreadable"
     return "complete" if expected_config is not None and stored == expected_config else "mismatch"
 
@@ -98,15 +100,28 @@ def checkpoint_step(run_path: Path, expected_config: str | None) -> int | None:
     import h5py
 
     path = _checkpoint_path(run_path)
-    if path is None or expected_config is None or not path.exists():
+    if path is None or expected_config is None or not path.exists() or not _sound(path):
         return None
     try:
         with h5py.File(path, "r", locking="best-effort") as f:
             stored = f.attrs.get("config_yaml", "")
             stored = stored.decode() if isinstance(stored, bytes) else str(stored)
             return int(f.attrs["step"]) if stored == expected_config else None
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, RuntimeError):
         return None
+
+
+def _sound(path: Path) -> bool:
+    """Whether the file's metadata reads without error, in a child process that cannot hang on a
+    damaged file (abm.io.probe); a damaged output or checkpoint is then run again, not reused."""
+    from ..errors import OutputError
+    from ..io import probe
+
+    try:
+        probe.check(path)
+    except OutputError:
+        return False
+    return True
 
 
 def _move(src: Path, dst: Path) -> None:
@@ -175,7 +190,9 @@ def _stamp(path: Path, run: dict, wall_s: float) -> None:
     """Sweep metadata as root attributes (the datasets are untouched)."""
     import h5py
 
-    with h5py.File(path, "a", locking="best-effort") as f:
+    from ..io.files import LIBVER
+
+    with h5py.File(path, "a", locking="best-effort", libver=LIBVER) as f:
         f.attrs["sweep_name"] = run["sweep"]
         f.attrs["sweep_run"] = run["stem"]
         f.attrs["sweep_arm"] = run["arm"]

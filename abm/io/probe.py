@@ -1,0 +1,118 @@
+"""Checking an HDF5 file in a separate process that cannot hang: a damaged file is an error in
+seconds, never an endless loop.
+
+Why (docs/output.md, "Damaged files"): HDF5 has loops that damaged metadata can make endless.
+Checksums (the v110 file format, files.LIBVER) turn most damage into an error, but not all: the
+global heap, where variable-length strings (every text attribute) are kept, has no checksum in
+any format version, and a partly zeroed one sends H5HG__cache_heap_deserialize into a loop that
+holds the GIL, so nothing in the reading process can stop it (nor Ctrl-C, nor SIGTERM's handler).
+
+So readers call `check(path)` first: it runs probe_child.py in a child process, which reads
+every object's metadata and is ended by a timer when HDF5 spins on one object for CPU_S seconds
+of CPU (or makes no progress for WALL_S seconds). Once the child got through, the caller reads the same metadata in its own process
+without risk; dataset data (chunks carry Fletcher-32 checksums, gzip checks its stream) fails
+with an error when damaged, which the readers turn into one line as well.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..errors import OutputError
+from . import probe_child
+from .files import FileBusy
+from .probe_child import CPU_S, EXIT_DAMAGED, EXIT_LOCKED, LOCK_WAIT_S, WALL_S
+
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class Damaged(OutputError):
+    """The file cannot be read: not HDF5, truncated, or damaged (the message is one line)."""
+
+
+_checked: dict[str, tuple] = {}  # files found sound, by path: (inode, size, mtime) when checked
+
+
+def _identity(path: Path) -> tuple:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def check(path, what: str = "HDF5 file") -> None:
+    """Raise Damaged (one line naming the file) unless every object's metadata in `path` reads
+    without error, HDF5 answering within CPU_S seconds of CPU on each object; OutputError if a writer
+    keeps it locked. A file unchanged since its last check in this process is not read again."""
+    path = Path(path)
+    try:
+        identity = _identity(path)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot read the {what} ({error.strerror})") from None
+    if _checked.get(str(path)) == identity:
+        return
+    code, stdout, stderr = _run_child(path)
+    if code == 0:
+        _checked[str(path)] = identity
+        return
+    reason = (stdout.strip().splitlines() or [""])[-1]
+    if code == EXIT_LOCKED:
+        raise FileBusy(f"{path}: another program holds the file open (waited {LOCK_WAIT_S:.0f} s); "
+                          "try again when it has closed it")
+    if code == -signal.SIGPROF:
+        raise Damaged(f"{path}: damaged {what}: HDF5 went round in circles reading its metadata "
+                      f"(stopped after {CPU_S:g} s of CPU on one object)")
+    if code == -signal.SIGALRM:
+        raise Damaged(f"{path}: unreadable {what}: reading its metadata stalled (no progress in {WALL_S} s)")
+    if code == EXIT_DAMAGED:
+        raise Damaged(f"{path}: {describe(reason, what)}")
+    detail = (stderr.strip().splitlines() or [f"exit status {code}"])[-1]
+    raise OutputError(f"{path}: the {what} could not be checked ({detail})")
+
+
+def _run_child(path: Path) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of probe_child.py on path. On Ctrl-C, SIGTERM's handler or
+    any other exception here, the child is killed and reaped at once before the exception goes
+    on: it may be spinning inside HDF5, and must not outlive the command. (Popen.communicate and
+    wait would first give it a quarter of a second to end on its own.)"""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        # A stop request must not land inside Popen, after the child started: it would be left
+        # running. So SIGINT and SIGTERM wait until `child` is known (the child unblocks them).
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            # -P: the child's folder (abm/io, modules named like others) is not put on sys.path.
+            child = subprocess.Popen([sys.executable, "-P", probe_child.__file__, str(path)],
+                                     stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, text=True)
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            raise
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a pending stop is raised here
+            delay = 0.001
+            while child.poll() is None:
+                time.sleep(delay)  # signal handlers run here
+                delay = min(delay * 2, 0.02)
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        stdout.seek(0)
+        stderr.seek(0)
+        return child.returncode, stdout.read(), stderr.read()
+
+
+def describe(reason: str, what: str = "HDF5 file") -> str:
+    """HDF5's message about a file it cannot read, as the part of one line after the file name."""
+    if "file signature not found" in reason:
+        return f"not an HDF5 file (empty, or not written by HDF5), so not a readable {what}"
+    if "truncated file" in reason:
+        return f"truncated {what} (shorter than its contents say: cut off while copying or writing?)"
+    return f"damaged {what} ({reason})"
+
+
+def reason(error: BaseException) -> str:
+    """First line of an exception's message, whitespace collapsed (HDF5's messages are long)."""
+    return " ".join(str(error).split()) or error.__class__.__name__
