@@ -168,6 +168,10 @@ class Run:
             f"started    {a.get('start_time')}   ended {a.get('end_time') or '-'}",
             f"version    {a.get('package_version')}   commit {a.get('git_commit')}",
         ]
+        plugins, ablated = json.loads(a.get("plugins") or "{}"), json.loads(a.get("ablated") or "[]")
+        if plugins or ablated:  # what shaped this model beyond the built-in rules
+            lines.append(f"model      plugins {', '.join(f'{k} {v}' for k, v in plugins.items()) or 'none'}; "
+                         f"ablated {', '.join(ablated) or 'none'}")
         resumes = json.loads(a.get("resumes") or "[]")
         if resumes:
             lines.append(f"resumed    {len(resumes)} time(s), last from step {resumes[-1].get('from_step')} "
