@@ -281,7 +281,7 @@ def load_config(path_or_dict, overrides: dict[str, Any] | None = None,
     not run now fails now rather than hours into `abm validate` or a sweep."""
     raw, source = _read(path_or_dict)
     config = validate(_resolved(raw, source, arm, overrides, ablate), _label(source, arm))
-    check_every_arm(raw, source, overrides, ablate)
+    check_every_arm(raw, source)  # as written: the user's overrides are for the arm that runs
     return config, source
 
 
@@ -328,16 +328,16 @@ def _resolved(raw: dict, source: str, arm: str | None, overrides, ablate, quick:
     return raw
 
 
-def check_every_arm(raw: dict, source: str, overrides=None, ablate=()) -> None:
-    """Validate every arm, and each with the validation's quick overrides; the first problem is a
-    one-line ConfigError naming the file, the arm and the key."""
+def check_every_arm(raw: dict, source: str) -> None:
+    """Validate every arm of the file as written, and each with the validation's quick overrides;
+    the first problem is a one-line ConfigError naming the file, the arm and the key."""
     arms = raw.get("arms") or {}
     has_quick = bool((raw.get("validation") or {}).get("quick_overrides"))
     for arm in [None, *arms] if isinstance(arms, dict) else [None]:
         for quick in (False, True) if has_quick else (False,):
             if arm is None and not quick:
                 continue  # the base itself: validated by the caller
-            validate(_resolved(raw, source, arm, overrides, ablate, quick), _label(source, arm, quick))
+            validate(_resolved(raw, source, arm, None, (), quick), _label(source, arm, quick))
 
 
 def to_yaml(config: Config) -> str:
