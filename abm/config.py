@@ -66,24 +66,39 @@ class ScatterPlacement(Strict):
     pattern: Literal["scatter"]
     cell_type: str = Field(description="a cell type of the model (built-in or from a plugin)")
     count: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="cells placed on uniformly random free sites (or give density_per_mm2)")
-    density_per_mm2: NonNegative | None = Field(
-        None, description="cells per mm^2 of lattice (2D) or per mm^3 (3D), instead of count")
+        None, description="cells placed on uniformly random free sites (or give density_per_mm3)")
+    density_per_mm3: NonNegative | None = Field(
+        None, description="cells per mm^3 of tissue, instead of count; a 2D lattice is a slab one site (dx_um) "
+                          "thick, so a density places the same cells per site in 2D and 3D")
     inner_radius_um: NonNegative = Field(0.0, description="only sites at least this far from the centre")
     outer_radius_um: Positive | None = Field(None, description="only sites at most this far from the centre")
     center_um: list[float] | None = Field(None, description="centre in micrometres; default lattice centre")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_density_key(cls, data):
+        if isinstance(data, dict) and "density_per_mm2" in data:  # read per mm^3 in 3D: a key that changed meaning
+            raise ValueError("density_per_mm2 is replaced by density_per_mm3 (cells per mm^3; a 2D lattice is a "
+                             "slab one site thick: multiply a per-mm^2 density by 1000 / dx_um)")
+        return data
+
     @model_validator(mode="after")
     def _count_or_density(self):
-        if (self.count is None) == (self.density_per_mm2 is None):
-            raise ValueError("give exactly one of count and density_per_mm2")
+        if (self.count is None) == (self.density_per_mm3 is None):
+            raise ValueError("give exactly one of count and density_per_mm3")
         return self
 
     def cells(self, lattice) -> int:
         if self.count is not None:
             return self.count
-        extent_mm = [n * lattice.dx_um / 1000.0 for n in lattice.shape]
-        return int(round(self.density_per_mm2 * math.prod(extent_mm)))
+        return int(round(self.density_per_mm3 * tissue_volume_mm3(lattice)))
+
+
+def tissue_volume_mm3(lattice) -> float:
+    """The lattice's volume; a 2D lattice is a slab one site (dx_um) thick."""
+    extent_mm = [n * lattice.dx_um / 1000.0 for n in lattice.shape]
+    slab_mm = lattice.dx_um / 1000.0 if len(lattice.shape) == 2 else 1.0
+    return math.prod(extent_mm) * slab_mm
 
 
 class ClusterPlacement(Strict):

@@ -3,7 +3,7 @@ parameters it reads (values and units), and whether it runs in this config."""
 from __future__ import annotations
 
 UNIT_SUFFIXES = (  # key suffix -> units, longest first
-    ("_um2_per_min", "um^2/min"), ("_per_mm2", "cells/mm^2"), ("_per_site", "cells/site"),
+    ("_um2_per_min", "um^2/min"), ("_per_mm3", "cells/mm^3 (a 2D lattice: a slab one site thick)"), ("_per_site", "cells/site"),
     ("_per_min", "1/min"), ("_per_h", "1/h"), ("_per_contact", "probability per contact"),
     ("_min", "min"), ("_h", "h"), ("_um", "um"),
 )

@@ -265,8 +265,8 @@ def unit_of(key: str, values, scenarios) -> str:
         return "flag (true/false)"
     if leaf.endswith("_um2_per_min"):
         return "um^2/min"
-    if leaf.endswith("_per_mm2"):
-        return "cells/mm^2"
+    if leaf.endswith("_per_mm3"):
+        return "cells/mm^3"
     if leaf.endswith("_per_min"):
         if leaf.startswith("decay") or "uptake" in leaf:
             return "1/min"

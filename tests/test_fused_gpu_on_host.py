@@ -28,7 +28,7 @@ FEATURES = {  # receptor education, ligand clustering, caspase+ duration, anoiki
 }
 # Crowded and eventful: several NK cells on one victim, several mothers per step, contested targets.
 BUSY = {"cells.nk.kill_probability_per_contact": 0.9, "cells.tumor.division_rate_per_h": 1.0,
-        "placement.0.density_per_mm2": 1000, "placement.1.density_per_mm2": 300}
+        "placement.0.density_per_mm3": 50000, "placement.1.density_per_mm3": 15000}
 
 
 @pytest.fixture
