@@ -1,4 +1,4 @@
-"""`abm validate [STUDY ...] [--seeds N] [--quick] [--device ...] [--workers N] [--out DIR]`."""
+"""`abm validate [STUDY ...] [--seeds N] [--quick] [--device ...] [--workers N] [--out DIR] [--no-controls]`."""
 from __future__ import annotations
 
 import sys
@@ -15,6 +15,8 @@ def add_validate_command(commands) -> None:
     validate.add_argument("--device", choices=["auto", "cpu", "gpu"], default="cpu", help="backend of every run")
     validate.add_argument("--workers", type=int, help="parallel runs (default: number of CPU cores)")
     validate.add_argument("--out", default="runs/validate", help="folder for runs and the report")
+    validate.add_argument("--no-controls", dest="controls", action="store_false",
+                          help="skip the negative controls (each criterion's arms rerun without its mechanism)")
 
 
 def _validate(args) -> int:
@@ -22,7 +24,8 @@ def _validate(args) -> int:
 
     from . import report, runner
 
-    tasks = runner.plan(args.studies, seeds=args.seeds, quick=args.quick, out_dir=args.out, device=args.device)
+    tasks = runner.plan(args.studies, seeds=args.seeds, quick=args.quick, out_dir=args.out, device=args.device,
+                        controls=args.controls)
     with tqdm(total=len(tasks), unit="run", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
         results = runner.execute(tasks, workers=args.workers, progress=bar.update)
     checks = runner.check(results, quick=args.quick)

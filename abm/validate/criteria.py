@@ -6,7 +6,7 @@ runs of `--quick` (statistical tests with 6 seeds often cannot).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +22,19 @@ class Check:
     target: str
     passed: bool
     quick: bool = True  # expected to hold under --quick
+    mechanism: tuple = field(default=())  # rules it rests on (mechanisms.py)
+    control_passed: bool | None = None  # passes with those rules ablated too (None: not run)
+    control_measured: str = ""
+
+    @property
+    def status(self) -> str:
+        """validated (passes with its mechanism, fails without), passes without its mechanism,
+        pass (no control run), or FAIL."""
+        if not self.passed:
+            return "FAIL"
+        if self.control_passed is None:
+            return "PASS"
+        return "passes without its mechanism" if self.control_passed else "validated"
 
 
 def _less(study, criterion, runs_a, runs_b, key, label_a, label_b, quick=True):

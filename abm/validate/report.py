@@ -17,12 +17,27 @@ FIGURE_METRICS = {
 }
 
 
+def _verdict(c, quick: bool) -> str:
+    if not c.passed and quick and not c.quick:
+        return "not required (quick)"
+    return c.status
+
+
+def _control_text(c) -> str:
+    if not c.mechanism:
+        return "no control"
+    if c.control_passed is None:
+        return f"without {', '.join(c.mechanism)}: not run"
+    return f"without {', '.join(c.mechanism)}: {'passes' if c.control_passed else 'fails'} ({c.control_measured})"
+
+
 def table(checks, quick=False) -> str:
     width = max(len(c.criterion) for c in checks) if checks else 10
     lines = []
     for c in checks:
-        verdict = "PASS" if c.passed else ("skip" if quick and not c.quick else "FAIL")
-        lines.append(f"{verdict:4}  {c.study:<22} {c.criterion:<{width}}  {c.measured}  [target: {c.target}]")
+        verdict = _verdict(c, quick)
+        lines.append(f"{verdict:<28}  {c.study:<22} {c.criterion:<{width}}  {c.measured}  [target: {c.target}]  "
+                     f"[{_control_text(c)}]")
     return "\n".join(lines)
 
 
@@ -53,23 +68,31 @@ def write(out_dir, results, checks, command, quick) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "metrics.csv", "w", newline="") as handle:
         writer = None
-        for study, by_arm in results.items():
+        for (study, ablated), by_arm in results.items():
             for arm, runs in by_arm.items():
                 for seed, run in enumerate(runs):
-                    row = {"study": study, "arm": arm, "seed": seed, **run}
+                    row = {"study": study, "arm": arm, "seed": seed, "ablated": "+".join(ablated), **run}
                     if writer is None:
                         writer = csv.DictWriter(handle, fieldnames=list(row))
                         writer.writeheader()
                     writer.writerow(row)
     lines = [f"# Validation report ({'quick' if quick else 'full'})", "",
              f"Generated {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} by `{command}`.",
-             "Every number below is measured from the runs' HDF5 files (per-run values: `metrics.csv`).", "",
-             "| result | study | criterion | measured | target |", "|---|---|---|---|---|"]
+             "Every number below is measured from the runs' HDF5 files (per-run values: `metrics.csv`).",
+             "Negative control: the study's arms rerun with the rules the criterion rests on switched off "
+             "(`ablate`, abm/validate/mechanisms.py). *validated*: passes with its mechanism and fails "
+             "without it; *passes without its mechanism*: the criterion does not test that mechanism.", "",
+             "| result | study | criterion | measured | target | mechanism | without it |",
+             "|---|---|---|---|---|---|---|"]
     for c in checks:
-        verdict = "PASS" if c.passed else ("not required (quick)" if quick and not c.quick else "FAIL")
-        lines.append(f"| {verdict} | {c.study} | {c.criterion} | {c.measured} | {c.target} |")
+        without = "" if c.control_passed is None else (
+            f"{'passes' if c.control_passed else 'fails'}: {c.control_measured}")
+        lines.append(f"| {_verdict(c, quick)} | {c.study} | {c.criterion} | {c.measured} | {c.target} | "
+                     f"{', '.join(c.mechanism) or '-'} | {without or '-'} |")
     lines.append("")
-    for study, by_arm in results.items():
+    for (study, ablated), by_arm in results.items():
+        if ablated:
+            continue
         png = out_dir / f"{study}.png"
         figure(study, by_arm, png)
         n = {arm: len(runs) for arm, runs in by_arm.items()}

@@ -13,19 +13,20 @@ from pathlib import Path
 
 from ..config import load_config, to_yaml
 from ..errors import ConfigError
+from .mechanisms import control_sets, mechanism
 from .metrics import run_metrics
 from .studies import STUDIES, config_path
 
 
 def _one_run(task):
     """Run one arm and seed (or reuse its complete output made from the same config); its metrics."""
-    config, arm, seed, overrides, out, device = task
+    config, arm, seed, overrides, out, device, ablate = task
     from ..runner import run_to_file
 
-    resolved = load_config(config, {**overrides, "seed": seed}, arm=arm)[0]
+    resolved = load_config(config, {**overrides, "seed": seed}, arm=arm, ablate=ablate)[0]
     if not _complete_with_config(out, to_yaml(resolved)):
         run_to_file(config, overrides={**overrides, "seed": seed}, arm=arm, out=out, device=device,
-                    overwrite=True, progress=False, log=lambda message: None)
+                    overwrite=True, progress=False, log=lambda message: None, ablate=ablate)
     return run_metrics(out, resolved.validation)
 
 
@@ -43,8 +44,10 @@ def _complete_with_config(path, config_yaml: str) -> bool:
         return False
 
 
-def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu"):
-    """(study, arm, seed, task) for every run to do."""
+def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", controls=True):
+    """((study, ablated rules), arm, seed, task) for every run to do: each study's arms, and with
+    `controls` the same arms again with each of its criteria's mechanisms switched off
+    (abm/validate/mechanisms.py), under runs/validate/<study>/without-<rules>/."""
     unknown = [name for name in names if name not in STUDIES]
     if unknown:
         raise ConfigError(f"validate: unknown study {unknown[0]!r} (studies: {', '.join(STUDIES)})")
@@ -55,10 +58,13 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu"):
         config, _ = load_config(path)
         n_seeds = seeds or (config.validation.quick_seeds if quick else config.validation.seeds)
         overrides = dict(config.validation.quick_overrides) if quick else {}
-        for arm in config.arms:
-            for seed in range(n_seeds):
-                out = Path(out_dir) / name / arm / f"seed{seed:03d}.h5"
-                tasks.append((name, arm, seed, (str(path), arm, seed, overrides, str(out), device)))
+        for ablate in [()] + (control_sets(name) if controls else []):
+            folder = Path(out_dir) / name / (f"without-{'+'.join(ablate)}" if ablate else "")
+            for arm in config.arms:
+                for seed in range(n_seeds):
+                    out = folder / arm / f"seed{seed:03d}.h5"
+                    tasks.append(((name, ablate), arm, seed, (str(path), arm, seed, overrides, str(out), device,
+                                                               ablate)))
     return tasks
 
 
@@ -78,13 +84,33 @@ def execute(tasks, workers=None, progress=None):
 
 
 def check(results, quick=False):
-    """All checks of the studies that ran."""
+    """All checks of the studies that ran; each with its mechanism and, where its control runs
+    exist, whether it also passes without that mechanism."""
     checks = []
-    for name, by_arm in results.items():
+    for (name, ablate), by_arm in results.items():
+        if ablate:
+            continue
         study = STUDIES[name]
         validation = load_config(config_path(study))[0].validation
         for item in study.check(by_arm, validation):
             if quick and not item.quick:
                 item.measured += " (not required with --quick)"
+            item.mechanism = mechanism(name, item.criterion)
+            control = results.get((name, item.mechanism)) if item.mechanism else None
+            if control is not None:
+                item.control_passed, item.control_measured = _control(study, control, validation, item.criterion)
             checks.append(item)
     return checks
+
+
+def _control(study, by_arm, validation, criterion) -> tuple[bool, str]:
+    """(passed, measured) of one criterion on the runs without its mechanism."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # empty or constant samples: the test's own verdict stands
+            found = [c for c in study.check(by_arm, validation) if c.criterion == criterion]
+    except (ValueError, ZeroDivisionError, FloatingPointError) as error:  # nothing left to measure
+        return False, f"not measurable without it ({error.__class__.__name__})"
+    return (found[0].passed, found[0].measured) if found else (False, "not measured")

@@ -1,0 +1,65 @@
+"""The rules each criterion rests on: its negative control runs the study's arms with them
+switched off (`ablate`). A criterion counts as validated only if it passes with its mechanism
+and fails without it; one that also passes without it does not test that mechanism.
+
+The mapping is a scientific statement, written per criterion (study -> criterion -> rules):
+what in the model is supposed to produce the finding.
+"""
+from __future__ import annotations
+
+MECHANISMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "chan2020": {
+        "organoids with a caspase+ cell, without NK": ("tumor.apoptosis",),
+        "organoids with a caspase+ cell, with healthy NK": ("nk.contact_kill",),
+        "healthy NK lower invasion (area fold change)": ("nk.contact_kill",),
+        "tumor-exposed NK: invasion not different from no NK": ("nk.tumor_exposure",),
+        "colonies: no NK > healthy NK": ("nk.contact_kill",),
+        "colonies: tumor-exposed NK > no NK": ("tumor.exposed_nk_colony_support",),
+        "TIGIT/KLRG1 block lowers the exposed-NK colony count": ("nk.contact_kill",),
+    },
+    "lo2020": {
+        "per-contact kill probability: clustered < single": ("nk.contact_kill",),
+        "polyclonal share of lesions higher with NK than NK-depleted": ("nk.contact_kill",),
+        "EMT restores the sensitivity of clustered cells": ("nk.contact_kill",),
+    },
+    "correia2021": {
+        "baseline: every lesion stays below the outgrowth size": ("tumor.ifng_dormancy",),
+        "NK depletion leads to outgrowth": ("tumor.ifng_dormancy",),
+        "stellate activation leads to outgrowth": ("nk.cxcl12_quiescence",),
+        "IFN-gamma-blind tumor cells despite NK leads to outgrowth": ("tumor.ifng_dormancy",),
+        "after activation the NK count falls before the first lesion": ("nk.cxcl12_quiescence",),
+        "IL-15: fewer lesions than activation alone": ("nk.il15_proliferation",),
+        "IL-15: later outgrowth than activation alone (no outgrowth = censored at the end)": ("nk.il15_proliferation",),
+        "CXCR4 block: fewer lesions than activation alone": ("nk.cxcl12_quiescence",),
+        "CXCR4 block: later outgrowth than activation alone (no outgrowth = censored at the end)":
+            ("nk.cxcl12_quiescence",),
+    },
+    "szczerba2019": {
+        "proliferating (Ki67+) fraction: tumor cells in neutrophil clusters > single cells":
+            ("neutrophil.cytokine_secretion",),
+        "lesion burden: neutrophil clusters > tumor-only clusters": ("neutrophil.cytokine_secretion",),
+        "lesion burden: tumor-only clusters > single cells": ("tumor.anoikis",),
+        "VCAM1 knockout lowers lesion burden": ("neutrophil.vcam1_binding",),
+        "VCAM1 knockout lowers the proliferating fraction": ("neutrophil.vcam1_binding",),
+        "neutrophil depletion lowers lesion burden": ("neutrophil.cytokine_secretion",),
+        "neutrophil depletion lowers the proliferating fraction": ("neutrophil.cytokine_secretion",),
+    },
+    "nw2025_seeding": {
+        "metastatic efficiency per seeded cell, clusters vs single cells": ("tumor.anoikis",),
+    },
+    "nw2025_clustering": {
+        "PLXNB2 knockout lowers cluster counts": ("tumor.suspension_walk",),
+        "PLXNB2 knockout lowers lesions": ("tumor.suspension_walk",),
+        "anti-VLA-4 lowers cluster counts": ("tcell.vcam1_binding",),
+        "anti-VLA-4 lowers lesions": ("tcell.vcam1_binding",),
+    },
+}
+
+
+def mechanism(study: str, criterion: str) -> tuple[str, ...]:
+    return MECHANISMS.get(study, {}).get(criterion, ())
+
+
+def control_sets(study: str) -> list[tuple[str, ...]]:
+    """The distinct rule sets of a study's criteria: one set of control runs each."""
+    return list(dict.fromkeys(rules for rules in MECHANISMS.get(study, {}).values() if rules))
