@@ -11,8 +11,8 @@ from abm.cli import main
 from abm.viz.plot import plot_run
 from run_helpers import assert_same_datasets, overrides, start_run, wait_for
 
-LIVE = overrides(hours=20.0, snapshot=5, checkpoint=25)  # 200 steps, 40 snapshots: seconds of writing
-STEPS = 200
+LIVE = overrides(hours=60.0, snapshot=5, checkpoint=25)  # 600 steps, 120 snapshots: seconds of writing
+STEPS = 600
 
 
 def test_info_reader_and_plot_work_on_a_run_being_written(tmp_path, capsys):

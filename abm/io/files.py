@@ -22,10 +22,13 @@ READER_WAIT_S = 30.0  # how long a reader waits for the writer's lock before giv
 
 # HDF5 file format of everything written (docs/output.md, "File format"). HDF5's earliest format
 # (superblock 0, object header 1, v1 B-trees) has no checksums: damaged metadata is read as if it
-# were sound and can send the library into an endless loop. From 1.10 on, the superblock, object
-# headers, chunk indexes and heaps carry checksums, so damage is reported as an error. Readable by
-# HDF5 >= 1.10 (h5py, pandas, meshio, ParaView >= 5.5).
-LIBVER = ("v110", "latest")
+# were sound and can send the library into an endless loop. The 1.8 format's superblock (v2),
+# object headers (v2), v2 B-trees and fractal heaps carry checksums, so damage is reported as an
+# error. Not the 1.10 format: its superblock (v3) records "open for writing", and a writer killed
+# inside a write session (kill -9, power cut) leaves a file that no program opens without h5clear,
+# so a killed run could neither be read nor resumed. Readable by HDF5 >= 1.8 (h5py, pandas, meshio,
+# ParaView).
+LIBVER = ("v108", "latest")
 
 
 class FileBusy(OutputError):

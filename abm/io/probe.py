@@ -2,7 +2,7 @@
 seconds, never an endless loop.
 
 Why (docs/output.md, "Damaged files"): HDF5 has loops that damaged metadata can make endless.
-Checksums (the v110 file format, files.LIBVER) turn most damage into an error, but not all: the
+Checksums (the 1.8 file format, files.LIBVER) turn most damage into an error, but not all: the
 global heap, where variable-length strings (every text attribute) are kept, has no checksum in
 any format version, and a partly zeroed one sends H5HG__cache_heap_deserialize into a loop that
 holds the GIL, so nothing in the reading process can stop it (nor Ctrl-C, nor SIGTERM's handler).

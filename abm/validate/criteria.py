@@ -25,13 +25,17 @@ class Check:
     mechanism: tuple = field(default=())  # rules it rests on (mechanisms.py)
     control_passed: bool | None = None  # passes with those rules ablated too (None: not run)
     control_measured: str = ""
+    kind: str = "prediction"  # or "calibrated" / "built-in" (mechanisms.KINDS): not counted as validation
+    why: str = ""
 
     @property
     def status(self) -> str:
-        """validated (passes with its mechanism, fails without), passes without its mechanism,
-        pass (no control run), or FAIL."""
+        """FAIL; calibrated or built-in (not counted); validated (passes with its mechanism, fails
+        without); passes without its mechanism; or PASS (no control run)."""
         if not self.passed:
             return "FAIL"
+        if self.kind != "prediction":
+            return f"{self.kind} (not counted)"
         if self.control_passed is None:
             return "PASS"
         return "passes without its mechanism" if self.control_passed else "validated"

@@ -56,6 +56,36 @@ MECHANISMS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# Criteria that are not predictions (issue 12's review): shown in the report, not counted as
+# validation. "calibrated": parameters were fitted to this target on these seeds; "built-in":
+# true by construction of the model or of the metric.
+KINDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("chan2020", "organoids with a caspase+ cell, without NK"):
+        ("calibrated", "tumor death rate fitted to this fraction"),
+    ("chan2020", "organoids with a caspase+ cell, with healthy NK"):
+        ("calibrated", "NK kill probability, NK count and placement radii fitted to this fraction"),
+    ("lo2020", "per-contact kill probability: clustered < single"):
+        ("built-in", "restates the ligand formula (fewer activating ligands in clusters)"),
+    ("lo2020", "EMT restores the sensitivity of clustered cells"):
+        ("built-in", "after EMT a cell has no epithelial context: it equals a single cell by construction"),
+    ("correia2021", "NK depletion leads to outgrowth"):
+        ("built-in", "NK cells are the only IFN-gamma source: without them nothing holds dormancy"),
+    ("correia2021", "IFN-gamma-blind tumor cells despite NK leads to outgrowth"):
+        ("built-in", "IFN-gamma-blind cells skip dormancy by definition"),
+    ("szczerba2019", "neutrophil depletion lowers lesion burden"):
+        ("built-in", "neutrophils are the only source of the cytokine"),
+    ("szczerba2019", "neutrophil depletion lowers the proliferating fraction"):
+        ("built-in", "neutrophils are the only source of the cytokine"),
+    ("nw2025_seeding", "metastatic efficiency per seeded cell, clusters vs single cells"):
+        ("calibrated", "anoikis rate tuned to the 23-50x ratio"),
+}
+
+
+def kind(study: str, criterion: str) -> tuple[str, str]:
+    """("prediction", "") or ("calibrated" | "built-in", why)."""
+    return KINDS.get((study, criterion), ("prediction", ""))
+
+
 def mechanism(study: str, criterion: str) -> tuple[str, ...]:
     return MECHANISMS.get(study, {}).get(criterion, ())
 

@@ -31,6 +31,16 @@ def _control_text(c) -> str:
     return f"without {', '.join(c.mechanism)}: {'passes' if c.control_passed else 'fails'} ({c.control_measured})"
 
 
+def _summary(checks, quick=False) -> str:
+    counted = [c for c in checks if c.kind == "prediction"]
+    validated = sum(c.status == "validated" for c in counted)
+    without = sum(c.status == "passes without its mechanism" for c in counted)
+    failed = sum(not c.passed and (c.quick or not quick) for c in checks)  # --quick: only what it requires
+    return (f"Summary: {len(checks)} criteria; {len(checks) - len(counted)} calibrated or built-in (not counted); "
+            f"of the {len(counted)} predictions, {validated} validated (pass, and fail without their mechanism), "
+            f"{without} pass without their mechanism, {failed} fail.")
+
+
 def table(checks, quick=False) -> str:
     width = max(len(c.criterion) for c in checks) if checks else 10
     lines = []
@@ -38,6 +48,7 @@ def table(checks, quick=False) -> str:
         verdict = _verdict(c, quick)
         lines.append(f"{verdict:<28}  {c.study:<22} {c.criterion:<{width}}  {c.measured}  [target: {c.target}]  "
                      f"[{_control_text(c)}]")
+    lines.append(_summary(checks, quick))
     return "\n".join(lines)
 
 
@@ -81,13 +92,17 @@ def write(out_dir, results, checks, command, quick) -> Path:
              "Every number below is measured from the runs' HDF5 files (per-run values: `metrics.csv`).",
              "Negative control: the study's arms rerun with the rules the criterion rests on switched off "
              "(`ablate`, abm/validate/mechanisms.py). *validated*: passes with its mechanism and fails "
-             "without it; *passes without its mechanism*: the criterion does not test that mechanism.", "",
+             "without it; *passes without its mechanism*: the criterion does not test that mechanism; "
+             "*calibrated* (fitted to this target on these seeds) and *built-in* (true by construction) are "
+             "shown, not counted as validation (abm/validate/mechanisms.py says why for each).", "",
+             _summary(checks, quick), "",
              "| result | study | criterion | measured | target | mechanism | without it |",
              "|---|---|---|---|---|---|---|"]
     for c in checks:
         without = "" if c.control_passed is None else (
             f"{'passes' if c.control_passed else 'fails'}: {c.control_measured}")
-        lines.append(f"| {_verdict(c, quick)} | {c.study} | {c.criterion} | {c.measured} | {c.target} | "
+        verdict = _verdict(c, quick) + (f": {c.why}" if c.why else "")
+        lines.append(f"| {verdict} | {c.study} | {c.criterion} | {c.measured} | {c.target} | "
                      f"{', '.join(c.mechanism) or '-'} | {without or '-'} |")
     lines.append("")
     for (study, ablated), by_arm in results.items():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config import load_config, to_yaml
 from ..errors import ConfigError
-from .mechanisms import control_sets, mechanism
+from .mechanisms import control_sets, kind, mechanism
 from .metrics import run_metrics
 from .studies import STUDIES, config_path
 
@@ -96,6 +96,7 @@ def check(results, quick=False):
             if quick and not item.quick:
                 item.measured += " (not required with --quick)"
             item.mechanism = mechanism(name, item.criterion)
+            item.kind, item.why = kind(name, item.criterion)
             control = results.get((name, item.mechanism)) if item.mechanism else None
             if control is not None:
                 item.control_passed, item.control_measured = _control(study, control, validation, item.criterion)
