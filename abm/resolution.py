@@ -134,16 +134,10 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
 def _start_dying(xp, agents, dying_now, removed, dying: DyingStates, n_before):
     """Cells starting to die enter their type's dying state; those of types without one go at once."""
     state = agents.columns["state"][:n_before]
-    if (dying.state_of_type < 0).any():  # some type has no dying state: its dying cells leave now
-        target = dying.on(xp)[agents.columns["cell_type"][:n_before]]
-        removed = removed | (dying_now & (target < 0))
-        dying_now = dying_now & (target >= 0)
-        new_state = xp.where(dying_now, target, state)
-    elif len(set(dying.state_of_type.tolist())) == 1:  # one dying state for all: no lookup needed
-        new_state = xp.where(dying_now, state.dtype.type(dying.state_of_type[0]), state)
-    else:
-        new_state = xp.where(dying_now, dying.on(xp)[agents.columns["cell_type"][:n_before]], state)
-    state[...] = new_state
+    target = dying.on(xp)[agents.columns["cell_type"][:n_before]]
+    removed = removed | (dying_now & (target < 0))
+    dying_now = dying_now & (target >= 0)
+    state[...] = xp.where(dying_now, target, state)
     for column, value in (("state_age_min", 0), ("partner", -1)):
         values = agents.columns[column][:n_before]
         values[...] = xp.where(dying_now, values.dtype.type(value), values)

@@ -39,13 +39,9 @@ class Schedule:
                     schedule.grammar.setdefault(behaviour.used_by, []).append((behaviour, rules))
             self.types[name] = schedule
 
-    def rule_names(self, phase: str | None = None) -> list[str]:
+    def rule_names(self) -> list[str]:
         """Full names of the rules that run (for `abm rules`, the fused step's allow-list)."""
-        names = []
-        for name, t in self.types.items():
-            for rule in (t.decide if phase != "secrete" else []) + (t.secrete if phase != "decide" else []):
-                names.append(f"{name}.{rule.name}")
-        return names
+        return [f"{name}.{rule.name}" for name, t in self.types.items() for rule in t.decide + t.secrete]
 
     def _with_cells(self, ctx: StepContext):
         """Types that have cells now: a type's rules act on its own cells only, and skipping the
