@@ -156,6 +156,9 @@ class Config(Strict):
     description: str = ""
     seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = Field(0, description="random seed")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="compute backend")
+    tissue: str | None = Field(None, description="tissue context (a tissue of the included parameter set)")
+    parameter_set: str | None = Field(None, description="the parameter set the scenario included: file and "
+                                                        "sha256 (set by the loader from include:)")
     plugins: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(
         default_factory=list, description="plugin modules or entry-point names (group abm.plugins) whose "
                                           "cell types, rules and therapies this model includes")
@@ -307,7 +310,9 @@ def _read(path_or_dict) -> tuple[dict, str]:
         return path_or_dict.model_dump(mode="json"), "<config>"
     if isinstance(path_or_dict, dict):
         return copy.deepcopy(path_or_dict), "<dict>"
-    return load_raw(path_or_dict)[0], str(path_or_dict)
+    from .parameters import expand_include
+
+    return expand_include(load_raw(path_or_dict)[0], str(path_or_dict)), str(path_or_dict)
 
 
 def _label(source: str, arm: str | None, quick: bool = False) -> str:

@@ -54,6 +54,22 @@ and exit status 2, e.g.
 
     abm: error: configs/my.yaml: cells.nk.kill_probability_per_contact: Input should be less than or equal to 1 (got 1.5)
 
+**Scenarios and the parameter set.** The scenarios in `configs/` do not set cell or field
+parameters: they include the tissue model's one parameter set and name their tissue,
+
+    include: parameters/tissue_model.yaml   # path relative to the scenario file
+    tissue: liver                           # a tissue the set declares
+    fields: [ifng, cxcl12, il15]            # the fields simulated; their properties come from the set
+
+and the loader writes the set's values (a tissue's declared exception where there is one) into
+the `cells` and `fields` sections below; `abm run` stores that resolved config in the run file,
+with the set's file name and sha256 (`parameter_set`). Such a scenario may not have a `cells`
+section: a value that must differ between tissues is declared in the set with its reason and
+source. Arms and `--set` still change any key (an arm is the experiment). Every entry of the set
+is labelled measured, assumed or calibrated (see `configs/parameters/tissue_model.yaml` and
+`seeds/parameters.md`). A config without `include` is a complete model on its own and sets
+every section itself.
+
 Column *default*: **required** keys must be given; *section* rows are mappings whose keys
 follow, with their own defaults.
 """

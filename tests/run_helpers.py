@@ -99,3 +99,24 @@ def assert_same_state(first: tuple, second: tuple) -> None:
         assert np.array_equal(a, b)
     for name in fields_a:
         assert np.array_equal(fields_a[name], fields_b[name]), name
+
+
+def scenario_raw(path) -> dict:
+    """A scenario file as a dict that still works when written elsewhere: its include made absolute."""
+    import yaml
+
+    path = Path(path)
+    raw = yaml.safe_load(path.read_text())
+    if "include" in raw:
+        raw["include"] = str((path.parent / raw["include"]).resolve())
+    return raw
+
+
+def standalone_raw(path) -> dict:
+    """A scenario as the plain config it stands for (the parameter set's values written in)."""
+    from abm.config_files import load_raw
+    from abm.parameters import expand_include
+
+    raw = expand_include(load_raw(path)[0], str(path))
+    raw.pop("parameter_set", None)
+    return raw

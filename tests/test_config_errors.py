@@ -21,6 +21,8 @@ import h5py
 import pytest
 import yaml
 
+from run_helpers import standalone_raw  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "configs" / "default.yaml"
 SUBPROCESS = True
@@ -28,7 +30,7 @@ SUBPROCESS = True
 
 def small_config() -> dict:
     """configs/default.yaml on a 40x40 lattice for 1 h (10 steps) with 50 cells."""
-    raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    raw = standalone_raw(DEFAULT_CONFIG)  # the cells and fields of the parameter set written in
     raw["lattice"]["shape"] = [40, 40]
     raw["time"]["duration_h"] = 1.0
     raw["placement"][0]["count"] = 40

@@ -13,7 +13,7 @@ import yaml
 
 from abm.config import load_config
 from abm.errors import ConfigError
-from run_helpers import ROOT
+from run_helpers import ROOT, scenario_raw
 
 SCENARIOS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if yaml.safe_load(p.read_text()).get("arms"))
 
@@ -26,7 +26,7 @@ def _cli(*args, timeout=60):
 
 
 def _edited(tmp_path, source, edit):
-    raw = yaml.safe_load(source.read_text())
+    raw = scenario_raw(source)
     edit(raw)
     path = tmp_path / source.name
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -75,6 +75,7 @@ def test_abm_validate_checks_every_study_config_before_any_run(tmp_path, monkeyp
 
     for study in studies.STUDIES.values():
         shutil.copy(studies.config_path(study), tmp_path / study.config)
+    shutil.copytree(ROOT / "configs" / "parameters", tmp_path / "parameters")
     _edited(tmp_path, tmp_path / "northwestern2025_clustering.yaml",
             lambda raw: raw["arms"]["anti_vla4"].update({"interventions.anti_vla4.efficiency": 1.5}))
     monkeypatch.setattr(studies, "CONFIGS", tmp_path)

@@ -20,13 +20,16 @@ def _run(config, arm, seed, **overrides):
     return model
 
 
-def test_without_kill_probability_nk_cells_change_nothing_in_organoids():
+def test_without_kill_probability_and_ifng_nk_cells_change_nothing_in_organoids():
     for seed in range(3):
-        with_nk = _run(CHAN, "healthy_nk", seed, **{"cells.nk.kill_probability_per_contact": 0.0})
+        with_nk = _run(CHAN, "healthy_nk", seed, **{"cells.nk.kill_probability_per_contact": 0.0,
+                                                    "cells.nk.ifng_secretion_per_min": 0.0,
+                                                    "cells.nk.ifng_secretion_in_contact_per_min": 0.0})
         without = _run(CHAN, "no_nk", seed)
         assert with_nk.totals["kills"] == 0
         assert with_nk.count("tumor", "apoptotic") == without.count("tumor", "apoptotic")
-        assert abs(with_nk.count("tumor") - without.count("tumor")) <= 3  # NK cells only occupy a few sites
+        # NK cells only take a few sites at the rim (where chemotaxis brings them), which blocks a few divisions
+        assert abs(with_nk.count("tumor") - without.count("tumor")) <= 8
 
 
 def test_healthy_nk_cells_kill_and_leave_caspase_positive_cells():

@@ -13,6 +13,9 @@ SMALL = {
     "cells.tumor.division_rate_per_h": 0.2,
     "cells.tumor.death_rate_per_h": 0.02,
     "cells.nk.kill_probability_per_contact": 0.3,
+    # the minimal biology of the spine: no dormancy, instant kills without a budget, dead cells go at once
+    "cells.tumor.dormancy_entry_rate_per_h": 0.0, "cells.nk.conjugation_time_min": 0.0, "cells.nk.max_kills": 0,
+    "cells.tumor.caspase_duration_min": 0.0, "cells.tumor.leader_rate_per_h": 0.0,
     "placement": [
         {"pattern": "ball", "cell_type": "tumor", "count": 200},
         {"pattern": "scatter", "cell_type": "nk", "count": 60},

@@ -29,7 +29,7 @@ def test_layout_attributes_and_reader(tmp_path):
         assert json.loads(f.attrs["units"])["time_h"] == "h"
         assert f["timeseries/time_h"].attrs["units"] == "h"
         snapshot = f["snapshots/00000020"]
-        assert snapshot["fields/ifng"].attrs["units"] == "ng/mL"
+        assert snapshot["fields/ifng"].attrs["units"] == "a.u."  # configs/parameters/tissue_model.yaml
         assert snapshot["lattice/cell_type"].compression == "gzip"
         assert sorted(int(s) for s in f["snapshots"]) == [0, 5, 10, 15, 20]
     with open_run(path) as run:

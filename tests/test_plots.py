@@ -16,7 +16,7 @@ from abm.runner import run_to_file
 
 RUNS = {
     "2d": overrides(shape=(60, 40), hours=2.0, tumor=150, nk=30, snapshot=5),
-    "3d": overrides(shape=(40, 36, 24), hours=1.0, tumor=200, nk=30, snapshot=5),
+    "3d": overrides(shape=(40, 36, 24), hours=1.0, tumor=200, nk=200, snapshot=5),  # NK cells in every slice
 }
 
 

@@ -1,0 +1,103 @@
+"""One tissue model, one parameter set: every scenario includes it, every parameter is labelled,
+and a value differs between tissues only where the set declares it, with reason and source."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from abm.config import config_model, load_config
+from abm.errors import ConfigError
+from abm.parameters import load_parameter_set
+from abm.plugins import builtin_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SET = ROOT / "configs" / "parameters" / "tissue_model.yaml"
+# A benchmark of the fused fast path, not a tissue scenario: it keeps its own minimal biology.
+STANDALONE = {"minimal_rules.yaml"}
+SCENARIOS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if p.name not in STANDALONE)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_every_scenario_includes_the_set_and_sets_no_cell_parameter(path):
+    raw = yaml.safe_load(path.read_text())
+    assert raw["include"] == "parameters/tissue_model.yaml"
+    assert "cells" not in raw and isinstance(raw["fields"], list)
+    config, _ = load_config(path)
+    assert config.parameter_set.startswith("tissue_model.yaml sha256:")
+    assert config.tissue in load_parameter_set(SET).tissues
+
+
+def test_the_set_labels_every_parameter_of_every_built_in_cell_type():
+    parameter_set = load_parameter_set(SET)
+    cells = config_model(builtin_spec()).model_fields["cells"].annotation
+    for type_name, section in cells.model_fields.items():
+        for key in section.annotation.model_fields:
+            assert f"cells.{type_name}.{key}" in parameter_set.parameters, f"cells.{type_name}.{key} is not in the set"
+    for p in parameter_set.parameters.values():
+        assert p.label in ("measured", "assumed", "calibrated")
+        if p.label == "measured":
+            assert "doi" in p.note.lower(), p.key
+        for tissue in p.tissues.values():
+            assert tissue.reason and tissue.source
+
+
+def test_a_tissue_specific_value_applies_only_in_its_tissue():
+    liver, _ = load_config(ROOT / "configs" / "correia2021_liver.yaml")
+    gel, _ = load_config(ROOT / "configs" / "chan2020_organoid.yaml")
+    kill = load_parameter_set(SET).parameters["cells.nk.kill_probability_per_contact"]
+    assert liver.cells.nk.kill_probability_per_contact == kill.tissues["liver"].value
+    assert gel.cells.nk.kill_probability_per_contact == kill.value
+    assert gel.cells.nk.move_rate_per_h == liver.cells.nk.move_rate_per_h  # not declared: the same everywhere
+
+
+def _scenario(tmp_path, **changes):
+    raw = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
+    raw["include"] = str(SET)
+    raw.update(changes)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"cells": {"nk": {"kill_probability_per_contact": 0.5}}}, "cells: a scenario that includes"),
+    ({"tissue": "bone"}, "tissue: 'bone' is not a tissue of"),
+    ({"fields": ["ifng", "tnf"]}, "fields: 'tnf' is not a field of"),
+    ({"fields": {"ifng": {"decay_per_min": 0.1}}}, "fields: with include, list the fields"),
+    ({"include": "no/such/set.yaml"}, "include: parameter set 'no/such/set.yaml' not found"),
+])
+def test_a_scenario_breaking_the_set_is_one_line_naming_its_file(tmp_path, changes, message):
+    path = _scenario(tmp_path, **changes)
+    with pytest.raises(ConfigError, match=message) as error:
+        load_config(path)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_an_arm_may_change_a_parameter_it_is_the_experiment(tmp_path):
+    path = _scenario(tmp_path, arms={"slow": {"cells.nk.move_rate_per_h": 1.0}})
+    assert load_config(path, arm="slow")[0].cells.nk.move_rate_per_h == 1.0
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"value": 1.0}, "needs exactly one label"),
+    ({"value": 1.0, "assumed": "x", "measured": "doi:1"}, "needs exactly one label"),
+    ({"value": 1.0, "calibrated": {"target": "t"}}, "calibrated needs"),
+    ({"value": 1.0, "assumed": "x", "tissues": {"liver": {"value": 2.0, "reason": "r"}}}, "needs value, reason and source"),
+    ({"value": 1.0, "assumed": "x", "tissues": {"bone": {"value": 2.0, "reason": "r", "source": "s"}}}, "unknown tissue"),
+    (0.5, "expected {value"),
+])
+def test_an_unlabelled_or_malformed_entry_is_refused(tmp_path, entry, message):
+    raw = yaml.safe_load(SET.read_text())
+    raw["cells"]["nk"]["move_rate_per_h"] = entry
+    path = tmp_path / "set.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=message) as error:
+        load_parameter_set(path)
+    assert "cells.nk.move_rate_per_h" in str(error.value) and str(path) in str(error.value)
+
+
+def test_the_set_itself_is_not_a_runnable_scenario():
+    with pytest.raises(ConfigError, match="is a parameter set"):
+        load_config(SET)
