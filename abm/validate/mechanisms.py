@@ -11,8 +11,8 @@ MECHANISMS: dict[str, dict[str, tuple[str, ...]]] = {
     "chan2020": {
         "organoids with a caspase+ cell, without NK": ("tumor.apoptosis",),
         "organoids with a caspase+ cell, with healthy NK": ("nk.contact_kill",),
-        "healthy NK lower invasion (area fold change)": ("nk.contact_kill",),
-        "tumor-exposed NK: invasion not different from no NK": ("nk.tumor_exposure",),
+        "healthy NK lower invasion (inverse circularity)": ("nk.contact_kill",),
+        "tumor-exposed NK: invasion equivalent to no NK (inverse circularity)": ("nk.tumor_exposure",),
         "colonies: no NK > healthy NK": ("nk.contact_kill",),
         "colonies: tumor-exposed NK > no NK": ("tumor.exposed_nk_colony_support",),
         "TIGIT/KLRG1 block lowers the exposed-NK colony count": ("nk.contact_kill",),
@@ -29,13 +29,13 @@ MECHANISMS: dict[str, dict[str, tuple[str, ...]]] = {
         "IFN-gamma-blind tumor cells despite NK leads to outgrowth": ("tumor.ifng_dormancy",),
         "after activation the NK count falls before the first lesion": ("nk.cxcl12_quiescence",),
         "IL-15: fewer lesions than activation alone": ("nk.il15_proliferation",),
-        "IL-15: later outgrowth than activation alone (no outgrowth = censored at the end)": ("nk.il15_proliferation",),
+        "IL-15: later outgrowth than activation alone (log-rank, no outgrowth = censored)": ("nk.il15_proliferation",),
         "CXCR4 block: fewer lesions than activation alone": ("nk.cxcl12_quiescence",),
-        "CXCR4 block: later outgrowth than activation alone (no outgrowth = censored at the end)":
+        "CXCR4 block: later outgrowth than activation alone (log-rank, no outgrowth = censored)":
             ("nk.cxcl12_quiescence",),
     },
     "szczerba2019": {
-        "proliferating (Ki67+) fraction: tumor cells in neutrophil clusters > single cells":
+        "proliferating (Ki67+) fraction at 24 h: neutrophil-cluster arm > single-cell arm":
             ("neutrophil.cytokine_secretion",),
         "lesion burden: neutrophil clusters > tumor-only clusters": ("neutrophil.cytokine_secretion",),
         "lesion burden: tumor-only clusters > single cells": ("tumor.anoikis",),

@@ -51,6 +51,26 @@ def inverse_circularity(snapshot) -> float:
     return float(perimeter**2 / (4 * np.pi * area) / (16 / np.pi**2))
 
 
+def cells_outside_organoid(snapshot) -> float:
+    """Viable tumor cells not touching the organoid body (its largest touching group of tumor
+    cells): invading leaders that have left it. Reported beside the shape, not tested."""
+    viable = _viable_tumor(snapshot)
+    labels, n = ndimage.label(_projected(viable), structure=np.ones((3, 3)))
+    if n == 0:
+        return 0.0
+    sizes = np.bincount(labels.ravel())[1:]
+    return float(sizes.sum() - sizes.max())
+
+
+def colonies(run: dict) -> float:
+    """The colony read-out of one run's metrics, the only place the criteria get it from.
+
+    Today: `colony_count`, the expected colonies from the clonogenicity column a rule writes.
+    A simulated colony assay (issue 12) replaces it; swapping the key here swaps every criterion.
+    """
+    return run["colony_count"]
+
+
 def colony_count(snapshot) -> float:
     """Expected colonies if the viable tumor cells were dissociated and plated."""
     agents = snapshot["agents"]
@@ -150,6 +170,7 @@ def run_metrics(path, validation) -> dict:
         "caspase_any": float(any_caspase_positive(last)),
         "area_fold_change": organoid_area_um2(last, dx) / max(organoid_area_um2(first, dx), 1e-12),
         "inverse_circularity": inverse_circularity(last),
+        "cells_outside_organoid": cells_outside_organoid(last),
         "colony_count": colony_count(last),
         "lesions": len(found),
         "lesion_burden": float(sum(lesion["size"] for lesion in found)),

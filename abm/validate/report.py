@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 FIGURE_METRICS = {
-    "chan2020": ["caspase_any", "area_fold_change", "colony_count", "kills"],
+    "chan2020": ["caspase_any", "inverse_circularity", "cells_outside_organoid", "colony_count", "kills"],
     "lo2020": ["lesions", "polyclonal_lesions", "tumor_final", "kills"],
     "correia2021": ["lesions", "largest_lesion_ever", "first_outgrowth_h", "nk_final"],
     "szczerba2019": ["lesion_burden", "ki67_all_24h", "ki67_neutrophil_clusters_24h", "tumor_final"],
@@ -31,6 +31,21 @@ def _control_text(c) -> str:
     return f"without {', '.join(c.mechanism)}: {'passes' if c.control_passed else 'fails'} ({c.control_measured})"
 
 
+def _p(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _p_text(c) -> str:
+    """The test's raw p and, for a prediction, its Holm-adjusted p; "" for a check that is not a test."""
+    if c.p is None:
+        return ""
+    return f"p = {_p(c.p)}" + (f", Holm {_p(c.p_adjusted)}" if c.p_adjusted is not None else "")
+
+
+def _effect_text(c) -> str:
+    return "-" if c.effect is None else c.effect.text()
+
+
 def _summary(checks, quick=False) -> str:
     counted = [c for c in checks if c.kind == "prediction"]
     validated = sum(c.status == "validated" for c in counted)
@@ -46,8 +61,10 @@ def table(checks, quick=False) -> str:
     lines = []
     for c in checks:
         verdict = _verdict(c, quick)
-        lines.append(f"{verdict:<28}  {c.study:<22} {c.criterion:<{width}}  {c.measured}  [target: {c.target}]  "
-                     f"[{_control_text(c)}]")
+        tested = f"  [{c.test}: {_p_text(c)}]" if c.test else ""
+        effect = f"  [{_effect_text(c)} vs study {c.effect.study_text()}]" if c.effect and c.effect.study else ""
+        lines.append(f"{verdict:<28}  {c.study:<22} {c.criterion:<{width}}  {c.measured}  [target: {c.target}]"
+                     f"{tested}{effect}  [{_control_text(c)}]")
     lines.append(_summary(checks, quick))
     return "\n".join(lines)
 
@@ -58,7 +75,8 @@ def figure(study, by_arm, out_png):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = FIGURE_METRICS.get(study, [])
+    present = {key for runs in by_arm.values() for run in runs for key in run}
+    metrics = [m for m in FIGURE_METRICS.get(study, []) if m in present]  # runs read before a metric existed
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), constrained_layout=True)
     arms = list(by_arm)
     for ax, metric in zip(np.atleast_1d(axes), metrics):
@@ -72,6 +90,30 @@ def figure(study, by_arm, out_png):
     fig.suptitle(study)
     fig.savefig(out_png, dpi=90)
     plt.close(fig)
+
+
+STATISTICS = (
+    "Statistics: one value per run (a run is the replicate; no counts pooled over runs), tested across runs. "
+    "*p*: the test's raw p; *Holm*: adjusted with every prediction's p in this report together (Holm), "
+    "and a prediction passes only if that is below 0.05. Calibrated and built-in criteria keep their raw p; "
+    "checks that are not tests (thresholds, shares) have none. A negative control is decided on its raw p "
+    "(a stricter bar for *validated*). *effect*: the model's estimate with a 95 % percentile bootstrap CI "
+    "(runs resampled within each arm, fixed seed), beside the study's own figure where it gave one.")
+
+
+def _rows(checks, quick) -> list[str]:
+    rows = ["| result | study | criterion | measured | target | test | p | Holm | effect [95 % CI] | study figure "
+            "| mechanism | without it |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in checks:
+        without = "" if c.control_passed is None else (
+            f"{'passes' if c.control_passed else 'fails'}: {c.control_measured}")
+        verdict = _verdict(c, quick) + (f": {c.why}" if c.why else "")
+        study_figure = c.effect.study_text() if c.effect else "-"
+        rows.append(f"| {verdict} | {c.study} | {c.criterion} | {c.measured} | {c.target} | {c.test or '-'} | "
+                    f"{_p(c.p)} | {_p(c.p_adjusted)} | {_effect_text(c)} | {study_figure} | "
+                    f"{', '.join(c.mechanism) or '-'} | {without or '-'} |")
+    return rows
 
 
 def write(out_dir, results, checks, command, quick) -> Path:
@@ -95,16 +137,7 @@ def write(out_dir, results, checks, command, quick) -> Path:
              "without it; *passes without its mechanism*: the criterion does not test that mechanism; "
              "*calibrated* (fitted to this target on these seeds) and *built-in* (true by construction) are "
              "shown, not counted as validation (abm/validate/mechanisms.py says why for each).", "",
-             _summary(checks, quick), "",
-             "| result | study | criterion | measured | target | mechanism | without it |",
-             "|---|---|---|---|---|---|---|"]
-    for c in checks:
-        without = "" if c.control_passed is None else (
-            f"{'passes' if c.control_passed else 'fails'}: {c.control_measured}")
-        verdict = _verdict(c, quick) + (f": {c.why}" if c.why else "")
-        lines.append(f"| {verdict} | {c.study} | {c.criterion} | {c.measured} | {c.target} | "
-                     f"{', '.join(c.mechanism) or '-'} | {without or '-'} |")
-    lines.append("")
+             STATISTICS, "", _summary(checks, quick), "", *_rows(checks, quick), ""]
     for (study, ablated), by_arm in results.items():
         if ablated:
             continue

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..config import load_config, to_yaml
 from ..errors import ConfigError
+from .checks import adjust_holm
 from .mechanisms import control_sets, kind, mechanism
 from .metrics import run_metrics
 from .studies import STUDIES, config_path
@@ -85,7 +86,8 @@ def execute(tasks, workers=None, progress=None):
 
 def check(results, quick=False):
     """All checks of the studies that ran; each with its mechanism and, where its control runs
-    exist, whether it also passes without that mechanism."""
+    exist, whether it also passes without that mechanism (its raw p: the control is not in the
+    Holm family, which makes "fails without its mechanism" the harder verdict to reach)."""
     checks = []
     for (name, ablate), by_arm in results.items():
         if ablate:
@@ -101,7 +103,7 @@ def check(results, quick=False):
             if control is not None:
                 item.control_passed, item.control_measured = _control(study, control, validation, item.criterion)
             checks.append(item)
-    return checks
+    return adjust_holm(checks)  # every prediction's p in the report, adjusted together
 
 
 def _control(study, by_arm, validation, criterion) -> tuple[bool, str]:
@@ -114,4 +116,4 @@ def _control(study, by_arm, validation, criterion) -> tuple[bool, str]:
             found = [c for c in study.check(by_arm, validation) if c.criterion == criterion]
     except (ValueError, ZeroDivisionError, FloatingPointError) as error:  # nothing left to measure
         return False, f"not measurable without it ({error.__class__.__name__})"
-    return (found[0].passed, found[0].measured) if found else (False, "not measured")
+    return (found[0].passed, found[0].outcome) if found else (False, "not measured")
