@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from .stats import (fisher_greater, mann_whitney_less, mann_whitney_two_sided, mean, pooled_ratio,
                     two_proportion_less, values)
@@ -119,7 +120,28 @@ def correia2021(r, outgrowth_cells) -> list[Check]:
         act_c = [x if not np.isnan(x["first_outgrowth_h"]) else {**x, "first_outgrowth_h": end + 1} for x in act]
         checks.append(_less(s, f"{label}: later outgrowth than activation alone (no outgrowth = censored at the end)",
                             act_c, later, "first_outgrowth_h", "activation", label, quick=False))
+    checks.append(cxcr4_dose_response(s, r))
     return checks
+
+
+# The CXCR4 block arms of correia2021 in increasing block efficiency (0, 0.5, 0.9, 0.99 in the config;
+# only their order enters the rank test, and tests check the config keeps it).
+CXCR4_DOSE_ARMS = ("stellate_activation", "cxcr4_block_50", "cxcr4_block", "cxcr4_block_99")
+
+
+def cxcr4_dose_response(study: str, r) -> Check:
+    """Lesions fall with the CXCR4 block's efficiency: Spearman rank correlation of the dose rank
+    with the lesions of each run (one value per run), one-sided."""
+    doses, lesions = [], []
+    for rank, arm in enumerate(CXCR4_DOSE_ARMS):
+        runs = values(r[arm], "lesions")
+        doses += [rank] * len(runs)
+        lesions += list(runs)
+    rho, p = spearmanr(doses, lesions, alternative="less") if np.ptp(lesions) > 0 else (float("nan"), float("nan"))
+    means = " / ".join(f"{mean(r[arm], 'lesions'):.2g}" for arm in CXCR4_DOSE_ARMS)
+    return Check(study, "CXCR4 block dose-response: lesions fall as the block efficiency rises",
+                 f"mean lesions {means}; Spearman rho = {rho:.2f}, p = {p:.2g}",
+                 "rho < 0, one-sided Spearman p < 0.05 (one value per run)", bool(p < 0.05), quick=False)
 
 
 def szczerba2019(r) -> list[Check]:
