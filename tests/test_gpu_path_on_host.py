@@ -43,8 +43,9 @@ def host_gpu(monkeypatch):
 CASES = [
     ("configs/chan2020_organoid.yaml", "healthy_nk", {"time.duration_h": 6.0}),
     ("configs/szczerba2019_neutrophils.yaml", "neutrophil_clusters", {"time.duration_h": 8.0, "lattice.shape": [60, 60]}),
-    ("configs/correia2021_liver.yaml", "stellate_activation",
-     {"time.duration_h": 10.0, "lattice.shape": [40, 40], "interventions.stellate_activation.start_h": 2.0}),
+    ("configs/correia2021_liver.yaml", "stellate_activation",  # fast switching: NK cells enter and leave quiescence
+     {"time.duration_h": 10.0, "lattice.shape": [40, 40], "interventions.stellate_activation.start_h": 0.0,
+      "cells.nk.quiescence_switch_rate_per_h": 3.0}),
     ("configs/northwestern2025_clustering.yaml", "wild_type", {"time.duration_h": 8.0, "lattice.shape": [40, 40]}),
     ("configs/grammar_dormancy.yaml", "grammar", {"time.duration_h": 24.0}),  # grammar rules, NK conjugates
 ]

@@ -51,8 +51,10 @@ def test_cxcl12_quiets_nk_cells_unless_cxcr4_is_blocked():
              "interventions.cxcr4_block.start_h": 0.0}
     activated = _run(LIVER, "stellate_activation", 0, **{k: v for k, v in small.items() if "cxcr4" not in k})
     blocked = _run(LIVER, "cxcr4_block", 0, **small)
+    full = _run(LIVER, "cxcr4_block", 0, **small, **{"interventions.cxcr4_block.efficiency": 1.0})
     assert activated.count("nk", "quiescent") > 0.5 * activated.count("nk")
-    assert blocked.count("nk", "quiescent") == 0
+    assert blocked.count("nk", "quiescent") < 0.1 * blocked.count("nk")  # graded: a 90 % block leaves a few
+    assert full.count("nk", "quiescent") == 0
 
 
 def test_without_cluster_ligand_changes_clustered_and_single_targets_are_killed_alike():

@@ -11,9 +11,13 @@
 - Exposed: past a receptor threshold the cell is tumor-exposed: it barely kills and, by a stated
   parameter (mechanism unknown, Chan 2020), supports the colony growth of touching tumor cells.
 - IFN-gamma: secreted while active, more while conjugated.
-- CXCL12 (Correia 2021): above a local level the cell is quiescent: no secretion, no killing,
-  no division. A CXCR4 block lowers the CXCL12 it senses.
-- IL-15: drives division into free sites and lowers the death rate.
+- CXCL12 (Correia 2021): the cell switches into and out of quiescence (no secretion, no killing,
+  no division); per step it enters with probability p H and leaves with p (1 - H), H a Hill
+  function of the CXCL12 it senses, so at steady state a fraction H is quiescent (the seed's
+  q = H(CXCL12 x CXCR4)). A CXCR4 block lowers the CXCL12 it senses: a partial block, a partial
+  effect.
+- IL-15: drives division into free sites and lowers the death rate (it does not touch quiescence:
+  Correia 2021 reports IL-15 acting by expanding NK cells).
 """
 from __future__ import annotations
 
@@ -21,9 +25,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from ..configtypes import NonNegative, Positive, Probability, Strict
+from ..configtypes import HillExponent, NonNegative, Positive, Probability, Strict
 from ..interventions import Blockade, CytokineSource, Switch, efficiency
 from ..kernels.philox import probability_threshold, rate_threshold
 from ..rules import Secretion, where_true
@@ -58,17 +62,34 @@ class NKConfig(Strict):
     ifng_secretion_per_min: NonNegative = Field(0.0, description="IFN-gamma added at the site of an active NK cell, per min")
     ifng_secretion_in_contact_per_min: NonNegative | None = Field(
         None, description="IFN-gamma secretion while conjugated, per min (default: as when active)")
-    cxcl12_quiescence_threshold: Positive | None = Field(
-        None, description="local CXCL12 above which the NK cell is quiescent: no secretion, no killing, no division "
-                          "(Correia 2021; none: never)")
-    il15_quiescence_resistance: NonNegative = Field(
-        0.0, description="IL-15 raises the CXCL12 level needed for quiescence by this factor at saturation (assumed)")
+    cxcl12_quiescence_half_max: Positive | None = Field(
+        None, description="CXCL12 sensed through CXCR4 at which half of the NK cells are quiescent at steady state "
+                          "(no secretion, no killing, no division; Correia 2021 gives the direction only: assumed; "
+                          "none: never quiescent)")
+    cxcl12_quiescence_hill_n: HillExponent = Field(
+        2, description="Hill exponent of the quiescence response to CXCL12 (assumed: no dose-response measured)")
+    quiescence_switch_rate_per_h: NonNegative = Field(
+        0.1, description="rate of entering quiescence at saturating CXCL12, and of leaving it without CXCL12, 1/h "
+                         "(assumed: a change of cell state over hours, no measured rate)")
     proliferation_rate_per_h: NonNegative = Field(
         0.0, description="division rate at saturating IL-15 into a free site, 1/h")
     il15_half_max: Positive = Field(1.0, description="IL-15 giving half-maximal proliferation and survival effects")
     il15_survival_gain: Probability = Field(0.0, description="fraction of the death rate removed at saturating IL-15")
     il15_uptake_per_min: NonNegative = Field(0.0, description="IL-15 consumed at the NK cell's site, 1/min")
     death_rate_per_h: NonNegative = Field(0.0, description="death rate without IL-15, 1/h")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_quiescence_keys(cls, data):
+        # a threshold is not a half-max, and no source supports IL-15 raising it: refuse, do not convert
+        if isinstance(data, dict) and "cxcl12_quiescence_threshold" in data:
+            raise ValueError("cxcl12_quiescence_threshold is replaced by cxcl12_quiescence_half_max (graded "
+                             "quiescence: a Hill response with cxcl12_quiescence_hill_n and "
+                             "quiescence_switch_rate_per_h, not a threshold)")
+        if isinstance(data, dict) and "il15_quiescence_resistance" in data:
+            raise ValueError("il15_quiescence_resistance is removed: IL-15 acts through proliferation_rate_per_h "
+                             "and il15_survival_gain only (no source for IL-15 resisting CXCL12)")
+        return data
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,7 @@ class NKParams:
     kill_probability: float
     receptor_weight: float  # after TIGIT/KLRG1 block
     cxcl12_sensitivity: float  # after CXCR4 block
+    quiescence_switch_probability: float  # per step, at a saturating (entry) or absent (exit) signal
     proliferation_probability: float
     death_probability: float
     tcell_suppression: float
@@ -95,6 +117,7 @@ def prepare(cells, dt_min: float, in_force: dict) -> NKParams:
         kill_probability=c.kill_probability_per_contact,
         receptor_weight=c.inhibitory_receptor_weight * (1.0 - efficiency(in_force, "tigit_klrg1_block")),
         cxcl12_sensitivity=1.0 - efficiency(in_force, "cxcr4_block"),
+        quiescence_switch_probability=float(-np.expm1(-c.quiescence_switch_rate_per_h * per_min * dt_min)),
         proliferation_probability=float(-np.expm1(-c.proliferation_rate_per_h * per_min * dt_min)),
         death_probability=float(-np.expm1(-c.death_rate_per_h * per_min * dt_min)),
         tcell_suppression=cells.tcell.nk_suppression,
@@ -124,11 +147,16 @@ def exhaustion(ctx, cells, params: NKParams) -> None:
 
 
 def cxcl12_quiescence(ctx, cells, params: NKParams) -> None:
+    """Active cells enter quiescence with probability p H, quiescent ones leave it with p (1 - H):
+    H, the Hill response to the sensed CXCL12, is then the steady-state quiescent fraction."""
     xp, c = ctx.xp, params.config
     sensed = ctx.local_concentration["cxcl12"][cells.slots] * xp.float32(params.cxcl12_sensitivity)
-    threshold = xp.float32(c.cxcl12_quiescence_threshold) * (
-        xp.float32(1) + xp.float32(c.il15_quiescence_resistance) * cells.il15)
-    cells.quiescent = sensed > threshold
+    response = ctx.hill(sensed, c.cxcl12_quiescence_half_max, c.cxcl12_quiescence_hill_n)
+    was_quiescent = cells.column("state") == S["quiescent"]
+    toward_other = xp.where(was_quiescent, xp.float32(1) - response, response)
+    switches = ctx.happens_with(cells.draws("quiescence")[0],
+                                xp.float32(params.quiescence_switch_probability) * toward_other)
+    cells.quiescent = was_quiescent ^ switches
     cells.able = cells.able & ~cells.quiescent
 
 
@@ -272,14 +300,16 @@ NK = CellType(
     columns=(Column("inhibitory_receptors", np.float32, 0, "inherit", "TIGIT/KLRG1 level (education by tumor contact)"),
              Column("kills", np.int32, 0, 0, "cells killed so far")),
     # Keys kept from before the spec existed, so that runs reproduce bit for bit.
-    purposes={"move": 4, "kill": 5, "proliferation": 7},
+    purposes={"move": 4, "kill": 5, "proliferation": 7, "quiescence": None},
     rules=[
         Rule("exhaustion", exhaustion, "NK cells that reached max_kills kills are exhausted: they no longer kill",
              ("nk.max_kills",), when=lambda c: c.cells.nk.max_kills > 0),
         Rule("cxcl12_quiescence", cxcl12_quiescence,
-             "in NK cells, local CXCL12 above a threshold (raised by IL-15) causes quiescence",
-             ("nk.cxcl12_quiescence_threshold", "nk.il15_quiescence_resistance", "nk.il15_half_max"),
-             when=lambda c: c.cells.nk.cxcl12_quiescence_threshold is not None and _fields(c, "cxcl12")),
+             "NK cells switch into quiescence at a rate that rises with the CXCL12 they sense (Hill), and out of "
+             "it at a rate that falls with it",
+             ("nk.cxcl12_quiescence_half_max", "nk.cxcl12_quiescence_hill_n", "nk.quiescence_switch_rate_per_h"),
+             when=lambda c: c.cells.nk.cxcl12_quiescence_half_max is not None
+             and c.cells.nk.quiescence_switch_rate_per_h > 0 and _fields(c, "cxcl12")),
         Rule("conjugation", conjugation, "a free able NK cell touching a viable tumor cell conjugates with one",
              ("nk.conjugation_time_min",)),
         Rule("education", education, "in NK cells, each new tumor contact raises the inhibitory receptors",
@@ -313,7 +343,7 @@ NK = CellType(
     initial_columns=initial_columns,
     fields=(FieldUse("ifng", "IFN-gamma, secreted by NK cells"),
             FieldUse("il15", "IL-15: drives NK proliferation and survival", "a.u."),
-            FieldUse("cxcl12", "CXCL12: quiets NK cells above a threshold", "a.u.")),
+            FieldUse("cxcl12", "CXCL12: drives NK cells into quiescence (Hill response)", "a.u.")),
     therapies=(
         Therapy("nk_depletion", Switch, "anti-NK antibody: NK cells are removed", depletes=True),
         Therapy("il15", CytokineSource, "IL-15 therapy: uniform IL-15 production added", adds_production="il15"),

@@ -9,6 +9,7 @@ test and an effect size with a bootstrap CI, beside the study's own figure where
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from .checks import Check, Effect, decided_by_p, equivalent, less, not_tested, ratio_effect  # noqa: F401 (re-exported)
 from .metrics import colonies
@@ -117,6 +118,7 @@ def correia2021(r, outgrowth_cells) -> list[Check]:
         checks.append(less(s, f"{label}: fewer lesions than activation alone", r[arm], act, "lesions", label,
                            "activation", quick=False))
         checks.append(_later_outgrowth(s, label, r[arm], act))
+    checks.append(cxcr4_dose_response(s, r))
     return checks
 
 
@@ -138,6 +140,26 @@ def _time_to_outgrowth(runs) -> tuple[np.ndarray, np.ndarray]:
     end = np.array([x["end_h"] for x in runs], dtype=float)
     events = ~np.isnan(first)
     return np.where(events, first, end), events
+
+
+# The CXCR4 block arms of correia2021 in increasing block efficiency (0, 0.5, 0.9, 0.99 in the config;
+# only their order enters the rank test, and tests check the config keeps it).
+CXCR4_DOSE_ARMS = ("stellate_activation", "cxcr4_block_50", "cxcr4_block", "cxcr4_block_99")
+
+
+def cxcr4_dose_response(study: str, r) -> Check:
+    """Lesions fall with the CXCR4 block's efficiency: Spearman rank correlation of the dose rank
+    with the lesions of each run (one value per run), one-sided."""
+    doses, lesions = [], []
+    for rank, arm in enumerate(CXCR4_DOSE_ARMS):
+        runs = values(r[arm], "lesions")
+        doses += [rank] * len(runs)
+        lesions += list(runs)
+    rho, p = spearmanr(doses, lesions, alternative="less") if np.ptp(lesions) > 0 else (float("nan"), float("nan"))
+    means = " / ".join(f"{mean(r[arm], 'lesions'):.2g}" for arm in CXCR4_DOSE_ARMS)
+    return decided_by_p(study, "CXCR4 block dose-response: lesions fall as the block efficiency rises",
+                        f"mean lesions {means}; Spearman rho = {rho:.2f}", "rho < 0 (one value per run)",
+                        "one-sided Spearman rank correlation with the dose rank", p, quick=False)
 
 
 def szczerba2019(r) -> list[Check]:

@@ -33,6 +33,8 @@ MECHANISMS: dict[str, dict[str, tuple[str, ...]]] = {
         "CXCR4 block: fewer lesions than activation alone": ("nk.cxcl12_quiescence",),
         "CXCR4 block: later outgrowth than activation alone (log-rank, no outgrowth = censored)":
             ("nk.cxcl12_quiescence",),
+        "CXCR4 block dose-response: lesions fall as the block efficiency rises":
+            ("nk.cxcl12_quiescence",),
     },
     "szczerba2019": {
         "proliferating (Ki67+) fraction at 24 h: neutrophil-cluster arm > single-cell arm":
@@ -77,7 +79,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("szczerba2019", "neutrophil depletion lowers the proliferating fraction"):
         ("built-in", "neutrophils are the only source of the cytokine"),
     ("nw2025_seeding", "metastatic efficiency per seeded cell, clusters vs single cells"):
-        ("calibrated", "anoikis rate tuned to the 23-50x ratio"),
+        ("calibrated", "anoikis rate tuned to the 23-50x ratio (on the earlier arms of unequal input; to be refitted)"),
 }
 
 
