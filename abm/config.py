@@ -125,6 +125,11 @@ class ValidationConfig(Strict):
     seeds: Annotated[int, Field(ge=1)] = Field(30, description="replicate seeds per arm")
     quick_seeds: Annotated[int, Field(ge=1)] = Field(6, description="replicate seeds per arm with --quick")
     quick_overrides: dict[str, Any] = Field(default_factory=dict, description="overrides applied with --quick")
+    three_d_seeds: Annotated[int, Field(ge=1)] = Field(10, description="replicate seeds per arm of the 3D variant "
+                                                                        "(abm validate --3d; --quick: quick_seeds)")
+    three_d_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="overrides that make the scenario a 3D tissue (abm validate --3d; "
+                                          "applied after quick_overrides); densities per mm^3 keep cells per site")
     lesion_min_cells: Annotated[int, Field(ge=1)] = Field(
         10, description="a connected group of viable tumor cells counts as a lesion from this size")
     outgrowth_cells: Annotated[int, Field(ge=1)] = Field(
@@ -358,6 +363,10 @@ def check_every_arm(raw: dict, source: str) -> None:
             if arm is None and not quick:
                 continue  # the base itself: validated by the caller
             validate(_resolved(raw, source, arm, None, (), quick), _label(source, arm, quick))
+    three_d = (raw.get("validation") or {}).get("three_d_overrides") or {}
+    for arm in [None, *arms] if three_d and isinstance(arms, dict) else []:
+        label = f"{_label(source, arm)} (validation.three_d_overrides)"
+        validate(apply_overrides(_resolved(raw, source, arm, None, ()), dict(three_d), label), label)
 
 
 def to_yaml(config: Config) -> str:

@@ -6,6 +6,11 @@ import sys
 from .studies import STUDIES
 
 
+# Exit status when the runs completed and the report was written, but criteria failed: distinct
+# from 1 (an internal error) and 2 (bad input), so scripts can tell a scientific result from a crash.
+CRITERIA_FAILED = 3
+
+
 def add_validate_command(commands) -> None:
     validate = commands.add_parser("validate", help="run the five studies' scenarios over seeds and check their findings")
     validate.add_argument("studies", nargs="*", metavar="STUDY", help=f"studies to run (default all: {', '.join(STUDIES)})")
@@ -17,6 +22,9 @@ def add_validate_command(commands) -> None:
     validate.add_argument("--out", default="runs/validate", help="folder for runs and the report")
     validate.add_argument("--no-controls", dest="controls", action="store_false",
                           help="skip the negative controls (each criterion's arms rerun without its mechanism)")
+    validate.add_argument("--3d", dest="three_d", action="store_true",
+                          help="also run the studies whose tissue is 3D (chan2020, correia2021) on 3D lattices "
+                               "(validation.three_d_overrides) and check their criteria there")
 
 
 def _validate(args) -> int:
@@ -25,7 +33,7 @@ def _validate(args) -> int:
     from . import report, runner
 
     tasks = runner.plan(args.studies, seeds=args.seeds, quick=args.quick, out_dir=args.out, device=args.device,
-                        controls=args.controls)
+                        controls=args.controls, three_d=args.three_d)
     with tqdm(total=len(tasks), unit="run", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
         results = runner.execute(tasks, workers=args.workers, progress=bar.update)
     checks = runner.check(results, quick=args.quick)
@@ -36,7 +44,7 @@ def _validate(args) -> int:
     failed = [c for c in required if not c.passed]
     print(f"abm validate: report {path}")
     print(f"{len(required) - len(failed)} passed, {len(failed)} failed")
-    return 1 if failed else 0
+    return CRITERIA_FAILED if failed else 0
 
 
 VALIDATE_HANDLERS = {"validate": _validate}

@@ -76,7 +76,8 @@ def figure(study, by_arm, out_png):
     import matplotlib.pyplot as plt
 
     present = {key for runs in by_arm.values() for run in runs for key in run}
-    metrics = [m for m in FIGURE_METRICS.get(study, []) if m in present]  # runs read before a metric existed
+    # runs read before a metric existed lack it; a 3D variant ("chan2020@3d") shows its study's metrics
+    metrics = [m for m in FIGURE_METRICS.get(study.split("@")[0], []) if m in present]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), constrained_layout=True)
     arms = list(by_arm)
     for ax, metric in zip(np.atleast_1d(axes), metrics):

@@ -45,10 +45,15 @@ def _complete_with_config(path, config_yaml: str) -> bool:
         return False
 
 
-def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", controls=True):
+THREE_D = "@3d"  # suffix of a study's 3D variant in results and reports: "chan2020@3d"
+
+
+def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", controls=True, three_d=False):
     """((study, ablated rules), arm, seed, task) for every run to do: each study's arms, and with
     `controls` the same arms again with each of its criteria's mechanisms switched off
-    (abm/validate/mechanisms.py), under runs/validate/<study>/without-<rules>/."""
+    (abm/validate/mechanisms.py), under runs/validate/<study>/without-<rules>/. With `three_d`,
+    studies whose tissue is 3D (validation.three_d_overrides) run their arms again on a 3D
+    lattice, under runs/validate/<study>@3d/ (no controls: the 2D runs carry them)."""
     unknown = [name for name in names if name not in STUDIES]
     if unknown:
         raise ConfigError(f"validate: unknown study {unknown[0]!r} (studies: {', '.join(STUDIES)})")
@@ -59,13 +64,19 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
         config, _ = load_config(path)
         n_seeds = seeds or (config.validation.quick_seeds if quick else config.validation.seeds)
         overrides = dict(config.validation.quick_overrides) if quick else {}
-        for ablate in [()] + (control_sets(name) if controls else []):
-            folder = Path(out_dir) / name / (f"without-{'+'.join(ablate)}" if ablate else "")
-            for arm in config.arms:
-                for seed in range(n_seeds):
-                    out = folder / arm / f"seed{seed:03d}.h5"
-                    tasks.append(((name, ablate), arm, seed, (str(path), arm, seed, overrides, str(out), device,
-                                                               ablate)))
+        variants = [(name, overrides, [()] + (control_sets(name) if controls else []))]
+        if three_d and config.validation.three_d_overrides:
+            variants.append((name + THREE_D, {**overrides, **config.validation.three_d_overrides}, [()]))
+        for label, variant_overrides, ablations in variants:
+            if label.endswith(THREE_D) and not (seeds or quick):
+                n_seeds = config.validation.three_d_seeds
+            for ablate in ablations:
+                folder = Path(out_dir) / label / (f"without-{'+'.join(ablate)}" if ablate else "")
+                for arm in config.arms:
+                    for seed in range(n_seeds):
+                        out = folder / arm / f"seed{seed:03d}.h5"
+                        tasks.append(((label, ablate), arm, seed, (str(path), arm, seed, variant_overrides, str(out),
+                                                                   device, ablate)))
     return tasks
 
 
@@ -92,13 +103,16 @@ def check(results, quick=False):
     for (name, ablate), by_arm in results.items():
         if ablate:
             continue
-        study = STUDIES[name]
+        base, three_d = name.removesuffix(THREE_D), name.endswith(THREE_D)
+        study = STUDIES[base]
         validation = load_config(config_path(study))[0].validation
         for item in study.check(by_arm, validation):
             if quick and not item.quick:
                 item.measured += " (not required with --quick)"
-            item.mechanism = mechanism(name, item.criterion)
-            item.kind, item.why = kind(name, item.criterion)
+            item.mechanism = mechanism(base, item.criterion)
+            item.kind, item.why = kind(base, item.criterion)
+            if three_d:
+                item.study += " (3D)"
             control = results.get((name, item.mechanism)) if item.mechanism else None
             if control is not None:
                 item.control_passed, item.control_measured = _control(study, control, validation, item.criterion)
