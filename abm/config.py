@@ -123,6 +123,10 @@ class ValidationConfig(Strict):
     """How `abm validate` runs this scenario (not read by `abm run`)."""
 
     seeds: Annotated[int, Field(ge=1)] = Field(30, description="replicate seeds per arm")
+    first_seed: Annotated[StrictInt, Field(ge=0, lt=2**62)] = Field(
+        500, description="the replicates run seeds first_seed, first_seed + 1, ...: fresh seeds (0-29 served "
+                         "hand tuning before the parameter set was unified; abm calibrate and abm sensitivity "
+                         "use their own ranges, checked apart)")
     quick_seeds: Annotated[int, Field(ge=1)] = Field(6, description="replicate seeds per arm with --quick")
     quick_overrides: dict[str, Any] = Field(default_factory=dict, description="overrides applied with --quick")
     three_d_seeds: Annotated[int, Field(ge=1)] = Field(10, description="replicate seeds per arm of the 3D variant "

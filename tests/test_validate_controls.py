@@ -36,7 +36,7 @@ def test_a_quick_validation_runs_the_controls_and_reports_both(tmp_path):
                            "--workers", "2", "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert done.returncode in (0, 3), done.stderr  # 3: criteria failed, report written
     assert control_sets("lo2020") == [("nk.contact_kill",)]
-    assert (out / "lo2020" / "without-nk.contact_kill" / "with_nk" / "seed000.h5").exists()
+    assert (out / "lo2020" / "without-nk.contact_kill" / "with_nk" / "seed500.h5").exists()  # fresh seeds from 500
     # 4 seeds: one value per run, and a one-sided Mann-Whitney test of 2 runs against 2 cannot reach p < 0.05
     report = (out / "report.md").read_text()
     row = next(line for line in report.splitlines() if "EMT restores" in line)

@@ -124,8 +124,8 @@ def write(out_dir, results, checks, command, quick) -> Path:
         writer = None
         for (study, ablated), by_arm in results.items():
             for arm, runs in by_arm.items():
-                for seed, run in enumerate(runs):
-                    row = {"study": study, "arm": arm, "seed": seed, "ablated": "+".join(ablated), **run}
+                for index, run in enumerate(runs):
+                    row = {"study": study, "arm": arm, "seed": run.get("seed", index), "ablated": "+".join(ablated), **run}
                     if writer is None:
                         writer = csv.DictWriter(handle, fieldnames=list(row))
                         writer.writeheader()

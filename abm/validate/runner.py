@@ -28,7 +28,7 @@ def _one_run(task):
     if not _complete_with_config(out, to_yaml(resolved)):
         run_to_file(config, overrides={**overrides, "seed": seed}, arm=arm, out=out, device=device,
                     overwrite=True, progress=False, log=lambda message: None, ablate=ablate)
-    return run_metrics(out, resolved.validation)
+    return {**run_metrics(out, resolved.validation), "seed": seed}  # the seed itself, for metrics.csv
 
 
 def _complete_with_config(path, config_yaml: str) -> bool:
@@ -73,7 +73,7 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
             for ablate in ablations:
                 folder = Path(out_dir) / label / (f"without-{'+'.join(ablate)}" if ablate else "")
                 for arm in config.arms:
-                    for seed in range(n_seeds):
+                    for seed in range(config.validation.first_seed, config.validation.first_seed + n_seeds):
                         out = folder / arm / f"seed{seed:03d}.h5"
                         tasks.append(((label, ablate), arm, seed, (str(path), arm, seed, variant_overrides, str(out),
                                                                    device, ablate)))
