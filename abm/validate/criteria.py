@@ -62,9 +62,9 @@ def chan2020(r) -> list[Check]:
     checks.append(Check(s, "tumor-exposed NK: invasion not different from no NK",
                         f"{mean(exposed, 'area_fold_change'):.3g} vs {mean(none, 'area_fold_change'):.3g}; p = {p:.3g}",
                         "two-sided Mann-Whitney p >= 0.05", bool(p >= 0.05), quick=False))
-    checks.append(_less(s, "colonies: no NK > healthy NK", healthy, none, "colony_count", "healthy NK", "no NK"))
-    checks.append(_less(s, "colonies: tumor-exposed NK > no NK", none, exposed, "colony_count", "no NK", "exposed NK"))
-    checks.append(_less(s, "TIGIT/KLRG1 block lowers the exposed-NK colony count", blocked, exposed, "colony_count",
+    checks.append(_less(s, "colonies: no NK > healthy NK", healthy, none, "colonies", "healthy NK", "no NK"))
+    checks.append(_less(s, "colonies: tumor-exposed NK > no NK", none, exposed, "colonies", "no NK", "exposed NK"))
+    checks.append(_less(s, "TIGIT/KLRG1 block lowers the exposed-NK colony count", blocked, exposed, "colonies",
                         "blocked", "exposed NK"))
     return checks
 

@@ -51,11 +51,10 @@ def inverse_circularity(snapshot) -> float:
     return float(perimeter**2 / (4 * np.pi * area) / (16 / np.pi**2))
 
 
-def colony_count(snapshot) -> float:
-    """Expected colonies if the viable tumor cells were dissociated and plated."""
-    agents = snapshot["agents"]
-    viable = (agents["cell_type"] == TUMOR) & (agents["state"] != APOPTOTIC)
-    return float(agents["clonogenicity"][viable].sum())
+def colony_count(snapshot, min_cells: int) -> int:
+    """Colonies in a colony assay's snapshot (cells plated at clonal density, then grown):
+    connected groups of viable tumor cells of at least min_cells cells."""
+    return cluster_count(snapshot, min_cells)
 
 
 def lesions(snapshot, min_cells: int):
@@ -150,7 +149,8 @@ def run_metrics(path, validation) -> dict:
         "caspase_any": float(any_caspase_positive(last)),
         "area_fold_change": organoid_area_um2(last, dx) / max(organoid_area_um2(first, dx), 1e-12),
         "inverse_circularity": inverse_circularity(last),
-        "colony_count": colony_count(last),
+        "colonies": float("nan"),  # counted in the study's colony assay run (validate/protocol.py), if it has one
+        "colony_cells_plated": float("nan"),
         "lesions": len(found),
         "lesion_burden": float(sum(lesion["size"] for lesion in found)),
         "polyclonal_lesions": float(sum(lesion["clones"] >= 2 for lesion in found)),
