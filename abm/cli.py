@@ -203,7 +203,8 @@ def _rules(args) -> int:
     from .schedule import Schedule
 
     overrides = dict(parse_override(item) for item in args.overrides)
-    config, _ = load_config(args.config, overrides, arm=args.arm, ablate=args.ablate)
+    # Listing rules reads no source run: a from_run placement's file may not exist yet.
+    config, _ = load_config(args.config, overrides, arm=args.arm, ablate=args.ablate, check_sources=False)
     print("\n".join(rule_lines(config, Schedule(config.spec, config))))
     return 0
 

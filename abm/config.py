@@ -11,9 +11,10 @@ from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 import yaml
-from pydantic import Field, StrictInt, ValidationError, create_model, model_validator
+from pydantic import Field, StrictInt, ValidationError, ValidationInfo, create_model, model_validator
 
 from .config_files import _format_validation_error, apply_overrides, load_raw, parse_override  # noqa: F401
+from .config_from_run import FromRunPlacement, check_names, check_source_exists
 from .configtypes import NonNegative, Positive, Strict
 from .errors import ConfigError
 from .grammar import GrammarRule
@@ -116,7 +117,8 @@ class ClusterPlacement(Strict):
         return self.count * (self.cluster_size + self.escorts_per_cluster)
 
 
-Placement = Annotated[Union[BallPlacement, ScatterPlacement, ClusterPlacement], Field(discriminator="pattern")]
+Placement = Annotated[Union[BallPlacement, ScatterPlacement, ClusterPlacement, FromRunPlacement],
+                      Field(discriminator="pattern")]
 
 
 class ValidationConfig(Strict):
@@ -138,6 +140,8 @@ class ValidationConfig(Strict):
         10, description="a connected group of viable tumor cells counts as a lesion from this size")
     outgrowth_cells: Annotated[int, Field(ge=1)] = Field(
         50, description="a lesion of this many cells counts as outgrowth (time to first lesion)")
+    colony_min_cells: Annotated[int, Field(ge=1)] = Field(
+        50, description="colony assay: a connected group of viable tumor cells counts as a colony from this size")
 
 
 class OutputConfig(Strict):
@@ -201,11 +205,23 @@ class Config(Strict):
                 name = getattr(p, key, None)
                 if name is not None and name not in spec.types:
                     raise ValueError(f"placement.{i}.{key}: unknown cell type {name!r} (types: {types})")
+            if isinstance(p, FromRunPlacement):
+                check_names(p, spec, f"placement.{i}")
         for i, name in enumerate(self.ablate):
             if name not in spec.rules:
                 raise ValueError(f"ablate.{i}: unknown rule {name!r} (rules: {', '.join(spec.rules)})")
         for i, rule in enumerate(self.rules):
             rule.check(spec, self, f"rules.{i}")
+        return self
+
+    @model_validator(mode="after")
+    def _sources_exist(self, info: ValidationInfo):
+        """The runs that from_run placements read exist (only for the config that runs: the other
+        arms of its file are checked when they run, after the protocol step that makes them)."""
+        if (info.context or {}).get("check_sources", True):
+            for i, p in enumerate(self.placement):
+                if isinstance(p, FromRunPlacement):
+                    check_source_exists(p, self.seed, f"placement.{i}")
         return self
 
     @model_validator(mode="after")
@@ -281,8 +297,9 @@ def json_schema() -> str:
 # ---------------------------------------------------------------- loading and overrides
 
 
-def validate(raw: dict, source: str = "<config>") -> Config:
-    """Validate against the model of the built-in types plus the config's `plugins:`."""
+def validate(raw: dict, source: str = "<config>", check_sources: bool = True) -> Config:
+    """Validate against the model of the built-in types plus the config's `plugins:`;
+    `check_sources`: the source runs of from_run placements must exist."""
     from .plugins import build_spec
 
     plugins = raw.get("plugins") or []
@@ -293,21 +310,23 @@ def validate(raw: dict, source: str = "<config>") -> Config:
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     try:
-        return config_model(spec).model_validate(raw)
+        return config_model(spec).model_validate(raw, context={"check_sources": check_sources})
     except ValidationError as error:
         raise ConfigError(_format_validation_error(error, source)) from None
 
 
 def load_config(path_or_dict, overrides: dict[str, Any] | None = None,
-                arm: str | None = None, ablate: list[str] | tuple = ()) -> tuple[Config, str]:
+                arm: str | None = None, ablate: list[str] | tuple = (),
+                check_sources: bool = True) -> tuple[Config, str]:
     """Load, apply an arm's overrides then the user's, add `ablate` (rule names, e.g. from
-    --ablate) to the config's, validate. Returns (config, source label).
+    --ablate) to the config's, validate. Returns (config, source label). `check_sources`: the
+    runs that from_run placements read must exist (False: planning runs that will make them).
 
     The whole file is checked, not only what this run uses: every arm, and the validation's
     quick overrides, resolved and validated the same way, so that a mistake in an arm that is
     not run now fails now rather than hours into `abm validate` or a sweep."""
     raw, source = _read(path_or_dict)
-    config = validate(_resolved(raw, source, arm, overrides, ablate), _label(source, arm))
+    config = validate(_resolved(raw, source, arm, overrides, ablate), _label(source, arm), check_sources)
     check_every_arm(raw, source)  # as written: the user's overrides are for the arm that runs
     return config, source
 
@@ -366,11 +385,11 @@ def check_every_arm(raw: dict, source: str) -> None:
         for quick in (False, True) if has_quick else (False,):
             if arm is None and not quick:
                 continue  # the base itself: validated by the caller
-            validate(_resolved(raw, source, arm, None, (), quick), _label(source, arm, quick))
+            validate(_resolved(raw, source, arm, None, (), quick), _label(source, arm, quick), check_sources=False)
     three_d = (raw.get("validation") or {}).get("three_d_overrides") or {}
     for arm in [None, *arms] if three_d and isinstance(arms, dict) else []:
         label = f"{_label(source, arm)} (validation.three_d_overrides)"
-        validate(apply_overrides(_resolved(raw, source, arm, None, ()), dict(three_d), label), label)
+        validate(apply_overrides(_resolved(raw, source, arm, None, ()), dict(three_d), label), label, check_sources=False)
 
 
 def to_yaml(config: Config) -> str:

@@ -70,7 +70,7 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
     """One line: '<file>: key.path: what is wrong; other.key: ...'."""
     problems = []
     for item in error.errors():
-        loc = [str(part) for part in item["loc"] if part not in ("ball", "scatter", "clusters")]  # pattern tags
+        loc = [str(part) for part in item["loc"] if part not in ("ball", "scatter", "clusters", "from_run")]  # pattern tags
         key = ".".join(loc) or "(top level)"
         message = item["msg"]
         kind = item["type"]
@@ -83,7 +83,7 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
         elif kind == "union_tag_invalid":  # placement entry with an unknown pattern
             key, message = f"{key}.pattern", f"unknown pattern {item['ctx']['tag']!r}; expected {item['ctx']['expected_tags']}"
         elif kind == "union_tag_not_found":
-            key, message = f"{key}.pattern", "required key is missing (ball or scatter)"
+            key, message = f"{key}.pattern", "required key is missing (ball, scatter, clusters or from_run)"
         elif kind == "value_error":  # our own validators: the message starts with the key when loc is empty
             message = message.removeprefix("Value error, ")
             if not loc:

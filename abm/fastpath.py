@@ -41,8 +41,11 @@ FUSED_KEYS = {
     "nk.exposed_threshold": ANY,
 }
 FUSED_COLUMNS = ("id", "cell_type", "state", "site", "state_age_min", "cycle_clock_min", "clone", "partner",
-                 "partner_site", "heading", "mesenchymal", "vcam1", "plxnb2", "clonogenicity",
+                 "partner_site", "heading", "mesenchymal", "vcam1", "plxnb2", "division_boost",
                  "inhibitory_receptors", "kills")
+# Copied to daughters by the kernels but not read by their division: a run whose cells start with
+# them set (placed from another run) takes the general step.
+FUSED_UNREAD_COLUMNS = ("division_boost",)
 FUSED_PURPOSES = {"claim_priority": kernel.P_CLAIM, "tumor.division": kernel.P_DIVISION,
                   "nk.move": kernel.P_NK_MOVE, "nk.kill": kernel.P_NK_KILL, "tumor.death": kernel.P_DEATH}
 
@@ -84,6 +87,10 @@ def why_not_fused(config, backend_name: str) -> str | None:
     ablated = [name for name in config.ablate if name in FUSED_RULES]
     if ablated:  # the kernels run all of their rules
         return f"rules the fused step runs are ablated: {', '.join(ablated)}"
+    carried = [c for p in config.placement if p.pattern == "from_run" for c in p.columns if c in FUSED_UNREAD_COLUMNS]
+    if carried:
+        return (f"cells placed from another run carry {', '.join(sorted(set(carried)))}, "
+                "which the fused step does not read")
     types = {p.cell_type for p in config.placement} | {
         p.escort_type for p in config.placement if getattr(p, "escort_type", None)}
     if not types <= set(FUSED_TYPES):

@@ -274,14 +274,16 @@ class TissueModel(mesa.Model):
     def _place_cells(self) -> None:
         xp = self.xp
         try:
-            placed = placement.place_all(self.config, self.seed)
+            placed, self.placement_sources = placement.place(self.config, self.seed)
         except ValueError as error:
-            raise ConfigError(f"{self.config_source}: placement: {error}") from None
-        for cell_type, sites in placed:
+            where = "" if str(error).startswith("placement.") else "placement: "  # from_run names its entry
+            raise ConfigError(f"{self.config_source}: {where}{error}") from None
+        for cell_type, sites, carried in placed:
             if len(sites) == 0:
                 continue
-            slots = self.cells.append(site=xp.asarray(sites, dtype=xp.int64),
-                                      **self._initial_columns(cell_type, len(sites)))
+            columns = {**self._initial_columns(cell_type, len(sites)),
+                       **{name: xp.asarray(values) for name, values in carried.items()}}
+            slots = self.cells.append(site=xp.asarray(sites, dtype=xp.int64), **columns)
             self.cells.columns["clone"][slots] = self.cells.columns["id"][slots]  # each placed cell founds a clone
             self.lattice.occupancy[xp.asarray(sites)] = xp.arange(slots.start, slots.stop, dtype=xp.int32)
 

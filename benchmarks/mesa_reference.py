@@ -69,10 +69,10 @@ TOLERANCE = 0.10  # relative difference of the mean tumor count allowed at every
 _MUST_BE_OFF = {
     "tumor": ("isolated_death_rate_per_h", "caspase_duration_min", "leader_rate_per_h", "invasive_move_rate_per_h",
               "motility_rate_per_h", "dormancy_entry_rate_per_h", "cytokine_division_boost",
-              "activating_ligand_cluster_loss", "inhibitory_ligand_single", "inhibitory_ligand_cluster_gain"),
+              "activating_ligand_cluster_loss", "inhibitory_ligand_single", "inhibitory_ligand_cluster_gain",
+              "exposed_nk_division_boost_per_h"),
     "nk": ("conjugation_time_min", "max_kills", "inhibitory_receptor_gain_per_contact",
-           "initial_inhibitory_receptors", "proliferation_rate_per_h", "death_rate_per_h",
-           "exposed_colony_support_per_h"),
+           "initial_inhibitory_receptors", "proliferation_rate_per_h", "death_rate_per_h"),
 }
 
 

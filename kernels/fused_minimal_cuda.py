@@ -34,7 +34,7 @@ MAX_BINS = 32  # as fused_minimal.cu: bins of the per-thread histogram
 STATS = ("kills", "kills_single", "kills_clustered", "moves", "contacts_single", "contacts_clustered",
          "births", "deaths")
 COLUMNS = ("id", "cell_type", "state", "site", "state_age_min", "cycle_clock_min", "clone", "partner",
-           "partner_site", "heading", "mesenchymal", "vcam1", "plxnb2", "clonogenicity",
+           "partner_site", "heading", "mesenchymal", "vcam1", "plxnb2", "division_boost",
            "inhibitory_receptors", "kills")
 _WORD = 0xFFFFFFFF
 _INCLUDE = re.compile(r'\s*#include\s+"(\w+\.cu)"')

@@ -74,7 +74,9 @@ def test_abm_validate_checks_every_study_config_before_any_run(tmp_path, monkeyp
     from abm.validate import runner, studies
 
     for study in studies.STUDIES.values():
-        shutil.copy(studies.config_path(study), tmp_path / study.config)
+        for part in (study, study.before, study.after):  # the study's config and its protocol's stages
+            if part is not None:
+                shutil.copy(studies.config_path(part), tmp_path / part.config)
     shutil.copytree(ROOT / "configs" / "parameters", tmp_path / "parameters")
     _edited(tmp_path, tmp_path / "northwestern2025_clustering.yaml",
             lambda raw: raw["arms"]["anti_vla4"].update({"interventions.anti_vla4.efficiency": 1.5}))

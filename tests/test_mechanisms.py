@@ -2,8 +2,6 @@
 
 Small, fast variants of the scenario configs (a few seeds, small lattices, short runs).
 """
-import numpy as np
-
 from abm import TissueModel
 from abm.plugins import builtin_spec
 
@@ -81,13 +79,16 @@ def test_neutrophils_bind_only_vcam1_positive_tumor_cells():
     assert bound > 0 and knocked_out == 0
 
 
-def test_exposed_nk_cells_raise_clonogenicity_only_through_contact_support():
-    supported = _run(CHAN, "exposed_nk", 0)
-    unsupported = _run(CHAN, "exposed_nk", 0, **{"cells.nk.exposed_colony_support_per_h": 0.0})
-    tumor = STATE["tumor"]
-    for model, expect_raised in ((supported, True), (unsupported, False)):
-        table = model.agents_table()
-        viable = (table["cell_type"] == 0) & (table["state"] != tumor["apoptotic"])
-        raised = (table["clonogenicity"][viable] > 0.2 + 1e-6).any()
-        assert raised == expect_raised
-    assert np.isclose(unsupported.agents_table()["clonogenicity"][unsupported.agents_table()["cell_type"] == 0], 0.2).all()
+def test_exposed_nk_cells_raise_division_only_through_the_contact_rule():
+    """Tumor cells touching exposed NK cells gain a heritable division boost; with the rule
+    ablated, or with healthy NK cells, none does."""
+    exposed = {"cells.nk.initial_inhibitory_receptors": 15.0, "time.duration_h": 12.0}
+    boosted = _run(CHAN, "healthy_nk", 0, **exposed).agents_table()
+    ablated = TissueModel(CHAN, device="cpu", arm="healthy_nk", seed=0, overrides=exposed,
+                          ablate=["tumor.exposed_nk_division_boost"])
+    ablated.run()
+    healthy = _run(CHAN, "healthy_nk", 0, **{"time.duration_h": 12.0}).agents_table()
+    tumor = boosted["cell_type"] == 0
+    cap = ablated.config.cells.tumor.max_division_boost
+    assert (boosted["division_boost"][tumor] > 0).sum() >= 3 and boosted["division_boost"].max() <= cap
+    assert (ablated.agents_table()["division_boost"] == 0).all() and (healthy["division_boost"] == 0).all()

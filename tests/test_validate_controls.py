@@ -52,9 +52,11 @@ def test_validate_3d_runs_the_3d_tissues_on_3d_lattices_with_their_own_folders(t
     from abm.validate.runner import THREE_D, plan
 
     tasks = plan(["chan2020", "lo2020"], quick=True, out_dir=str(tmp_path), controls=False, three_d=True)
-    labels = {study for (study, _ablate), _arm, _seed, _task in tasks}
+    labels = {task.key[0] for task in tasks}
     assert labels == {"chan2020", "chan2020" + THREE_D, "lo2020"}  # Lo's tissue (lung capillaries) stays 2D
-    for (study, _), arm, seed, (config, _, _, overrides, out, _, _) in tasks:
-        shape = load_config(config, {**overrides, "seed": seed}, arm=arm)[0].lattice.shape
-        assert (len(shape) == 3) == study.endswith(THREE_D)
-        assert (f"{THREE_D}/" in out) == study.endswith(THREE_D)
+    for task in tasks:
+        config = load_config(task.config, {**task.overrides, "seed": task.seed}, arm=task.config_arm,
+                             check_sources=False)[0]
+        organoid = task.key[0].endswith(THREE_D) and task.config_arm is not None  # pre-culture, assay: a dish
+        assert (len(config.lattice.shape) == 3) == organoid
+        assert (f"{THREE_D}/" in task.out) == task.key[0].endswith(THREE_D)

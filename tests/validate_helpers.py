@@ -7,7 +7,7 @@ import numpy as np
 from abm.config import load_config
 from abm.validate.studies import STUDIES, config_path
 
-KEYS = ("caspase_any", "area_fold_change", "inverse_circularity", "cells_outside_organoid", "colony_count",
+KEYS = ("caspase_any", "area_fold_change", "inverse_circularity", "cells_outside_organoid", "colonies",
         "lesions", "lesion_burden", "polyclonal_lesions", "largest_lesion_ever", "first_outgrowth_h",
         "seeded_tumor_cells", "clusters_final", "kill_probability_single", "kill_probability_clustered",
         "ki67_neutrophil_clusters_24h", "ki67_single_24h", "ki67_all_24h", "nk_initial", "nk_final",

@@ -8,8 +8,9 @@
   A, I: the target's activating and inhibitory ligands (fewer A, more I in clusters);
   R: the NK cell's inhibitory receptors, w their weight (lowered by TIGIT/KLRG1 block).
   After max_kills kills the cell is exhausted.
-- Exposed: past a receptor threshold the cell is tumor-exposed: it barely kills and, by a stated
-  parameter (mechanism unknown, Chan 2020), supports the colony growth of touching tumor cells.
+- Exposed: past a receptor threshold the cell is tumor-exposed: it barely kills, and touching
+  tumor cells divide faster (a tumor rule, tumor.exposed_nk_division_boost; mechanism unknown,
+  Chan 2020).
 - IFN-gamma: secreted while active, more while conjugated.
 - CXCL12 (Correia 2021): the cell switches into and out of quiescence (no secretion, no killing,
   no division); per step it enters with probability p H and leaves with p (1 - H), H a Hill
@@ -56,9 +57,6 @@ class NKConfig(Strict):
     initial_inhibitory_receptors: NonNegative = Field(
         0.0, description="inhibitory receptor level at the start (tumor-exposed NK: high)")
     exposed_threshold: Positive = Field(1.0, description="inhibitory receptor level from which an NK cell is tumor-exposed")
-    exposed_colony_support_per_h: NonNegative = Field(
-        0.0, description="rise per hour of a touching tumor cell's colony-forming probability next to an exposed NK cell "
-                         "(Chan 2020; mechanism unknown, a stated parameter)")
     ifng_secretion_per_min: NonNegative = Field(0.0, description="IFN-gamma added at the site of an active NK cell, per min")
     ifng_secretion_in_contact_per_min: NonNegative | None = Field(
         None, description="IFN-gamma secretion while conjugated, per min (default: as when active)")

@@ -13,7 +13,9 @@
   to escort cells hold them together, so clusters form and stay.
 - NK ligands: the more epithelial tumor neighbours, the fewer activating and the more
   inhibitory ligands (Lo 2020); after EMT a cell has no epithelial character and looks single.
-- Next to a tumor-exposed NK cell a cell's colony-forming ability rises (Chan 2020).
+- Next to a tumor-exposed NK cell a cell divides faster, and so do its daughters: a heritable
+  division boost (Chan 2020 report more colonies with exposed NK cells; the mechanism is not
+  known: this is the smallest local rule that can give it, with an assumed rate).
 """
 from __future__ import annotations
 
@@ -44,8 +46,11 @@ class TumorConfig(Strict):
     caspase_duration_min: NonNegative = Field(
         0.0, description="time an apoptotic (caspase+) cell stays before it is removed, min (0: removed at once)")
     ki67_window_h: Positive = Field(24.0, description="a cell counts as proliferating (Ki67+) this long after dividing, h")
-    colony_forming_probability: Probability = Field(
-        0.2, description="chance that a viable cell forms a colony when plated (colony assay read-out)")
+    exposed_nk_division_boost_per_h: NonNegative = Field(
+        0.0, description="rise per hour, per touching tumor-exposed NK cell, of a cell's heritable division boost "
+                         "(extra division rate as a multiple of the base rate); assumed: Chan 2020 give no mechanism")
+    max_division_boost: NonNegative = Field(
+        1.0, description="largest heritable division boost, as a multiple of the base division rate")
     # Invasion: leader cells at an organoid's rim migrate into the matrix.
     leader_rate_per_h: NonNegative = Field(
         0.0, description="rate at which an epithelial cell with a free neighbouring site becomes an invasive leader, 1/h")
@@ -97,7 +102,7 @@ class TumorParams:
     invasive_move_threshold: int
     persistence_threshold: int
     motility_thresholds: np.ndarray  # uint64 per number of adhesive contacts (0..26)
-    colony_gain_per_step: float
+    division_boost_per_step: float  # per touching exposed NK cell
     cytokine_boost: float  # after blockade
     config: object
 
@@ -118,7 +123,7 @@ def prepare(cells, dt_min: float, in_force: dict) -> TumorParams:
         invasive_move_threshold=rate_threshold(c.invasive_move_rate_per_h * per_min, dt_min),
         persistence_threshold=probability_threshold(c.invasive_persistence),
         motility_thresholds=np.array([probability_threshold(motility * s) for s in staying], dtype=np.uint64),
-        colony_gain_per_step=cells.nk.exposed_colony_support_per_h * dt_min / 60.0,
+        division_boost_per_step=c.exposed_nk_division_boost_per_h * dt_min / 60.0,
         cytokine_boost=c.cytokine_division_boost * (1.0 - efficiency(in_force, "cytokine_blockade")),
         config=c,
     )
@@ -203,6 +208,7 @@ def division(ctx, cells, params: TumorParams) -> None:
     probability = cells.behaviours.get("division")
     if probability is None:
         probability = xp.full(cells.n, params.division_probability, dtype=xp.float32)
+    probability = probability * (xp.float32(1) + cells.column("division_boost"))  # inherited; 0 unless boosted
     if params.cytokine_boost > 0 and "neutrophil_cytokine" in ctx.fields_flat:  # IL-6/IL-1beta shorten the cycle
         response = ctx.hill(ctx.local_concentration["neutrophil_cytokine"][cells.slots], c.cytokine_half_max, 1)
         probability = probability * (xp.float32(1) + xp.float32(params.cytokine_boost) * response)
@@ -242,12 +248,15 @@ def suspension_walk(ctx, cells, params: TumorParams) -> None:
     cells.intents.move(slots, destinations, where=moves)
 
 
-def exposed_nk_colony_support(ctx, cells, params: TumorParams) -> None:
+def exposed_nk_division_boost(ctx, cells, params: TumorParams) -> None:
+    """Contact with exposed NK cells raises a heritable division boost (daughters inherit it), up to
+    a cap. An assumption: Chan 2020 find more colonies with exposed NK cells than without NK but
+    give no mechanism; division is what the organoid and the colony assay both express."""
     xp = ctx.xp
     exposed = ctx.count(cells.slots, "nk_exposed").astype(xp.float32)
-    raised = xp.minimum(cells.column("clonogenicity") + xp.float32(params.colony_gain_per_step) * exposed,
-                        xp.float32(1))
-    cells.intents.update("clonogenicity", cells.slots, raised, where=cells.alive & (exposed > 0))
+    raised = xp.minimum(cells.column("division_boost") + xp.float32(params.division_boost_per_step) * exposed,
+                        xp.float32(params.config.max_division_boost))
+    cells.intents.update("division_boost", cells.slots, raised, where=cells.alive & (exposed > 0))
 
 
 def finish(ctx, cells, params: TumorParams) -> None:
@@ -285,7 +294,6 @@ def initial_columns(xp, c: TumorConfig, count: int) -> dict:
     return {
         "vcam1": xp.full(count, int(c.vcam1_positive), dtype=xp.int8),
         "plxnb2": xp.full(count, int(c.plxnb2_positive), dtype=xp.int8),
-        "clonogenicity": xp.full(count, c.colony_forming_probability, dtype=xp.float32),
         # Placed cells have not divided recently: Ki67+ only after their first division here.
         "cycle_clock_min": xp.full(count, c.ki67_window_h * 60.0, dtype=xp.float32),
     }
@@ -318,7 +326,8 @@ TUMOR = CellType(
         Column("mesenchymal", np.int8, 0, "inherit", "1 after EMT (no epithelial character)"),
         Column("vcam1", np.int8, 0, "inherit", "1 if VCAM1+ (binds neutrophils, VLA-4+ T cells)"),
         Column("plxnb2", np.int8, 0, "inherit", "1 if Plexin-B2+ (homotypic adhesion, clustering)"),
-        Column("clonogenicity", np.float32, 0, "inherit", "probability to form a colony if plated"),
+        Column("division_boost", np.float32, 0, "inherit",
+               "heritable extra division rate (multiple of the base rate), gained next to exposed NK cells"),
     ),
     # Keys kept from before the spec existed, so that runs reproduce bit for bit.
     purposes={"division": 2, "neighbour_choice": 3, "death": 6, "state_change": 9},
@@ -338,7 +347,8 @@ TUMOR = CellType(
              ("tumor.leader_rate_per_h", "tumor.leader_revert_rate_per_h"),
              when=lambda c: c.cells.tumor.leader_rate_per_h > 0 or c.cells.tumor.leader_revert_rate_per_h > 0),
         Rule("division", division,
-             "cycling tumor cells divide into a free neighbouring site; neutrophil cytokine shortens the cycle",
+             "cycling tumor cells divide into a free neighbouring site, faster by their inherited division "
+             "boost; neutrophil cytokine shortens the cycle",
              ("tumor.division_rate_per_h", "tumor.cytokine_division_boost", "tumor.cytokine_half_max")),
         Rule("leader_migration", leader_migration, "invasive leaders migrate into free matrix with persistence",
              ("tumor.invasive_move_rate_per_h", "tumor.invasive_persistence"),
@@ -347,10 +357,10 @@ TUMOR = CellType(
              "suspended tumor cells random-walk; each adhesive contact holds them back",
              ("tumor.motility_rate_per_h", "tumor.adhesion_per_contact"),
              when=lambda c: c.cells.tumor.motility_rate_per_h > 0),
-        Rule("exposed_nk_colony_support", exposed_nk_colony_support,
-             "in tumor cells, touching a tumor-exposed NK cell raises the colony-forming probability",
-             ("nk.exposed_colony_support_per_h",),
-             when=lambda c: c.cells.nk.exposed_colony_support_per_h > 0),
+        Rule("exposed_nk_division_boost", exposed_nk_division_boost,
+             "in tumor cells, contact with a tumor-exposed NK cell increases division (inherited by daughters)",
+             ("tumor.exposed_nk_division_boost_per_h", "tumor.max_division_boost"),
+             when=lambda c: c.cells.tumor.exposed_nk_division_boost_per_h > 0),
         Rule("chemoattractant_secretion", chemoattractant_secretion,
              "viable tumor cells secrete the chemoattractant", ("tumor.chemoattractant_secretion_per_min",),
              phase="secrete", when=lambda c: c.cells.tumor.chemoattractant_secretion_per_min > 0

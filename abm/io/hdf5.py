@@ -260,6 +260,7 @@ class RunWriter:
         attrs["cell_states"] = json.dumps({t: list(s) for t, s in model.spec.states.items()})
         attrs["ablated"] = json.dumps(list(model.schedule.ablated))  # rules switched off (config ablate:)
         attrs["plugins"] = json.dumps(plugin_versions(model.spec.plugins))
+        attrs["placement_sources"] = json.dumps(getattr(model, "placement_sources", []))  # from_run: file, sha256
         attrs["units"] = json.dumps(UNITS)
         attrs["start_time"] = _now()
         attrs["end_time"] = ""

@@ -12,9 +12,13 @@ MECHANISMS: dict[str, dict[str, tuple[str, ...]]] = {
         "organoids with a caspase+ cell, without NK": ("tumor.apoptosis",),
         "organoids with a caspase+ cell, with healthy NK": ("nk.contact_kill",),
         "healthy NK lower invasion (inverse circularity)": ("nk.contact_kill",),
-        "tumor-exposed NK: invasion equivalent to no NK (inverse circularity)": ("nk.tumor_exposure",),
+        # Exposed NK cells are made in the pre-culture (chan2020_preculture.yaml): their receptors rise
+        # by education; without it they arrive as healthy NK cells and kill.
+        "tumor-exposed NK: invasion equivalent to no NK (inverse circularity)": ("nk.education",),
+        # Colonies are counted in the colony assay (chan2020_colony_assay.yaml) of the organoid's
+        # surviving cells: fewer survivors after NK kills; faster-dividing ones after exposed NK contact.
         "colonies: no NK > healthy NK": ("nk.contact_kill",),
-        "colonies: tumor-exposed NK > no NK": ("tumor.exposed_nk_colony_support",),
+        "colonies: tumor-exposed NK > no NK": ("tumor.exposed_nk_division_boost",),
         "TIGIT/KLRG1 block lowers the exposed-NK colony count": ("nk.contact_kill",),
     },
     "lo2020": {

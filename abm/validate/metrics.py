@@ -63,19 +63,15 @@ def cells_outside_organoid(snapshot) -> float:
 
 
 def colonies(run: dict) -> float:
-    """The colony read-out of one run's metrics, the only place the criteria get it from.
-
-    Today: `colony_count`, the expected colonies from the clonogenicity column a rule writes.
-    A simulated colony assay (issue 12) replaces it; swapping the key here swaps every criterion.
-    """
-    return run["colony_count"]
+    """The colony read-out of one run's metrics, the only place the criteria get it from: the
+    colonies its colony assay grew (validate/protocol.py fills it in from the assay run)."""
+    return run["colonies"]
 
 
-def colony_count(snapshot) -> float:
-    """Expected colonies if the viable tumor cells were dissociated and plated."""
-    agents = snapshot["agents"]
-    viable = (agents["cell_type"] == TUMOR) & (agents["state"] != APOPTOTIC)
-    return float(agents["clonogenicity"][viable].sum())
+def colony_count(snapshot, min_cells: int) -> int:
+    """Colonies in a colony assay's snapshot (cells plated at clonal density, then grown):
+    connected groups of viable tumor cells of at least min_cells cells."""
+    return cluster_count(snapshot, min_cells)
 
 
 def lesions(snapshot, min_cells: int):
@@ -171,7 +167,8 @@ def run_metrics(path, validation) -> dict:
         "area_fold_change": organoid_area_um2(last, dx) / max(organoid_area_um2(first, dx), 1e-12),
         "inverse_circularity": inverse_circularity(last),
         "cells_outside_organoid": cells_outside_organoid(last),
-        "colony_count": colony_count(last),
+        "colonies": float("nan"),  # counted in the study's colony assay run (validate/protocol.py), if it has one
+        "colony_cells_plated": float("nan"),
         "lesions": len(found),
         "lesion_burden": float(sum(lesion["size"] for lesion in found)),
         "polyclonal_lesions": float(sum(lesion["clones"] >= 2 for lesion in found)),

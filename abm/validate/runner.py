@@ -1,12 +1,14 @@
 """Run every arm of the chosen studies over seeds (in parallel processes), then check criteria.
 
 Each run is an ordinary `abm run` writing its own HDF5 file under
-runs/validate/<study>/<arm>/seed<N>.h5; metrics are computed from those files only. A run whose
-file is already complete for the same resolved config is not run again, so an interrupted
-validation continues where it stopped and a changed config reruns exactly its own runs.
+runs/validate/<study>/<arm>/seed<N>.h5 (and a protocol's stages next to them, protocol.py);
+metrics are computed from those files only. A run whose file is already complete for the same
+resolved config (and the same source runs) is not run again, so an interrupted validation
+continues where it stopped and a changed config reruns exactly its own runs and those after them.
 """
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -15,24 +17,29 @@ from ..config import load_config, to_yaml
 from ..errors import ConfigError
 from .checks import adjust_holm
 from .mechanisms import control_sets, kind, mechanism
+from ..placement_from_run import file_sha256
 from .metrics import run_metrics
+from .protocol import Task, assay_metrics, study_tasks
 from .studies import STUDIES, config_path
 
 
-def _one_run(task):
-    """Run one arm and seed (or reuse its complete output made from the same config); its metrics."""
-    config, arm, seed, overrides, out, device, ablate = task
+def _one_run(task: Task) -> dict:
+    """One run (or reuse of its complete output made from the same config and sources); its metrics."""
     from ..runner import run_to_file
 
-    resolved = load_config(config, {**overrides, "seed": seed}, arm=arm, ablate=ablate)[0]
-    if not _complete_with_config(out, to_yaml(resolved)):
-        run_to_file(config, overrides={**overrides, "seed": seed}, arm=arm, out=out, device=device,
-                    overwrite=True, progress=False, log=lambda message: None, ablate=ablate)
-    return {**run_metrics(out, resolved.validation), "seed": seed}  # the seed itself, for metrics.csv
+    overrides = {**task.overrides, "seed": task.seed}
+    resolved = load_config(task.config, overrides, arm=task.config_arm, ablate=task.ablate)[0]
+    if not _complete_with_config(task.out, to_yaml(resolved)):
+        run_to_file(task.config, overrides=overrides, arm=task.config_arm, out=task.out, device=task.device,
+                    overwrite=True, progress=False, log=lambda message: None, ablate=task.ablate)
+    if task.metrics == "run":
+        return {**run_metrics(task.out, resolved.validation), "seed": task.seed}  # the seed itself, for metrics.csv
+    return assay_metrics(task.out, resolved.validation) if task.metrics == "assay" else {}
 
 
 def _complete_with_config(path, config_yaml: str) -> bool:
-    """True when `path` is a completed run of exactly this resolved config."""
+    """True when `path` is a completed run of exactly this resolved config, and the runs its
+    from_run placements read are still the files it read (same content hash)."""
     from ..errors import OutputError
     from ..io.reader import Run
 
@@ -40,17 +47,20 @@ def _complete_with_config(path, config_yaml: str) -> bool:
         return False
     try:
         with Run(path) as run:
-            return run.completed and run.attrs.get("config_yaml") == config_yaml
+            same = run.completed and run.attrs.get("config_yaml") == config_yaml
+            sources = json.loads(run.attrs.get("placement_sources") or "[]")
     except OutputError:
         return False
+    return same and all(Path(s["file"]).is_file() and file_sha256(Path(s["file"])) == s["sha256"] for s in sources)
 
 
 THREE_D = "@3d"  # suffix of a study's 3D variant in results and reports: "chan2020@3d"
 
 
-def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", controls=True, three_d=False):
-    """((study, ablated rules), arm, seed, task) for every run to do: each study's arms, and with
-    `controls` the same arms again with each of its criteria's mechanisms switched off
+def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", controls=True,
+         three_d=False) -> list[Task]:
+    """Every run to do: each study's arms (and the protocol stages around them, protocol.py), and
+    with `controls` the same again with each of its criteria's mechanisms switched off
     (abm/validate/mechanisms.py), under runs/validate/<study>/without-<rules>/. With `three_d`,
     studies whose tissue is 3D (validation.three_d_overrides) run their arms again on a 3D
     lattice, under runs/validate/<study>@3d/ (no controls: the 2D runs carry them)."""
@@ -60,39 +70,38 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
     tasks = []
     for name in names or list(STUDIES):
         study = STUDIES[name]
-        path = config_path(study)
-        config, _ = load_config(path)
+        config, _ = load_config(config_path(study), check_sources=False)
         n_seeds = seeds or (config.validation.quick_seeds if quick else config.validation.seeds)
-        overrides = dict(config.validation.quick_overrides) if quick else {}
-        variants = [(name, overrides, [()] + (control_sets(name) if controls else []))]
+        variants = [(name, {}, [()] + (control_sets(name) if controls else []), n_seeds)]
         if three_d and config.validation.three_d_overrides:
-            variants.append((name + THREE_D, {**overrides, **config.validation.three_d_overrides}, [()]))
-        for label, variant_overrides, ablations in variants:
-            if label.endswith(THREE_D) and not (seeds or quick):
-                n_seeds = config.validation.three_d_seeds
+            n_3d = seeds or (config.validation.quick_seeds if quick else config.validation.three_d_seeds)
+            variants.append((name + THREE_D, dict(config.validation.three_d_overrides), [()], n_3d))
+        first = config.validation.first_seed  # fresh seeds, never used in tuning or calibration
+        for label, arm_overrides, ablations, count in variants:
             for ablate in ablations:
                 folder = Path(out_dir) / label / (f"without-{'+'.join(ablate)}" if ablate else "")
-                for arm in config.arms:
-                    for seed in range(config.validation.first_seed, config.validation.first_seed + n_seeds):
-                        out = folder / arm / f"seed{seed:03d}.h5"
-                        tasks.append(((label, ablate), arm, seed, (str(path), arm, seed, variant_overrides, str(out),
-                                                                   device, ablate)))
+                tasks += study_tasks(study, (label, ablate), folder, range(first, first + count), quick, device,
+                                     arm_overrides)
     return tasks
 
 
 def execute(tasks, workers=None, progress=None):
-    """Run tasks in worker processes; returns {study: {arm: [metrics ...]}} in seed order."""
+    """Run tasks in worker processes, wave after wave (a protocol's stages in order); returns
+    {(study, ablated): {arm: [metrics ...]}} in seed order, a stage's metrics joined to its arm's."""
     results: dict = {}
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_one_run, task): (study, arm, seed) for study, arm, seed, task in tasks}
-        for future in as_completed(futures):
-            study, arm, seed = futures[future]
-            results.setdefault(study, {}).setdefault(arm, {})[seed] = future.result()
-            if progress is not None:
-                progress(1)
-    return {study: {arm: [by_seed[s] for s in sorted(by_seed)] for arm, by_seed in arms.items()}
-            for study, arms in results.items()}
+        for wave in sorted({task.wave for task in tasks}):
+            futures = {pool.submit(_one_run, task): task for task in tasks if task.wave == wave}
+            for future in as_completed(futures):
+                task = futures[future]
+                metrics = future.result()
+                if task.arm is not None:
+                    results.setdefault(task.key, {}).setdefault(task.arm, {}).setdefault(task.seed, {}).update(metrics)
+                if progress is not None:
+                    progress(1)
+    return {key: {arm: [by_seed[s] for s in sorted(by_seed)] for arm, by_seed in arms.items()}
+            for key, arms in results.items()}
 
 
 def check(results, quick=False):

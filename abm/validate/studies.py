@@ -11,15 +11,27 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A protocol step around a study's arms, one ordinary run each (abm/validate/protocol.py)."""
+
+    name: str  # its folder under the study's runs
+    config: str  # file name in configs/
+
+
+@dataclass(frozen=True)
 class Study:
     name: str
     config: str  # file name in configs/
     check: Callable  # (results by arm, validation config) -> list[Check]
+    before: Stage | None = None  # one run per seed; the arms' from_run placements read it
+    after: Stage | None = None  # one run per arm and seed, reading that arm's run; its metrics join the arm's
 
 
 STUDIES = {
     study.name: study for study in (
-        Study("chan2020", "chan2020_organoid.yaml", lambda r, v: criteria.chan2020(r)),
+        Study("chan2020", "chan2020_organoid.yaml", lambda r, v: criteria.chan2020(r),
+              before=Stage("preculture", "chan2020_preculture.yaml"),
+              after=Stage("colony_assay", "chan2020_colony_assay.yaml")),
         Study("lo2020", "lo2020_ctc_clusters.yaml", lambda r, v: criteria.lo2020(r)),
         Study("correia2021", "correia2021_liver.yaml", lambda r, v: criteria.correia2021(r, v.outgrowth_cells)),
         Study("szczerba2019", "szczerba2019_neutrophils.yaml", lambda r, v: criteria.szczerba2019(r)),
@@ -30,5 +42,5 @@ STUDIES = {
 }
 
 
-def config_path(study: Study, root: Path | None = None) -> Path:
+def config_path(study: Study | Stage, root: Path | None = None) -> Path:
     return (root or CONFIGS) / study.config
