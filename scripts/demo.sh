@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh fast
 .venv/bin/abm run configs/default.yaml --overwrite
 .venv/bin/abm info runs/default.h5
-.venv/bin/abm plot runs/default.h5 --out runs/default.png
+.venv/bin/abm plot runs/default.h5 --step 240 --out runs/default.png   # after 24 h (the README picture)
