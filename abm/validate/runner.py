@@ -74,7 +74,8 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
         n_seeds = seeds or (config.validation.quick_seeds if quick else config.validation.seeds)
         variants = [(name, {}, [()] + (control_sets(name) if controls else []), n_seeds)]
         if three_d and config.validation.three_d_overrides:
-            n_3d = seeds or (config.validation.quick_seeds if quick else config.validation.three_d_seeds)
+            n_3d = config.validation.quick_seeds if quick else config.validation.three_d_seeds
+            n_3d = min(seeds, n_3d) if seeds else n_3d  # the 3D runs are the costly ones: never more than asked
             variants.append((name + THREE_D, dict(config.validation.three_d_overrides), [()], n_3d))
         first = config.validation.first_seed  # fresh seeds, never used in tuning or calibration
         for label, arm_overrides, ablations, count in variants:
