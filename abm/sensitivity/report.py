@@ -58,7 +58,8 @@ def markdown(analysis, command: str) -> list[str]:
     size = f"{o.size} trajectories" if o.method == "morris" else f"N = {o.size}"
     lines = [f"# Sensitivity: {analysis.study}", "", f"Command: `{command}`", "",
              f"Method: {o.method} ({size}), {len(analysis.design)} design points x {len(analysis.arms)} arms x "
-             f"{o.seeds} seeds (seeds {SEED_START}-{SEED_START + o.seeds - 1}, the same at every point) = {analysis.n_runs} runs; "
+             f"{o.seeds} seeds (seeds {SEED_START}-{SEED_START + o.seeds - 1}, the same at every point) = "
+             f"{analysis.n_runs} runs; "
              f"each factor log-uniform over [value/{o.range_factor:g}, value*{o.range_factor:g}]"
              f"{'; --quick (validation.quick_overrides)' if o.quick else ''}. Wall time {analysis.wall_s:.0f} s.",
              "", f"Failed runs: {len(analysis.failures)}" + "".join(f"\n- {f}" for f in analysis.failures[:10]), "",
@@ -93,7 +94,8 @@ def _flipping_points(verdicts) -> list[str]:
         lines += [f"Flipping points of \"{v.text}\" (first {len(v.flipping_points)}; design.csv row, read-out, "
                   "top drivers as multiples of nominal):", ""]
         for p in v.flipping_points:
-            values = ", ".join(f"{k.replace('cells.', '')} x{x:.2g}" for k, x in p.items() if k not in ("point", "value"))
+            values = ", ".join(f"{k.replace('cells.', '')} x{x:.2g}" for k, x in p.items()
+                               if k not in ("point", "value"))
             lines.append(f"- point {p['point']}: {p['value']:.3g}; {values}")
         lines.append("")
     return lines

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +63,7 @@ def prepare(name: str, options: Options):
         unknown = [key for key in options.only if key not in known]
         if unknown:
             raise ConfigError(f"--only {unknown[0]}: not a factor of {name} (factors: {', '.join(sorted(known))})")
-        selection.factors[:] = [f for f in selection.factors if f.key in options.only]
+        selection = replace(selection, factors=[f for f in selection.factors if f.key in options.only])
     return path, readouts, arms, quick, selection
 
 

@@ -80,7 +80,8 @@ def correia2021(validation) -> list[Readout]:
 def szczerba2019(validation) -> list[Readout]:
     singles, tumor, neutro, vcam1 = "single_cells", "tumor_clusters", "neutrophil_clusters", "vcam1_knockout"
     return [
-        Readout("ki67 neutrophil_clusters - single_cells", (neutro, singles), difference(neutro, singles, "ki67_all_24h"),
+        Readout("ki67 neutrophil_clusters - single_cells", (neutro, singles),
+                difference(neutro, singles, "ki67_all_24h"),
                 (claim("neutrophil clusters: more Ki67+ cells than single cells",
                        "proliferating (Ki67+) fraction at 24 h: neutrophil-cluster arm > single-cell arm", above(0)),)),
         Readout("lesion burden neutrophil_clusters - tumor_clusters", (neutro, tumor),
