@@ -66,7 +66,10 @@ def markdown(analysis, command: str) -> list[str]:
              "## Conclusions", "",
              "A conclusion holds at a point when its read-out there (mean over the point's seeds) meets the target. "
              "Drivers: largest index on that read-out; x at flips / x at holds: the driver's median value at the "
-             "flipping and at the holding points, as a multiple of its nominal value.", "",
+             "flipping and at the holding points, as a multiple of its nominal value. Each point is a mean over "
+             f"{o.seeds} seed(s): a flip may be seed noise as well as the parameters (a share of runs, e.g. "
+             "caspase_any, moves in steps of 1/seeds), so the flip share bounds the parameter-driven flips from "
+             "above.", "",
              "| conclusion | kind | read-out | target | verdict | drivers (index; x at flips / x at holds) |",
              "|---|---|---|---|---|---|"]
     lines += [_verdict_row(v) for v in analysis.verdicts]
