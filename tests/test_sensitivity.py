@@ -184,7 +184,8 @@ def test_quick_design_writes_its_files_and_reuses_its_runs(tmp_path, capsys):
     assert "healthy NK lower inverse circularity than no NK" in report
     runs = sorted((folder / "runs").rglob("seed2000.h5"))
     distinct = len(design_csv.drop(columns="point").drop_duplicates())
-    assert len(runs) == distinct * 4  # a point repeated in the design shares its runs; 4 arms
+    # a point repeated in the design shares its runs: the pre-culture, 4 arms and their 4 colony assays
+    assert len(runs) == distinct * 9
     stamps = [p.stat().st_mtime_ns for p in runs]
     assert main(argv) == 0  # resumable: every run complete with the same config is reused
     assert [p.stat().st_mtime_ns for p in runs] == stamps

@@ -10,63 +10,52 @@ from a range of their own that `abm validate` does not use.
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from ..sweep.spec import arm_hash
 
-SEED_START = 2000  # validation uses 0..seeds-1; calibration has its own range
-
-
-@dataclass(frozen=True)
-class RunTask:
-    point: int
-    arm: str
-    seed: int
-    config: str  # scenario path
-    overrides: dict  # factor values (minus those the arm sets) and --quick's overrides
-    output: str
-    device: str
+SEED_START = 2000  # validation uses 500.., calibration 1000..: each its own range
 
 
 def point_folder(study_folder: Path, values: dict) -> Path:
     return Path(study_folder) / "runs" / arm_hash(values)
 
 
-def plan(config_path, arms: dict, points: list[dict], seeds: int, quick_overrides: dict, study_folder: Path,
-         device: str = "cpu") -> list[RunTask]:
-    """Every run of the design. arms: {arm: keys the arm sets}; an arm keeps its own value of a
-    key it sets (the experiment), so that factor is not varied in that arm."""
+def plan(study_name: str, arms: dict, points: list[dict], seeds: int, quick: bool, study_folder: Path,
+         device: str = "cpu") -> list:
+    """Every run of the design, with the study's protocol stages (validate/protocol.py: e.g. the
+    pre-culture before Chan's arms and the colony assay after them), each point's factor values
+    set in every stage. arms: {arm: keys the arm sets}; an arm keeps its own value of a key it
+    sets (the experiment), so that factor is not varied in that arm. Only the arms the read-outs
+    need run. A task's key is (point, ())."""
+    from ..validate.protocol import study_tasks
+    from ..validate.studies import STUDIES
+
     tasks = []
     for index, values in enumerate(points):
         folder = point_folder(study_folder, values)
-        for arm, arm_keys in arms.items():
-            overrides = {**{k: v for k, v in values.items() if k not in arm_keys}, **quick_overrides}
-            for seed in range(SEED_START, SEED_START + seeds):
-                tasks.append(RunTask(index, arm, seed, str(config_path), overrides,
-                                     str(folder / arm / f"seed{seed}.h5"), device))
+        for task in study_tasks(STUDIES[study_name], (index, ()), folder, range(SEED_START, SEED_START + seeds),
+                                quick, device):
+            if task.arm is not None and task.arm not in arms:
+                continue
+            own = arms.get(task.arm, ()) if task.config_arm is not None else ()
+            varied = {k: v for k, v in values.items() if k not in own}
+            tasks.append(replace(task, overrides={**varied, **task.overrides}))
     return tasks
 
 
-def run_one(task: dict) -> dict:
-    """On a worker: run (or reuse) one run file; its metrics (abm/validate/metrics.run_metrics)."""
-    from ..config import load_config, to_yaml
-    from ..runner import run_to_file
-    from ..sweep.worker import output_state
-    from ..validate.metrics import run_metrics
+def run_one(task) -> dict:
+    """On a worker: run (or reuse) one run file; its metrics (as abm validate reads them)."""
+    from ..validate.runner import _one_run
 
-    overrides = {**task["overrides"], "seed": task["seed"]}
-    resolved = load_config(task["config"], overrides, arm=task["arm"])[0]
-    if output_state(task["output"], to_yaml(resolved)) != "complete":
-        Path(task["output"]).parent.mkdir(parents=True, exist_ok=True)
-        run_to_file(task["config"], overrides=overrides, arm=task["arm"], out=task["output"], device=task["device"],
-                    overwrite=True, progress=False, log=lambda message: None)
-    return run_metrics(task["output"], resolved.validation)
+    return _one_run(task)
 
 
-def execute(tasks: list[RunTask], engine, log=print, progress: bool = False) -> tuple[dict, list[str]]:
-    """Run every task on the engine's Dask cluster. Returns ({(point, arm, seed): metrics} of the
-    runs that finished, [one line per failed run])."""
+def execute(tasks: list, engine, log=print, progress: bool = False) -> tuple[dict, list[str]]:
+    """Run every task on the engine's Dask cluster, wave after wave (a protocol's stages in
+    order). Returns ({(point, arm, seed): metrics} of the runs that finished, a stage's metrics
+    joined to its arm's; [one line per failed run])."""
     from distributed import as_completed
     from tqdm import tqdm
 
@@ -75,21 +64,24 @@ def execute(tasks: list[RunTask], engine, log=print, progress: bool = False) -> 
     results, failures = {}, []
     if not tasks:
         return results, failures
-    sharing: dict[str, list[RunTask]] = {}  # a point repeated in the design runs once
+    sharing: dict[str, list] = {}  # a point repeated in the design runs once
     for task in tasks:
-        sharing.setdefault(task.output, []).append(task)
-    with open_client(engine, len(sharing), log=log) as client:
-        futures = {client.submit(run_one, asdict(same[0]), pure=False, resources=task_resources(engine)): same
-                   for same in sharing.values()}
-        with tqdm(total=len(futures), unit="run", file=sys.stderr, disable=not progress) as bar:
+        sharing.setdefault(task.out, []).append(task)
+    with open_client(engine, len(sharing), log=log) as client, \
+            tqdm(total=len(sharing), unit="run", file=sys.stderr, disable=not progress) as bar:
+        for wave in sorted({task.wave for task in tasks}):
+            futures = {client.submit(run_one, same[0], pure=False, resources=task_resources(engine)): same
+                       for same in sharing.values() if same[0].wave == wave}
             for future in as_completed(futures):
                 same = futures[future]
                 try:
                     metrics = future.result()
                 except Exception as error:  # noqa: BLE001 - recorded: the point's read-outs become NaN
-                    failures.append(f"{same[0].output}: {error.__class__.__name__}: {' '.join(str(error).split())}")
+                    failures.append(f"{same[0].out}: {error.__class__.__name__}: {' '.join(str(error).split())}")
                 else:
-                    results.update({(task.point, task.arm, task.seed): metrics for task in same})
+                    for task in same:
+                        if task.arm is not None:
+                            results.setdefault((task.key[0], task.arm, task.seed), {}).update(metrics)
                 future.release()
                 bar.update(1)
     return results, failures

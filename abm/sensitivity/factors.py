@@ -96,7 +96,7 @@ def select(config_path: Path, arms: list[str], overrides: dict, range_factor: fl
         raise ConfigError(f"--range: must be above 1 (a factor: 2 varies each parameter over value/2 to value*2), "
                           f"got {range_factor}")
     parameter_set = parameter_set_of(config_path)
-    configs = [load_config(config_path, overrides, arm=arm)[0] for arm in arms]
+    configs = [load_config(config_path, overrides, arm=arm, check_sources=False)[0] for arm in arms]  # sources: per run
     read: dict[str, list[str]] = {}
     for config in configs:
         for key, rules in readers(config).items():

@@ -53,7 +53,7 @@ def prepare(name: str, options: Options):
     if name not in STUDIES:
         raise ConfigError(f"sensitivity: unknown study {name!r} (studies: {', '.join(STUDIES)})")
     path = config_path(STUDIES[name])
-    config = load_config(path)[0]
+    config = load_config(path, check_sources=False)[0]
     readouts = table.READOUTS[name](config.validation)
     arms = {arm: set(config.arms[arm]) for arm in table.needed_arms(readouts)}
     quick = dict(config.validation.quick_overrides) if options.quick else {}
@@ -100,7 +100,7 @@ def analyse(name: str, options: Options, engine, log=print, progress: bool = Fal
     design_values = design.design_table(selection.factors, X)
     points = [design.point_values(selection.factors, row) for row in X]
     folder = Path(options.out) / name
-    tasks = execute.plan(path, arms, points, options.seeds, quick, folder, options.device)
+    tasks = execute.plan(name, arms, points, options.seeds, options.quick, folder, options.device)
     log(f"abm: sensitivity {name}: {len(selection.factors)} factors, {len(points)} points x {len(arms)} arms x "
         f"{options.seeds} seeds = {len(tasks)} runs")
     results, failures = execute.execute(tasks, engine, log=log, progress=progress)
