@@ -11,6 +11,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from ..calibrate.spec import refuse_calibration_seeds
 from ..config import load_config, to_yaml
 from ..errors import ConfigError
 from .checks import adjust_holm
@@ -58,6 +59,7 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
         path = config_path(study)
         config, _ = load_config(path)
         n_seeds = seeds or (config.validation.quick_seeds if quick else config.validation.seeds)
+        refuse_calibration_seeds(name, range(n_seeds))  # validation never reads the seeds fitted on
         overrides = dict(config.validation.quick_overrides) if quick else {}
         for ablate in [()] + (control_sets(name) if controls else []):
             folder = Path(out_dir) / name / (f"without-{'+'.join(ablate)}" if ablate else "")
