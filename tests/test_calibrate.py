@@ -163,7 +163,8 @@ def whole(tmp_path_factory, client):
 
 def test_a_small_calibration_end_to_end(whole):
     _, first = whole
-    for output in ("trials.csv", "best.yaml", "report.md", "history.png", "slices.png", "study.db"):
+    for output in ("trials.csv", "best.yaml", "report.md", "history.png", "slices.png", "target_slices.png",
+                   "study.db"):
         assert (first / output).stat().st_size > 0, output
     assert len(list((first / "runs" / "trial0002" / "chan2020" / "healthy_nk").glob("seed100[01].h5"))) == 2
     table = pd.read_csv(first / "trials.csv")

@@ -1,4 +1,5 @@
-"""What a calibration leaves in its folder: trials.csv, best.yaml, history.png, slices.png, report.md.
+"""What a calibration leaves in its folder: trials.csv, best.yaml, history.png, slices.png,
+target_slices.png, report.md.
 
 All are written from the per-trial read-out files (read_outs/trialNNNN.json), so they can be
 rewritten at any time from what has finished.
@@ -68,7 +69,7 @@ def _plain(value: float):
 
 def write_outputs(calibration, folder: Path, command: str) -> dict | None:
     """Write every output from the finished trials; returns best.yaml's content (None if none)."""
-    from .plots import plot_history, plot_slices
+    from .plots import plot_history, plot_slices, plot_target_slices
 
     records = finished_trials(folder)
     table = trials_table(calibration, records)
@@ -79,6 +80,7 @@ def write_outputs(calibration, folder: Path, command: str) -> dict | None:
         (folder / "best.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
         plot_history(table, folder / "history.png")
         plot_slices(calibration, table, folder / "slices.png")
+        plot_target_slices(calibration, table, folder / "target_slices.png")
     (folder / "report.md").write_text(report(calibration, records, document, command))
     return document
 
@@ -117,6 +119,8 @@ def report(calibration, records: list[dict], best: dict | None, command: str) ->
               "- `slices.png`: the objective against each parameter. **Identifiability:** a flat slice means the "
               "targets do not pin that parameter (any value in its bounds fits as well); a narrow valley means they "
               "do. Read a best value only as far as its slice constrains it.",
+              "- `target_slices.png`: each target's deviation against each parameter: which target pins which "
+              "parameter, and which parameters trade off against each other.",
               "- The read-outs are means over the calibration seeds: a target met within its seed-to-seed standard "
               "error is met only to that precision."]
     unfitted = _unfitted_calibrated(calibration)
