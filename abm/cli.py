@@ -13,6 +13,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from .calibrate.cli import CALIBRATE_HANDLERS, add_calibrate_command
 from .errors import AbmError
 from .sensitivity.cli import SENSITIVITY_HANDLERS, add_sensitivity_command
 from .sweep.cli import SWEEP_HANDLERS, add_sweep_commands
@@ -104,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     add_sweep_commands(commands)  # abm sweep, abm sweep-report
     add_validate_command(commands)  # abm validate
     add_sensitivity_command(commands)  # abm sensitivity
+    add_calibrate_command(commands)  # abm calibrate
     bench = commands.add_parser("bench", help="performance benchmarks: numbers to a JSON file and a scaling plot",
                                 description=_bench_description(), formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto", help="backend (default auto)")
@@ -221,7 +223,8 @@ def _schema(args) -> int:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "rules": _rules, "schema": _schema,
-               **SWEEP_HANDLERS, **VALIDATE_HANDLERS, **SENSITIVITY_HANDLERS, "bench": _bench}[args.command]
+               **SWEEP_HANDLERS, **VALIDATE_HANDLERS, **SENSITIVITY_HANDLERS, **CALIBRATE_HANDLERS,
+               "bench": _bench}[args.command]
     try:
         with _stop_at_once_on_sigterm(args.command):
             code = handler(args)

@@ -21,7 +21,7 @@ from abm.spec import CellType, Column, hashed_purpose
 from run_helpers import ROOT
 
 MINIMAL = str(ROOT / "configs" / "minimal_rules.yaml")
-CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
+CONFIGS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if p.name != "calibration.yaml")  # not a scenario
 
 EXTRA_RULE = '''
 """A user's module adding one rule to tumor cells: touching an NK cell drives dormancy entry

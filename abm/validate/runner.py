@@ -13,6 +13,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from ..calibrate.spec import refuse_calibration_seeds
 from ..config import load_config, to_yaml
 from ..errors import ConfigError
 from .checks import adjust_holm
@@ -78,6 +79,7 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
             n_3d = min(seeds, n_3d) if seeds else n_3d  # the 3D runs are the costly ones: never more than asked
             variants.append((name + THREE_D, dict(config.validation.three_d_overrides), [()], n_3d))
         first = config.validation.first_seed  # fresh seeds, never used in tuning or calibration
+        refuse_calibration_seeds(name, range(first, first + n_seeds))  # validation never reads the seeds fitted on
         for label, arm_overrides, ablations, count in variants:
             for ablate in ablations:
                 folder = Path(out_dir) / label / (f"without-{'+'.join(ablate)}" if ablate else "")
