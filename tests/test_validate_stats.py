@@ -150,11 +150,11 @@ def test_exposed_nk_invasion_equivalence_is_tost_with_the_stated_margin():
 
 def test_effect_size_is_compared_with_the_study_figure():
     def colonies(mean):
-        return lambda rng, i: dict(colony_count=float(rng.normal(mean, 1.0)))
+        return lambda rng, i: dict(colonies=float(rng.normal(mean, 1.0)))
     r = synthetic_study("chan2020", n=30, healthy_nk=colonies(20.0), no_nk=colonies(30.0), exposed_nk=colonies(40.0))
     effect = _check(criteria.chan2020(r), "colonies: tumor-exposed NK > no NK").effect
     assert effect.estimate == pytest.approx(2.0, rel=0.05) and effect.covers_study
-    r["exposed_nk"] = [{**run, "colony_count": run["colony_count"] - 15.0} for run in r["exposed_nk"]]
+    r["exposed_nk"] = [{**run, "colonies": run["colonies"] - 15.0} for run in r["exposed_nk"]]
     effect = _check(criteria.chan2020(r), "colonies: tumor-exposed NK > no NK").effect
     assert effect.estimate < 1.5 and effect.covers_study is False and "outside CI" in effect.study_text()
 
