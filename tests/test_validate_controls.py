@@ -42,7 +42,7 @@ def test_a_quick_validation_runs_the_controls_and_reports_both(tmp_path):
     row = next(line for line in report.splitlines() if "EMT restores" in line)
     assert "| nk.contact_kill |" in row and "fails:" in row  # without NK killing nothing is restored
     assert "after EMT a cell has no epithelial context" in row  # labelled built-in, whatever its outcome
-    assert "Summary: 3 criteria; 2 calibrated or built-in (not counted)" in report
+    assert "Summary: 3 criteria; 2 calibrated or built-in (not counted;" in report
     metrics = (out / "metrics.csv").read_text().splitlines()
     assert metrics[0].startswith("study,arm,seed,ablated,") and any(",nk.contact_kill," in m for m in metrics)
 

@@ -50,10 +50,13 @@ def _summary(checks, quick=False) -> str:
     counted = [c for c in checks if c.kind == "prediction"]
     validated = sum(c.status == "validated" for c in counted)
     without = sum(c.status == "passes without its mechanism" for c in counted)
-    failed = sum(not c.passed and (c.quick or not quick) for c in checks)  # --quick: only what it requires
-    return (f"Summary: {len(checks)} criteria; {len(checks) - len(counted)} calibrated or built-in (not counted); "
-            f"of the {len(counted)} predictions, {validated} validated (pass, and fail without their mechanism), "
-            f"{without} pass without their mechanism, {failed} fail.")
+    no_control = sum(c.status == "PASS" for c in counted)
+    failed = sum(not c.passed and (c.quick or not quick) for c in counted)  # --quick: only what it requires
+    missed = sum(not c.passed for c in checks if c not in counted)
+    return (f"Summary: {len(checks)} criteria; {len(checks) - len(counted)} calibrated or built-in (not counted; "
+            f"{missed} of them miss their target); of the {len(counted)} predictions, {validated} validated (pass, "
+            f"and fail without their mechanism), {without} pass without their mechanism, {no_control} pass with no "
+            f"control run (3D), {failed} fail.")
 
 
 def table(checks, quick=False) -> str:
