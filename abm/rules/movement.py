@@ -2,7 +2,8 @@
 
 Movement is a lattice random walk into free neighbouring sites, optionally biased up a
 chemoattractant (with probability `bias` the cell takes the free neighbour with the highest
-concentration, ties to the lowest offset index; otherwise a uniformly random free neighbour).
+concentration if it is higher than its own site's, ties to the lowest offset index; otherwise,
+and on a flat field, a uniformly random free neighbour).
 """
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from ..kernels.neighbours import site_at_offset
 
 
 def uphill_offset(ctx, slots, free_mask, field_name):
-    """Offset index of the free neighbour with the highest concentration (-1 if none is free).
+    """Offset index of the free neighbour with the highest concentration, if it is higher than at
+    the cell's own site (-1 if none is free or none is higher: no gradient to climb, so a flat
+    field, e.g. no chemoattractant source, leaves the walk unbiased instead of sending every
+    climb to the first offset).
 
     All offsets at once, as (cells, offsets) arrays: a handful of array operations whatever the
     neighbourhood (on a GPU each operation is a kernel launch). Ties go to the lowest offset
@@ -30,7 +34,8 @@ def uphill_offset(ctx, slots, free_mask, field_name):
     value = xp.where(free, field[xp.where(free, neighbours, 0)], xp.float32(-1.0))
     best = xp.argmax(value, axis=1).astype(xp.int32)
     best_value = xp.take_along_axis(value, best[:, None].astype(xp.int64), axis=1)[:, 0]
-    return xp.where(best_value > xp.float32(-1.0), best, xp.int32(-1))
+    here = field[ctx.agents["site"][slots]]
+    return xp.where(best_value > here, best, xp.int32(-1))
 
 
 def propose_moves(ctx, slots, move_threshold, purpose, bias_threshold=0, field_name=None, walking=None):
