@@ -1,4 +1,4 @@
-"""Command line: abm run | info | plot | movie | rules | schema | sweep | validate | bench.
+"""Command line: abm run | info | plot | movie | view | rules | schema | sweep | validate | bench.
 
 User errors (bad config, unreadable file, unwritable output) are printed as one line
 `abm: error: ...` with exit status 2, never as a traceback. Set ABM_DEBUG=1 to see tracebacks.
@@ -102,6 +102,15 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--ablate", action="append", default=[], metavar="RULE", help="switch a rule off")
 
     commands.add_parser("schema", help="print the JSON Schema of config files")
+
+    view = commands.add_parser("view", help="look at runs in the browser (time slider, fields, 3D, side by side), "
+                                            "or run a model live with --live CONFIG")
+    view.add_argument("runs", nargs="*", metavar="RUN", help="HDF5 run files or sweep folders (read-only)")
+    view.add_argument("--live", metavar="CONFIG", help="run this config's model in the browser: parameters, step, "
+                                                       "play, pause, reset")
+    view.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    view.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port)")
+    view.add_argument("--no-browser", action="store_true", help="print the URL only (default: print it and open it)")
     add_sweep_commands(commands)  # abm sweep, abm sweep-report
     add_validate_command(commands)  # abm validate
     add_sensitivity_command(commands)  # abm sensitivity
@@ -213,6 +222,12 @@ def _rules(args) -> int:
     return 0
 
 
+def _view(args) -> int:
+    from .view.cli import view_from_args
+
+    return view_from_args(args)
+
+
 def _schema(args) -> int:
     from .config import json_schema
 
@@ -222,7 +237,7 @@ def _schema(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "rules": _rules, "schema": _schema,
+    handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "rules": _rules, "schema": _schema, "view": _view,
                **SWEEP_HANDLERS, **VALIDATE_HANDLERS, **SENSITIVITY_HANDLERS, **CALIBRATE_HANDLERS,
                "bench": _bench}[args.command]
     try:
