@@ -33,6 +33,7 @@ from ..errors import OutputError
 from . import checkpoint as checkpoints
 from . import xdmf
 from .files import SPACE_MARGIN, create_h5, dataset_options, ensure_space, open_h5, remove_quietly, replace, space_left, temporary_path
+from .provenance import code_sha256
 
 FORMAT = "tissue-abm-run"
 FORMAT_VERSION = 1
@@ -242,6 +243,7 @@ class RunWriter:
         attrs["format_version"] = FORMAT_VERSION
         attrs["package_version"] = __version__
         attrs["git_commit"] = git_commit()
+        attrs["code_sha256"] = code_sha256()  # what reuse of a complete run compares (provenance.py)
         attrs["run_id"] = self.run_id
         attrs["config_yaml"] = self._config_yaml  # resolved: defaults filled, overrides applied
         attrs["config_source"] = model.config_source

@@ -28,8 +28,11 @@ JOURNAL = "journal.jsonl"
 
 
 def output_state(path, expected_config: str | None) -> str:
-    """'complete' (completed and the config matches), 'missing', 'incomplete', 'mismatch' or 'unreadable'."""
+    """'complete' (completed, same config, made by this code: io/provenance.py), 'missing',
+    'incomplete', 'mismatch' or 'unreadable'."""
     import h5py
+
+    from ..io.provenance import code_sha256
 
     path = Path(path)
     if not path.exists():
@@ -40,11 +43,15 @@ def output_state(path, expected_config: str | None) -> str:
         with h5py.File(path, "r", locking="best-effort") as f:
             if not bool(f.attrs.get("completed", False)):
                 return "incomplete"
-            stored = f.attrs.get("config_yaml", "")
-            stored = stored.decode() if isinstance(stored, bytes) else str(stored)
+            stored, code = (_text(f.attrs.get(key, "")) for key in ("config_yaml", "code_sha256"))
     except (OSError, KeyError, ValueError, RuntimeError):
         return "unreadable"
-    return "complete" if expected_config is not None and stored == expected_config else "mismatch"
+    same = expected_config is not None and stored == expected_config and code == code_sha256()
+    return "complete" if same else "mismatch"
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def journal(folder, **event) -> None:

@@ -39,16 +39,19 @@ def _one_run(task: Task) -> dict:
 
 
 def _complete_with_config(path, config_yaml: str) -> bool:
-    """True when `path` is a completed run of exactly this resolved config, and the runs its
-    from_run placements read are still the files it read (same content hash)."""
+    """True when `path` is a completed run of exactly this resolved config, made by this code
+    (io/provenance.py), and the runs its from_run placements read are still the files it read."""
     from ..errors import OutputError
+    from ..io.provenance import code_sha256
     from ..io.reader import Run
 
     if not Path(path).exists():
         return False
     try:
         with Run(path) as run:
-            same = run.completed and run.attrs.get("config_yaml") == config_yaml
+            attrs = run.attrs
+            same = (run.completed and attrs.get("config_yaml") == config_yaml
+                    and attrs.get("code_sha256") == code_sha256())
             sources = json.loads(run.attrs.get("placement_sources") or "[]")
     except OutputError:
         return False

@@ -1,0 +1,37 @@
+"""What code made a run: a content hash of the package's source files (abm and its kernels).
+
+A run is reused (by `abm validate`, `abm sweep`, `abm calibrate`) only when its config AND this
+hash match: a run made by older code is stale even when its config is the same. The git commit
+alone cannot say this (an edited working tree, an installed wheel without .git).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+from pathlib import Path
+
+_SOURCE_SUFFIXES = (".py", ".cu", ".h")
+
+
+def _package_dirs() -> list[Path]:
+    # find_spec locates abm.kernels (kernels/ in a source tree) without importing it.
+    dirs = []
+    for name in ("abm", "abm.kernels"):
+        spec = importlib.util.find_spec(name)
+        dirs.extend(Path(p) for p in (spec.submodule_search_locations or []))
+    return dirs
+
+
+@functools.lru_cache(maxsize=1)
+def code_sha256() -> str:
+    """sha256 over the model's source files (path relative to its package, then content)."""
+    digest = hashlib.sha256()
+    for root in _package_dirs():
+        for path in sorted(p for p in root.rglob("*") if p.suffix in _SOURCE_SUFFIXES and "__pycache__" not in p.parts):
+            if root.name != "kernels" and path.is_relative_to(root / "kernels"):
+                continue  # kernels/ is hashed once, as abm.kernels
+            digest.update(f"{root.name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
