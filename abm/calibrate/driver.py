@@ -79,7 +79,7 @@ def ask_batch(study, calibration, size: int) -> list[tuple[int, dict]]:
 
 
 def run_tasks(calibration, folder: Path, number: int, values: dict) -> list[tuple[tuple[str, str], object]]:
-    """((study, arm), task for abm/validate/runner._one_run) of every run of one trial. The
+    """((study, arm), task for abm/validate/runner.run_task) of every run of one trial. The
     targets read arms without a protocol stage (their cells are placed, not carried from a run)."""
     from ..validate.protocol import ARMS, Task
     from ..validate.studies import STUDIES, config_path
@@ -98,13 +98,13 @@ def evaluate_batch(client, calibration, folder: Path, batch, resources=None) -> 
     """Run every trial of the batch on the client; {trial number: result} (objective or error)."""
     from distributed import wait
 
-    from ..validate.runner import _one_run
+    from ..validate.runner import run_task
 
     token = uuid.uuid4().hex[:8]
     submitted = {}
     for number, values in batch:
         for index, (pair, task) in enumerate(run_tasks(calibration, folder, number, values)):
-            future = client.submit(_one_run, task, key=f"abm-calibrate-{number}-{index}-{token}", pure=False,
+            future = client.submit(run_task, task, key=f"abm-calibrate-{number}-{index}-{token}", pure=False,
                                    retries=calibration.spec.retries, resources=resources)
             submitted[future] = (number, pair)
     try:

@@ -47,9 +47,9 @@ def plan(study_name: str, arms: dict, points: list[dict], seeds: int, quick: boo
 
 def run_one(task) -> dict:
     """On a worker: run (or reuse) one run file; its metrics (as abm validate reads them)."""
-    from ..validate.runner import _one_run
+    from ..validate.runner import run_task
 
-    return _one_run(task)
+    return run_task(task)
 
 
 def execute(tasks: list, engine, log=print, progress: bool = False) -> tuple[dict, list[str]]:

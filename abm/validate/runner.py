@@ -24,8 +24,9 @@ from .protocol import Task, assay_metrics, study_tasks
 from .studies import STUDIES, config_path
 
 
-def _one_run(task: Task) -> dict:
-    """One run (or reuse of its complete output made from the same config and sources); its metrics."""
+def run_task(task: Task) -> dict:
+    """One run of a study (or reuse of its complete output made from the same config, code and sources),
+    and its metrics. Public: abm calibrate and abm sensitivity run their tasks through it."""
     from ..runner import run_to_file
 
     overrides = {**task.overrides, "seed": task.seed}
@@ -98,7 +99,7 @@ def execute(tasks, workers=None, progress=None):
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for wave in sorted({task.wave for task in tasks}):
-            futures = {pool.submit(_one_run, task): task for task in tasks if task.wave == wave}
+            futures = {pool.submit(run_task, task): task for task in tasks if task.wave == wave}
             for future in as_completed(futures):
                 task = futures[future]
                 metrics = future.result()
