@@ -18,7 +18,6 @@ import datetime as _dt
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 import uuid
@@ -33,7 +32,7 @@ from ..errors import OutputError
 from . import checkpoint as checkpoints
 from . import xdmf
 from .files import SPACE_MARGIN, create_h5, dataset_options, ensure_space, open_h5, remove_quietly, replace, space_left, temporary_path
-from .provenance import code_sha256
+from .provenance import code_sha256, git_commit, plugin_versions
 
 FORMAT = "tissue-abm-run"
 FORMAT_VERSION = 1
@@ -45,36 +44,6 @@ FLUSH_EVERY_S = 2.0  # ... and at least this often (wall clock), and at every sn
 
 class WriteFailed(OutputError):
     """Writing the run file failed (disk full, file system gone): the message is one line."""
-
-
-def plugin_versions(plugins) -> dict:
-    """Plugin name -> version of the distribution that provides it (provenance of the run)."""
-    from importlib.metadata import PackageNotFoundError, packages_distributions, version
-
-    distributions = packages_distributions()
-    out = {}
-    for name in plugins:
-        from ..plugins import available
-
-        module = available().get(name, name).split(":")[0].split(".")[0]
-        try:
-            out[name] = version(distributions.get(module, [module])[0])
-        except (PackageNotFoundError, IndexError):
-            out[name] = "unknown"
-    return out
-
-
-def git_commit() -> str:
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        if out.returncode == 0:
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
-            return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return "unknown"
 
 
 def _now() -> str:

@@ -1,7 +1,7 @@
-"""What code made a run: a content hash of the package's source files (abm and its kernels).
+"""What made a run: the package's source files (a content hash), its git commit, the plugins' versions.
 
-A run is reused (by `abm validate`, `abm sweep`, `abm calibrate`) only when its config AND this
-hash match: a run made by older code is stale even when its config is the same. The git commit
+A run is reused (by `abm validate`, `abm sweep`, `abm calibrate`) only when its config AND the code hash
+match: a run made by older code is stale even when its config is the same. The git commit
 alone cannot say this (an edited working tree, an installed wheel without .git).
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import subprocess
 from pathlib import Path
 
 _SOURCE_SUFFIXES = (".py", ".cu", ".h")
@@ -35,3 +36,33 @@ def code_sha256() -> str:
             digest.update(path.read_bytes())
             digest.update(b"\0")
     return digest.hexdigest()
+
+
+def plugin_versions(plugins) -> dict:
+    """Plugin name -> version of the distribution that provides it (provenance of the run)."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    distributions = packages_distributions()
+    out = {}
+    for name in plugins:
+        from ..plugins import available
+
+        module = available().get(name, name).split(":")[0].split(".")[0]
+        try:
+            out[name] = version(distributions.get(module, [module])[0])
+        except (PackageNotFoundError, IndexError):
+            out[name] = "unknown"
+    return out
+
+
+def git_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if out.returncode == 0:
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "unknown"

@@ -25,7 +25,8 @@ from ..errors import OutputError
 from . import checkpoint as checkpoints
 from . import probe
 from .files import FileBusy, open_h5
-from .hdf5 import FORMAT, RunWriter, git_commit
+from .hdf5 import FORMAT, RunWriter
+from .provenance import git_commit
 
 DAMAGE = (OSError, KeyError, ValueError, RuntimeError, OutputError)  # reading a damaged run file
 
