@@ -2,6 +2,7 @@
 the HDF5 file, with the same arrays as h5py; the mesh is a CoRectMesh of the lattice's sites."""
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 
 import h5py
@@ -66,18 +67,49 @@ def test_the_mesh_is_the_lattice(run):
     assert len(grids) == len(h5py.File(run, "r")["snapshots"])
 
 
-def test_paraview_reader_opens_it(run):
-    """VTK's XDMF reader is the one ParaView uses (pip install vtk to run this)."""
-    xdmf2 = pytest.importorskip("vtkmodules.vtkIOXdmf2", reason="vtk (ParaView's XDMF reader) is not installed")
-    from vtkmodules.util.numpy_support import vtk_to_numpy
+def _vtk_xdmf_reader():
+    """VTK's XDMF reader, the one ParaView offers as "XDMF Reader". VTK's wheels carry only this
+    one (vtkIOXdmf2); ParaView's Xdmf3 readers need a VTK built with Xdmf3 (Boost), not on PyPI."""
+    try:
+        from vtkmodules.vtkIOXdmf2 import vtkXdmfReader
+    except ImportError:
+        if os.environ.get("CI"):  # the test extra installs vtk: missing there is a broken setup, not a skip
+            pytest.fail("vtk is not installed: pip install -e '.[test]' (ParaView's XDMF reader checks the sidecar)")
+        pytest.skip("vtk (ParaView's XDMF reader) is not installed: pip install vtk")
+    return vtkXdmfReader()
 
-    reader = xdmf2.vtkXdmfReader()
+
+def test_paraview_reader_opens_it(run):
+    """Every time step, the last included, as ParaView reads it: no rendering, only the pipeline."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkCommonExecutionModel import vtkStreamingDemandDrivenPipeline as Pipeline
+
+    reader = _vtk_xdmf_reader()
     reader.SetFileName(str(xdmf_path(run)))
-    reader.Update()
-    image = reader.GetOutputDataObject(0)
+    reader.UpdateInformation()
+    times = reader.GetOutputInformation(0).Get(Pipeline.TIME_STEPS())
     with h5py.File(run, "r") as f:
-        first = f["snapshots"][sorted(f["snapshots"])[0]]  # the time step read by default
-        assert np.array_equal(vtk_to_numpy(image.GetCellData().GetArray("cell_type")), first["lattice/cell_type"][()].ravel())
+        snapshots = [f["snapshots"][name] for name in sorted(f["snapshots"])]
+        shape, dx = tuple(int(n) for n in f.attrs["lattice_shape"]), float(f.attrs["dx_um"])
+        assert list(times) == pytest.approx([float(s.attrs["time_h"]) for s in snapshots])
+        mesh = shape[::-1] if len(shape) == 3 else (1, *shape)[::-1]  # ParaView's X is the arrays' last axis
+        first_types = snapshots[0]["lattice/cell_type"][()]
+        assert not np.array_equal(first_types, snapshots[-1]["lattice/cell_type"][()])  # the time step matters
+        for time_h, snapshot in zip(times, snapshots):
+            reader.UpdateTimeStep(time_h)
+            image = reader.GetOutputDataObject(0)
+            assert image.GetInformation().Get(image.DATA_TIME_STEP()) == time_h
+            assert image.GetDimensions() == tuple(n + 1 for n in mesh)
+            assert image.GetSpacing() == (dx, dx, dx) and image.GetOrigin() == (0.0, 0.0, 0.0)
+            expected = {**{n: d[()] for n, d in snapshot["lattice"].items()},
+                        **{n: d[()] for n, d in snapshot["fields"].items()}}
+            cells = image.GetCellData()
+            assert sorted(cells.GetArrayName(i) for i in range(cells.GetNumberOfArrays())) == sorted(expected)
+            for name, values in expected.items():
+                read = vtk_to_numpy(cells.GetArray(name))
+                assert read.dtype == values.dtype, name
+                assert np.array_equal(read, values.ravel()), name  # C order: x slowest, as XDMF lists it
+        assert snapshots[-1]["fields/ifng"][()].max() > 0  # the fields compared are not all zero
 
 
 def test_the_sidecar_follows_the_snapshots_of_a_stopped_run(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
-"""Reading a run: time series as a pandas DataFrame, snapshots as NumPy arrays, a summary.
+"""Reading a run: time series as a pandas DataFrame, snapshots and fields as NumPy arrays, the
+whole run as an xarray.Dataset (dataset.py), a summary.
 
 Runs can be read while they are being written (from another process): the writer holds the
 file only for short write sessions, and opening waits for the end of one.
@@ -12,6 +13,8 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import OutputError
 from . import probe
@@ -143,6 +146,56 @@ class Run:
             "fields": {name: ds[where] for name, ds in group["fields"].items()},
             "units": {name: _text(ds.attrs.get("units", "")) for name, ds in group["fields"].items()},
         }
+
+    @property
+    @_one_line_errors
+    def field_names(self) -> list[str]:
+        """The fields of the run's snapshots (e.g. ['chemoattractant', 'ifng'])."""
+        return list(self._group(None)["fields"])
+
+    @property
+    @_one_line_errors
+    def field_units(self) -> dict[str, str]:
+        """{field: units} as written in the file (e.g. 'ng/mL', or 'a.u.')."""
+        return {name: _text(ds.attrs.get("units", "")) for name, ds in self._group(None)["fields"].items()}
+
+    @_one_line_errors
+    def snapshot_times(self) -> list[float]:
+        """Time in hours of each snapshot, in the order of snapshot_steps()."""
+        return [float(self._group(step).attrs["time_h"]) for step in self.snapshot_steps()]
+
+    def _field(self, name: str, step: int | None):
+        fields = self._group(step)["fields"]
+        if name not in fields:
+            raise OutputError(f"{self.path}: no field {name!r} (fields: {', '.join(fields) or 'none'})")
+        return fields[name]
+
+    @_one_line_errors
+    def field(self, name: str, step: int | None = None):
+        """One field at one snapshot (default: the last): a NumPy array of the lattice's shape, in
+        field_units[name]."""
+        return self._field(name, step)[...]
+
+    @_one_line_errors
+    def field_series(self, name: str, steps=None):
+        """One field at several snapshots (default: every one), read into one NumPy array of shape
+        (len(steps), *lattice_shape); snapshot_steps() and snapshot_times() say which and when."""
+        from .dataset import chosen_steps
+
+        steps = chosen_steps(self, steps)
+        out = np.empty((len(steps), *self.lattice_shape), self._field(name, steps[0]).dtype)
+        for k, step in enumerate(steps):
+            out[k] = self._field(name, step)[...]
+        return out
+
+    @_one_line_errors
+    def to_xarray(self, steps=None):
+        """An xarray.Dataset of the run (needs xarray), read lazily: fields, cell_type, cell_state on
+        (step, x, y[, z]) with coordinates in um, the time series on (row,), the run's attributes.
+        steps: snapshot steps to include (default: every one). See abm/io/dataset.py."""
+        from .dataset import to_xarray
+
+        return to_xarray(self, steps)
 
     @_one_line_errors
     def cell_types(self) -> list[str]:
