@@ -38,8 +38,10 @@ class TissueModel(mesa.Model):
 
     def __init__(self, config: str | dict | Config = "configs/default.yaml", *, device: str | None = None,
                  overrides: dict[str, Any] | None = None, seed: int | None = None, rng: Any = None,
-                 arm: str | None = None, ablate: list[str] | tuple = (), **dotted_overrides):
-        overrides = {**(overrides or {}), **dotted_overrides}
+                 arm: str | None = None, ablate: list[str] | tuple = (), **kwargs):
+        # Named `kwargs` because Mesa's SolaraViz accepts only a `**kwargs` catch-all for extra
+        # model_params (mesa.visualization.solara_viz._check_model_params): dotted overrides.
+        overrides = {**(overrides or {}), **kwargs}
         self.config, self.config_source = load_config(config, overrides, arm=arm, ablate=ablate)
         self.spec = self.config.spec  # cell types, rules, fields and therapies of this model (abm/spec.py)
         self.schedule = Schedule(self.spec, self.config)  # the rules that run, in order (minus `ablate`)

@@ -1,0 +1,102 @@
+"""`abm view --live CONFIG`: the config's model in Mesa's own SolaraViz page, served by Solara.
+
+The page is `SolaraViz(model, components=..., model_params=...)` with our components
+(abm/view/mesa_viz.py): Mesa's Step, play/pause and Reset buttons, sliders for the config's key
+parameters and the seed (abm/view/live_params.py), the lattice with its legend, a field with its
+colour bar, the populations. Reset rebuilds the model as ``TissueModel(config=FILE, **sliders)``:
+dotted slider names are config overrides. Each browser session renders its own `Page`, so it
+builds its own model (solara keeps component state per session).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import warnings
+import webbrowser
+
+import solara
+
+from ..errors import AbmError
+from ..model import TissueModel
+from .live_params import config_value, model_params
+from .mesa_viz import ComponentsPanel, Slider, SolaraViz, components
+
+CONFIG_ENV = "ABM_LIVE_CONFIG"  # the served config file: the Solara app reads it in each session
+APP = "abm.view.live:Page"
+
+
+@solara.component
+def Page():
+    """The served page: this session's own model of the served config."""
+    path = os.environ.get(CONFIG_ENV)
+    model = solara.use_reactive(solara.use_memo(lambda: TissueModel(path) if path else None, []))
+    if model.value is None:
+        solara.Error(f"no config to run: serve this page with 'abm view --live CONFIG' (or set {CONFIG_ENV})")
+        return
+    LivePage(model, path)
+
+
+@solara.component
+def LivePage(model: solara.Reactive, path: str, device: str | None = None):
+    """SolaraViz on `model` (a reactive TissueModel: Reset replaces its value) of config `path`."""
+    current = model.value
+    params = solara.use_memo(lambda: model_params(current.config, path, device), [path, device])
+    keys = [key for key, value in params.items() if isinstance(value, Slider)]
+    views = solara.use_memo(lambda: [*components(current), (lambda m: ParametersView(m, keys), 0)], [path])
+    # components=[]: SolaraViz's own component grid does not load under ipyvuetify 3 (see ComponentsPanel)
+    SolaraViz(model, components=[], model_params=params, name=f"{current.config.name} (live)", play_interval=50)
+    ComponentsPanel(views, current)
+
+
+@solara.component
+def ParametersView(model: TissueModel, keys: list[str]):
+    """The slider parameters' values in the model on screen (the sliders take effect on Reset)."""
+    with solara.Column(classes=["abm-live-parameters"], style={"gap": "0px"}):
+        solara.Text("this model's parameters (sliders apply on Reset)", style={"font-weight": "bold"})
+        for key in keys:
+            value = model.seed if key == "seed" else config_value(model.config, key)
+            solara.Text(f"{key} = {value:g}", classes=[f"abm-live-param-{key.replace('.', '-')}"])
+
+
+def serve_live(config: str, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
+    """Check the config (a bad one is a one-line AbmError, before anything listens), print the
+    URL, serve until Ctrl-C."""
+    TissueModel(config)  # builds it once: schema, overrides, placement and memory checks
+    sock = _listen(host, port)
+    url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/"
+    os.environ[CONFIG_ENV] = str(config)
+    os.environ["SOLARA_APP"] = APP  # read when solara.server.app is first imported, just below
+    import uvicorn
+
+    import solara.server.starlette  # noqa: F401 - registers the app named by SOLARA_APP
+
+    print(f"abm view --live {config}: {url}  (Ctrl-C stops)", flush=True)
+    # Solara warns on each page served over plain http to 127.0.0.1 that it falls back to lax
+    # cookies: what a local page wants, and noise in the terminal.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
+    if open_browser:
+        threading.Timer(1.0, webbrowser.open, [url]).start()
+    server = uvicorn.Server(uvicorn.Config("solara.server.starlette:app", log_level="warning"))
+    server.run(sockets=[sock])
+    return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before serving, so that a port in use is a one-line error (and port 0 gets a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise AbmError(f"view: cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.listen(128)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"  # listening everywhere: this machine's own address opens the page
+    return f"[{host}]" if ":" in host else host
