@@ -13,3 +13,8 @@ if [ -n "$extras" ]; then
 else
   .venv/bin/python -m pip install --quiet -e .
 fi
+# Solara's browser assets for `abm view`, from the npm registry, so the viewer works offline
+# (without them the page loads them from a CDN on first use). Optional: no npm, no harm.
+if command -v npm >/dev/null; then
+  .venv/bin/python -m abm.view.assets >/dev/null || echo "setup: could not cache Solara's browser assets (python -m abm.view.assets)" >&2
+fi

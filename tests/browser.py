@@ -23,14 +23,24 @@ ARTIFACTS = Path(os.environ.get("ABM_TEST_ARTIFACTS", Path(__file__).resolve().p
 
 
 def need_browser():
-    """Skip (fail under CI) when selenium or Debian's Chromium and its driver are missing."""
+    """Skip (fail under CI) when selenium, Debian's Chromium and its driver, or Solara's cached
+    browser assets are missing."""
     missing = [what for what, ok in (("selenium", _has_selenium()), ("chromium", _chromium() is not None),
                                      ("chromium-driver", Path(CHROMEDRIVER).exists())) if not ok]
-    if missing:
-        message = f"browser test needs {', '.join(missing)} (bash scripts/setup_browser.sh)"
+    message = f"browser test needs {', '.join(missing)} (bash scripts/setup_browser.sh)" if missing else None
+    if message is None and _solara_assets_missing():  # with no internet Solara's page stays blank without them
+        message = f"browser test needs Solara's browser assets {', '.join(_solara_assets_missing())} " \
+                  "(python -m abm.view.assets)"
+    if message:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def _solara_assets_missing() -> list[str]:
+    from abm.view import assets
+
+    return assets.missing()
 
 
 def _has_selenium() -> bool:

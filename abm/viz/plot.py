@@ -77,10 +77,11 @@ def plane_axes(ndim: int, axis: int | None) -> tuple[int, int]:
 
 
 def draw_plane(ax, plane: np.ndarray, dx_um: float, ndim: int, axis: int | None, **imshow):
-    """imshow a [horizontal, vertical] array with the first index to the right, in mm."""
+    """imshow a [horizontal, vertical] array (or [horizontal, vertical, RGB]) with the first index to the
+    right, in mm."""
     h_axis, v_axis = plane_axes(ndim, axis)
     extent = [0, plane.shape[0] * dx_um / 1000, 0, plane.shape[1] * dx_um / 1000]
-    image = ax.imshow(plane.T, origin="lower", extent=extent, interpolation="nearest", **imshow)
+    image = ax.imshow(plane.swapaxes(0, 1), origin="lower", extent=extent, interpolation="nearest", **imshow)
     ax.set_xlabel(f"{AXIS_NAMES[h_axis]} (mm)")
     ax.set_ylabel(f"{AXIS_NAMES[v_axis]} (mm)")
     return image
@@ -123,6 +124,29 @@ def plane_label(ndim: int, axis: int | None, index: int | None, shape) -> str:
     return f"{AXIS_NAMES[axis]} = {index} of {shape[axis]}{middle}"
 
 
+def cell_counts(cats: Categories, row, codes: np.ndarray) -> list[int]:
+    """Cells per category: from the time-series row of the snapshot's step (whole lattice) where it
+    has the column, else counted on the plane of category codes."""
+    counts = []
+    for i, (t_name, s_name) in enumerate(cats.pairs):
+        column = f"{t_name}.{s_name}"
+        counts.append(int(row[column]) if row is not None and column in row else int(np.count_nonzero(codes == i + 1)))
+    return counts
+
+
+def draw_cell_legend(ax, cats: Categories, counts: list[int], title: str) -> None:
+    """A legend beside the lattice: colour and count of each category present, or 'no cells'."""
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=cats.colours[i], edgecolor="0.3", label=f"{cats.label(i)}: {count:,}")
+               for i, count in enumerate(counts) if count]
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
+                  title=title, title_fontsize=8, borderaxespad=0)
+    else:
+        ax.text(0.5, 0.5, "no cells", transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+
 def field_title(name: str, units: str) -> str:
     return f"{name} ({units})" if units else name
 
@@ -159,7 +183,6 @@ def plot_run(path, out, step=None, axis=2, index=None, dpi=100) -> Plot:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
 
     with Run(path) as run:  # read everything, then let go of the file (a live run may be writing it)
         snap = run.snapshot_slice(step, axis, index)
@@ -187,17 +210,7 @@ def plot_run(path, out, step=None, axis=2, index=None, dpi=100) -> Plot:
     where = plane_label(ndim, snap["axis"], snap["index"], shape)
     ax.set_title("cells" + (f", {where}" if where else ""))
     row = whole_counts.iloc[0] if len(whole_counts) else None
-    handles = []
-    for i, (t_name, s_name) in enumerate(cats.pairs):
-        count = int(row[f"{t_name}.{s_name}"]) if row is not None and f"{t_name}.{s_name}" in row else \
-            int(np.count_nonzero(lattice == i + 1))
-        if count:
-            handles.append(Patch(facecolor=cats.colours[i], edgecolor="0.3", label=f"{cats.label(i)}: {count:,}"))
-    if handles:
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
-                  title="cells (whole lattice)" if ndim == 3 else "cells", title_fontsize=8, borderaxespad=0)
-    else:
-        ax.text(0.5, 0.5, "no cells", transform=ax.transAxes, ha="center", va="center", color="0.4")
+    draw_cell_legend(ax, cats, cell_counts(cats, row, lattice), "cells (whole lattice)" if ndim == 3 else "cells")
 
     for k, (fname, values) in enumerate(fields, start=1):
         ax = axes[f"field:{fname}"] = fig.add_subplot(grid[k // ncols, k % ncols])
@@ -208,7 +221,7 @@ def plot_run(path, out, step=None, axis=2, index=None, dpi=100) -> Plot:
         colorbar(fig, image, ax, field_title(fname, units))
 
     ax = axes["timeseries"] = fig.add_subplot(grid[nrows, :])
-    _draw_series(ax, series, cats, snap["time_h"])
+    draw_series(ax, series, cats, snap["time_h"])
 
     status = "" if attrs.get("completed") else f"   [{attrs.get('status', 'incomplete')}: step {attrs.get('steps_done')}" \
                                                 f" of {attrs.get('steps_planned')}]"
@@ -222,7 +235,8 @@ def plot_run(path, out, step=None, axis=2, index=None, dpi=100) -> Plot:
     return Plot(str(out), size, bool(attrs.get("completed")), panels)
 
 
-def _draw_series(ax, series, cats: Categories, time_h: float) -> None:
+def draw_series(ax, series, cats: Categories, time_h: float) -> None:
+    """Populations by type and state over time, a dashed line at time_h (log scale when they differ a lot)."""
     plotted = []
     for i, (t_name, s_name) in enumerate(cats.pairs):
         column = f"{t_name}.{s_name}"

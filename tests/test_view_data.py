@@ -1,0 +1,186 @@
+"""abm view without a browser: the run list, what is read from the files, and the panel pictures."""
+from __future__ import annotations
+
+import io
+import time
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from abm.cli import main
+from abm.errors import OutputError
+from abm.runner import run_to_file
+from abm.view import app, assets, data, pictures, render, runs
+from abm.viz.plot import TYPE_COLOURS, Categories
+from run_helpers import CONFIG, overrides, start_run
+
+RUNS = {
+    "2d": overrides(shape=(60, 40), hours=2.0, tumor=150, nk=30, snapshot=5),
+    "3d": overrides(shape=(40, 36, 24), hours=1.0, tumor=200, nk=200, snapshot=5),
+}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("view")
+    paths = {}
+    for name, values in RUNS.items():
+        paths[name] = folder / f"{name}.h5"
+        run_to_file(CONFIG, overrides=values, out=paths[name], device="cpu", progress=False, log=lambda m: None)
+    return paths
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _has_colour(pixels: np.ndarray, colour: str) -> bool:
+    return bool(np.all(pixels == np.array(render.rgb(colour)), axis=-1).any())
+
+
+def test_lattice_rgb_has_each_cell_in_its_colour(made):
+    info = data.info(made["2d"])
+    plane = data.read_plane(info.path, info.run_id, info.steps[0], None, None)
+    cats = Categories.of(info.types, info.states)
+    image = render.lattice_rgb(cats, plane["cell_type"], plane["cell_state"])
+    assert image.shape == (60, 40, 3) and image.dtype == np.uint8
+    tumor = np.argwhere((plane["cell_type"] == info.types.index("tumor")) & (plane["cell_state"] == 0))[0]
+    nk = np.argwhere(plane["cell_type"] == info.types.index("nk"))[0]
+    empty = np.argwhere(plane["cell_type"] == -1)[0]
+    assert tuple(image[tuple(tumor)]) == render.rgb(TYPE_COLOURS["tumor"][0])  # proliferating
+    assert tuple(image[tuple(nk)]) == render.rgb(TYPE_COLOURS["nk"][0])  # active
+    assert tuple(image[tuple(empty)]) == (255, 255, 255)
+
+
+def test_counts_of_the_legend_are_the_cells_of_the_snapshot(made):
+    from abm.viz.plot import cell_counts
+
+    info = data.info(made["2d"])
+    step = info.steps[-1]
+    cats = Categories.of(info.types, info.states)
+    plane = data.read_plane(info.path, info.run_id, step, None, None)
+    counts = cell_counts(cats, data.series_row(info.series, step), cats.codes(plane["cell_type"], plane["cell_state"]))
+    cells = data.read_cells(info.path, info.run_id, step)
+    codes = render.category_codes(cats, cells["cell_type"], cells["state"])
+    assert counts == [int(np.count_nonzero(codes == i + 1)) for i in range(len(cats.pairs))]
+    assert sum(counts) == len(codes) > 150
+
+
+def test_3d_planes_along_each_axis_and_the_index_clamped(made):
+    info = data.info(made["3d"])
+    assert info.shape == (40, 36, 24)
+    for axis, expected in ((0, (36, 24)), (1, (40, 24)), (2, (40, 36))):
+        index = data.clamp_index(info.shape, axis, None)
+        plane = data.read_plane(info.path, info.run_id, info.steps[-1], axis, index)
+        assert plane["cell_type"].shape == expected and plane["fields"]["ifng"].shape == expected
+        assert index == info.shape[axis] // 2
+    assert data.clamp_index(info.shape, 2, 99) == 23 and data.clamp_index(info.shape, 0, -4) == 0
+    assert pictures.where(info, 1, 500) == (1, 35)
+    assert pictures.where(data.info(made["2d"]), 1, 5) == (None, None)
+
+
+def test_nearest_snapshot_by_time_and_the_merged_timeline():
+    times = [0.0, 0.5, 1.0]
+    assert [data.nearest(times, t) for t in (-1, 0.2, 0.26, 0.75, 0.76, 9)] == [0, 0, 1, 1, 2, 2]
+    a = data.RunInfo(None, None, "a", "a", (2, 2), 1.0, [], {}, (0, 5), (0.0, 0.5))
+    b = data.RunInfo(None, None, "b", "b", (2, 2), 1.0, [], {}, (0, 4, 8), (0.0, 0.4, 0.8))
+    assert data.timeline([a, b]) == [0.0, 0.4, 0.5, 0.8]
+    with pytest.raises(ValueError):
+        data.nearest([], 1.0)
+
+
+def test_sweep_folder_discovery(made, tmp_path):
+    sweep = tmp_path / "sweep"
+    (sweep / "arm1").mkdir(parents=True)
+    for name in ("arm1/000-ab-seed1.h5", "001-cd-seed1.h5"):
+        (sweep / name).write_bytes(made["2d"].read_bytes())
+    (sweep / ".002-ef-seed1.h5.part-host-1-x.h5").write_bytes(b"being written")  # a sweep attempt: left out
+    (sweep / "summary.csv").write_text("not a run\n")
+    found = runs.discover([sweep, sweep / "001-cd-seed1.h5"])
+    assert found == [sweep / "001-cd-seed1.h5", sweep / "arm1/000-ab-seed1.h5"]
+    assert runs.resolve([sweep]) == [p.resolve() for p in found]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OutputError, match="holds no .h5 run files"):
+        runs.discover([tmp_path / "empty"])
+
+
+@pytest.mark.parametrize("kind, text", [("missing", "no such run file"), ("text", "not an HDF5 file"),
+                                        ("foreign", "not a tissue-abm run"), ("truncated", "truncated")])
+def test_bad_files_are_refused_before_serving(made, tmp_path, capsys, kind, text):
+    bad = tmp_path / "bad.h5"
+    if kind == "text":
+        bad.write_text("hello\n")
+    elif kind == "foreign":
+        with h5py.File(bad, "w") as f:
+            f["x"] = [1, 2]
+    elif kind == "truncated":
+        bad.write_bytes(made["2d"].read_bytes()[:300_000])
+    started = time.monotonic()
+    code = main(["view", str(made["2d"]), str(bad), "--no-browser", "--port", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and time.monotonic() - started < 30
+    assert err.startswith("abm: error: ") and text in err and err.count("\n") == 1, err
+
+
+def test_pictures_change_with_the_snapshot_and_show_the_cells(made):
+    info = data.info(made["2d"])
+    first, last = (pictures.lattice(info, step, 2, None) for step in (info.steps[0], info.steps[-1]))
+    assert first != last
+    pixels = _pixels(last)
+    assert _has_colour(pixels, TYPE_COLOURS["tumor"][0]) and _has_colour(pixels, TYPE_COLOURS["nk"][0])
+    fields = {name: pictures.field(info, name, info.steps[-1], 2, None) for name in info.fields}
+    assert set(fields) == {"chemoattractant", "ifng"} and len(set(fields.values())) == 2
+    series = pictures.series(info, info.times[1]), pictures.series(info, info.times[-1])
+    assert series[0] != series[1]  # the dashed line moved
+    info3 = data.info(made["3d"])
+    view = _pixels(pictures.cells3d(info3, info3.steps[-1], 0, 5))
+    assert _has_colour(view, TYPE_COLOURS["nk"][0])
+
+
+def test_subsample_keeps_rare_cells_whole():
+    codes = np.array([1] * 10000 + [2] * 30 + [3] * 5)
+    keep = render.subsample(codes, 1000)
+    assert len(keep) <= 1000 and np.all(np.diff(keep) > 0)
+    assert np.count_nonzero(codes[keep] == 2) == 30 and np.count_nonzero(codes[keep] == 3) == 5
+    assert list(render.subsample(codes[:50], 1000)) == list(range(50))
+
+
+def test_provenance_says_where_the_run_comes_from(made):
+    rows = dict(data.provenance(data.info(made["2d"])))
+    assert rows["seed"] == "42" and rows["parameter set"].startswith("tissue_model.yaml")
+    assert rows["status"] == "completed" and rows["git commit"] and rows["package version"]
+
+
+def test_a_run_being_written_is_followed_without_disturbing_it(tmp_path):
+    out = tmp_path / "live.h5"
+    writer = start_run(out, overrides(shape=(60, 60), hours=24.0, tumor=150, nk=30, snapshot=10, checkpoint=50))
+    seen = []
+    deadline = time.monotonic() + 120
+    while writer.poll() is None and time.monotonic() < deadline:
+        if data.stamp(out) is not None:
+            try:
+                seen.append(len(data.info(out).steps))
+            except OutputError:  # the file exists before its first snapshot is complete
+                pass
+        time.sleep(0.2)
+    assert writer.wait(timeout=60) == 0, writer.stderr.read()
+    final = data.info(out)
+    assert final.attrs["completed"] and len(final.steps) == 25
+    assert len(set(seen)) >= 3, seen  # new snapshots showed up while it ran
+    assert seen == sorted(seen)
+
+
+def test_assets_are_the_packages_the_solara_page_loads(tmp_path):
+    names = assets.packages()
+    assert "requirejs@2.3.6" in names and any("solara-vuetify" in n for n in names)
+    assert assets.missing(tmp_path) == names
+
+
+def test_a_port_in_use_is_one_line():
+    taken = app.bind("127.0.0.1", 0)
+    with pytest.raises(OutputError, match=r"--host 127.0.0.1 --port \d+: cannot listen there"):
+        app.bind("127.0.0.1", taken.getsockname()[1])
+    taken.close()
+    assert app.url_of("0.0.0.0", 80) == "http://localhost:80/" and app.url_of("::1", 8) == "http://[::1]:8/"
