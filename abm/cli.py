@@ -185,10 +185,9 @@ def _run(args) -> int:
 
 
 def _info(args) -> int:
-    from .io.reader import Run
+    from .io.summary import summary_of
 
-    with Run(args.run) as run:
-        print(run.summary())
+    print(summary_of(args.run))
     return 0
 
 

@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from ..config import to_yaml
 from ..errors import OutputError
 from . import checkpoint as checkpoints
 from . import xdmf
@@ -168,6 +167,8 @@ class RunWriter:
         self.checkpoint_path = checkpoints.checkpoint_path(self.path)
         self._pending: list[dict] = []
         self._column_types = self._columns()
+        from ..config import to_yaml  # here: readers import this module for FORMAT, and need no pydantic
+
         self._config_yaml = to_yaml(model.config)
         self._entries: list[xdmf.Entry] = []
         self._last_flush = time.monotonic()

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from ..errors import OutputError
 from . import probe_child
-from .files import FileBusy
 from .probe_child import CPU_S, EXIT_DAMAGED, EXIT_LOCKED, LOCK_WAIT_S, WALL_S
 
 
@@ -60,6 +59,8 @@ def check(path, what: str = "HDF5 file") -> None:
         return
     reason = (stdout.strip().splitlines() or [""])[-1]
     if code == EXIT_LOCKED:
+        from .files import FileBusy  # here, not above: it imports h5py, which `abm info` imports meanwhile
+
         raise FileBusy(f"{path}: another program holds the file open (waited {LOCK_WAIT_S:.0f} s); "
                           "try again when it has closed it")
     if code == -signal.SIGPROF:
