@@ -3,9 +3,8 @@
 The public names are imported on first use (PEP 562), so that `import abm` (and so `abm --help`)
 does not pay for NumPy, h5py, Mesa or pandas before a command needs them.
 """
-from ._version import __version__
-
 _LAZY = {  # public name -> module that defines it
+    "__version__": "._version",  # importlib.metadata looks it up: ~20-30 ms that `abm --help` need not pay
     "TissueModel": ".model",
     "open_run": ".io.reader",
     "read_snapshot": ".io.reader",

@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", help="JSON path (default benchmarks/results/<date>-<device>-bench[-quick].json)")
     bench.add_argument("--plot", help="scaling plot PNG (default: the JSON path with .png)")
     bench.add_argument("--only", metavar="SECTIONS",
-                       help="comma-separated sections (default all: minimal,diffusion,scenarios,phases,memory)")
+                       help=f"comma-separated sections (default all: {', '.join(_bench_sections())})")
     bench.add_argument("--mesa", action=argparse.BooleanOptionalAction, default=True,
                        help="time the Mesa reference on the minimal rules (default: on)")
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # tests: tiny sizes, every path
@@ -136,6 +136,12 @@ def _bench_description() -> str:
         return bench.__doc__
     except ImportError:
         return "performance benchmarks"
+
+
+def _bench_sections() -> tuple:
+    from .bench import SECTIONS  # the package's top level only: no NumPy
+
+    return SECTIONS
 
 
 def _bench(args) -> int:

@@ -9,13 +9,19 @@ planned (reads only), a signal stops the command at once (``Stopped``): nothing 
 then, and waiting for a first step that may be minutes away would make Ctrl-C look ignored.
 Deferring starts once the run file is ready to be written step by step (or, for a resume, just
 before it is changed).
+
+ABM_FIRST_STEP_MARK=PATH in the environment: the wall-clock time (time.time()) at which the first
+step computed by this process ended is written to PATH, for `abm bench`'s start-up figure
+(launch to first step, measured from the parent that started `abm run`).
 """
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +29,9 @@ from .config import load_config, load_raw
 from .errors import OutputError
 from .io.hdf5 import RunWriter, WriteFailed, check_writable
 from .model import TissueModel
+
+
+FIRST_STEP_MARK = "ABM_FIRST_STEP_MARK"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -84,6 +93,7 @@ def _drive(model, writer, path, stop, progress, log, checkpoint_first) -> Path:
     every = int(getattr(model.config.output, "checkpoint_every_steps", 0) or 0)
     model.observers.append(writer)
     bar = _progress_bar(model, progress)
+    mark = os.environ.get(FIRST_STEP_MARK)
     gc.freeze()  # long-lived objects leave the cyclic GC's scans (~10 % of a fast step); undone below
     try:
         if every and checkpoint_first and model.steps < model.total_steps:
@@ -92,6 +102,8 @@ def _drive(model, writer, path, stop, progress, log, checkpoint_first) -> Path:
             if stop.signal_number:
                 raise _checkpoint_and_stop(model, writer, path, stop.signal_number, every)
             model.step()
+            if mark:
+                mark = _write_mark(mark)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(_postfix(model), refresh=False)
@@ -121,6 +133,13 @@ def _drive(model, writer, path, stop, progress, log, checkpoint_first) -> Path:
     writer.close(status="completed")
     log(f"abm: wrote {path} ({model.steps} steps, {model.time_min / 60:.1f} h simulated)")
     return path
+
+
+def _write_mark(path: str) -> None:
+    try:
+        Path(path).write_text(f"{time.time():.6f}\n")
+    except OSError:  # a measuring aid: a missing mark is reported by the bench, the run goes on
+        pass
 
 
 def _checkpoint_and_stop(model, writer, path, signal_number, every) -> Interrupted:

@@ -43,6 +43,17 @@ def test_run_description(bench):
     assert positive(host["cores"]) and positive(results["peak_rss_bytes"])
 
 
+def test_startup_times_whole_commands(bench):
+    startup = bench[0]["startup"]
+    assert not startup["skipped"], startup["skipped"]
+    assert [row["name"] for row in startup["rows"]] == ["first_step", "info", "help"]
+    for row in startup["rows"]:
+        assert row["repeats"] == len(row["seconds"]) == 1 and all(positive(s) for s in row["seconds"])
+        assert row["min_s"] <= row["median_s"] and row["command"].startswith("abm ")
+    first_step = startup["rows"][0]
+    assert "configs/default.yaml" in first_step["command"] and "first step" in first_step["what"]
+
+
 def test_minimal_rules_and_mesa(bench):
     rows = bench[0]["minimal"]["rows"]
     assert len(rows) == 2

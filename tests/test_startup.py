@@ -80,3 +80,37 @@ def test_info_on_a_missing_file_is_still_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "abm", "info", str(tmp_path / "none.h5")], capture_output=True,
                           text=True, cwd=ROOT, env=env(), timeout=120)
     assert done.returncode == 2 and done.stderr.strip() == f"abm: error: {tmp_path / 'none.h5'}: no such run file"
+
+
+CACHE_PROBE = """
+import json, sys
+from numba.core.dispatcher import Dispatcher
+from abm import TissueModel
+TissueModel({config!r}, device="cpu", overrides={{"time.duration_h": 0.2}}).run(2)
+stats = {{f"{{name}}.{{attr}}": [sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values())]
+         for name, module in list(sys.modules.items()) if name.startswith("abm.kernels.")
+         for attr, kernel in vars(module).items() if isinstance(kernel, Dispatcher) and kernel.signatures}}
+print(json.dumps(stats))
+"""
+
+
+def test_a_second_run_loads_every_compiled_kernel_from_the_cache(tmp_path):
+    """Compilation takes seconds (~4 s on two cores for the default scenario): a run's first step is
+    quick only if every kernel it calls comes from numba's cache, under the installed package's
+    name abm.kernels. The first process here fills an empty cache, the second must only read it."""
+    from abm.kernels import _numba
+
+    if not _numba.enabled():
+        pytest.skip(f"no compiled kernels: {_numba.WHY_NOT}")
+    runs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", CACHE_PROBE.format(config=CONFIG)], capture_output=True,
+                              text=True, cwd=ROOT, env={**env(), "NUMBA_CACHE_DIR": str(tmp_path)}, timeout=600)
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    first, second = runs
+    assert first and all(misses for _hits, misses in first.values()), first  # compiled, then saved
+    assert second and set(second) <= set(first)  # callees compiled with their callers need not load
+    missed = {name: misses for name, (_hits, misses) in second.items() if misses}
+    assert not missed, f"compiled again instead of loaded from the cache: {missed}"
+    assert all(hits for hits, _misses in second.values())

@@ -1,7 +1,7 @@
 """abm bench: performance benchmarks anyone can rerun; the numbers go to a JSON file and a plot.
 
-Everything runs in one process on the backend at hand (--device auto|cpu|gpu); nothing asserts on
-speed. Figures and units:
+Everything runs in one process on the backend at hand (--device auto|cpu|gpu), but for the
+start-up figures, which time whole `abm` processes; nothing asserts on speed. Figures and units:
 
 minimal    The minimal rules (configs/minimal_rules.yaml; ~22 % of sites hold a cell at any
            lattice size) on 100^2, 300^2 and 1000^2 sites (GPU: also 2048^2, 4096^2; --quick:
@@ -32,6 +32,10 @@ large      the liver scenario (3 fields, general step) on a 3D lattice with many
            with 1.1 M cells and 1024^3 with 101 M cells (the issue's goals); CPU 96^3 with 110,000;
            steps/s and memory per site and per agent; a run that does not fit the device is
            recorded with the model's reason (abm/bench/large.py).
+startup    how soon the command line answers, as whole processes started by the bench: `abm --help`
+           and `abm info RUN.h5` (start to exit), and `abm run configs/default.yaml` (start to the
+           end of its first step); median and min seconds of 5 timed runs each (--quick 3), after
+           one untimed (abm/bench/startup.py).
 scaling    log-log slopes of seconds per step against sites (1: cost linear in the lattice), in the
            JSON and in the plot (abm/bench/report.py).
 
@@ -41,7 +45,7 @@ the start and the end is recorded.
 """
 from __future__ import annotations
 
-SECTIONS = ("minimal", "diffusion", "scenarios", "phases", "memory", "large")
+SECTIONS = ("startup", "minimal", "diffusion", "scenarios", "phases", "memory", "large")
 
 # The public names on first use (PEP 562): `abm --help` reads this docstring for `abm bench
 # --help`, and must not import NumPy and the model to do so.

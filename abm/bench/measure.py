@@ -46,17 +46,20 @@ class Plan:
     mesa_steps: int | None = None  # None: by size (20 up to 100^2, 5 up to ~316^2, else 3)
     large_runs: list | None = None  # (3D shape, tumor cells, NK cells); None: bench/large.py by backend
     large_steps: int = 5
+    startup_repeats: int = 5  # timed start-ups of each command (bench/startup.py), after one untimed
 
 
 def make_plan(quick: bool = False, gpu: bool = False, tiny: bool = False) -> Plan:
     if tiny:  # the test's plan: seconds on two cores, every code path
         return Plan([[20, 20], [30, 30]], [[8, 8, 8], [12, 12, 12]], [1, 2], [12, 12, 12], min_steps=2,
                     min_seconds=0.0, max_steps=2, max_repeats=1, diffusion_min_seconds=0.0, phase_steps=2,
-                    mesa_min_seconds=0.0, mesa_steps=2, large_runs=[([16, 16, 16], 400, 40)], large_steps=2)
+                    mesa_min_seconds=0.0, mesa_steps=2, large_runs=[([16, 16, 16], 400, 40)], large_steps=2,
+                    startup_repeats=1)
     if quick:
         return Plan([[100, 100], [300, 300]], [[64] * 3, [100] * 3], [1], [32, 32, 32], min_steps=3,
                     min_seconds=0.5, max_steps=100, max_repeats=5, diffusion_min_seconds=0.3, phase_steps=3,
-                    mesa_min_seconds=0.3, large_runs=[([48, 48, 48], 10_000, 1_000)], large_steps=2)
+                    mesa_min_seconds=0.3, large_runs=[([48, 48, 48], 10_000, 1_000)], large_steps=2,
+                    startup_repeats=3)
     plan = Plan([[100, 100], [300, 300], [1000, 1000]], [[64] * 3, [100] * 3, [128] * 3, [256] * 3],
                 [1, 2, 4], [64, 64, 64])
     if gpu:

@@ -23,6 +23,8 @@ HEADERS = {
                  f"  {'shape':>11} {'sites':>12} {'ms/step':>9} {'voxel-updates/s':>16} {'GB/s':>8} {'% peak':>7}",
     "scenarios": "\nscenarios (steps/s; placement counts as configured, so agents need not scale with sites)\n"
                  f"  {'scenario':>17} {'lattice':>11} {'sites':>11} {'agents':>8} {'steps':>6} {'steps/s':>9}",
+    "startup": "\nstart-up, whole processes (seconds from the process's start; first_step: to the end of the first step)\n"
+               f"  {'':>10} {'median s':>9} {'min s':>7} {'runs':>5}  command",
 }
 
 
@@ -50,6 +52,10 @@ def diffusion_line(row: dict) -> str:
 def scenario_line(row: dict) -> str:
     return (f"  {row['name']:>17} {shape_text(row['shape']):>11} {row['sites']:>11,} {row['agents']:>8,} "
             f"{row['steps']:>6} {row['steps_per_s']:9.3g}")
+
+
+def startup_line(row: dict) -> str:
+    return f"  {row['name']:>10} {row['median_s']:9.3f} {row['min_s']:7.3f} {row['repeats']:>5}  {row['command']}"
 
 
 def _parts(figures: dict) -> str:

@@ -85,6 +85,31 @@ def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, 
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({**results, "complete": False}, indent=2) + "\n")
 
+    _run_sections(results, sections, plan, backend, mesa, log, done)
+    results["host"]["load_average_at_end"] = list(os.getloadavg())
+    results["scaling"] = scaling_slopes(results)
+    results["peak_rss_bytes"] = peak_rss_bytes()
+    if gpu:
+        results["gpu_pool_used_bytes"] = backend.xp.get_default_memory_pool().used_bytes()
+    try:
+        results["plot"] = str(plot) if plot_scaling(results, plot) else None
+    except Exception as error:  # noqa: BLE001 - a failed plot must not lose the numbers
+        results["plot"], results["plot_error"] = None, f"{error.__class__.__name__}: {error}"
+    log(scaling_text(results["scaling"]))
+    results["complete"] = True
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    log(f"\nwrote {out}" + (f"\nwrote {plot}" if results["plot"] else ""))
+    return {**results, "json": str(out)}
+
+
+def _run_sections(results: dict, sections, plan: Plan, backend, mesa: bool, log, done) -> None:
+    """Each chosen section's figures into results; done(section) after each (saves the JSON)."""
+    if "startup" in sections:  # first: whole processes, before this one holds models and memory
+        from .startup import bench_startup
+
+        results["startup"] = bench_startup(plan.startup_repeats, backend.name, log)
+        done("startup")
     if "minimal" in sections:
         results["minimal"] = {"config": MINIMAL, "rows": bench_minimal(plan, backend.name, mesa, log)}
         done("minimal")
@@ -102,24 +127,9 @@ def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, 
     if "large" in sections:
         from .large import CPU_RUNS, GPU_RUNS, bench_large
 
-        runs = plan.large_runs if plan.large_runs is not None else (GPU_RUNS if gpu else CPU_RUNS)
+        runs = plan.large_runs if plan.large_runs is not None else (GPU_RUNS if backend.name == "gpu" else CPU_RUNS)
         results["large"] = bench_large(runs, backend.name, plan.large_steps, log)
         done("large")
-    results["host"]["load_average_at_end"] = list(os.getloadavg())
-    results["scaling"] = scaling_slopes(results)
-    results["peak_rss_bytes"] = peak_rss_bytes()
-    if gpu:
-        results["gpu_pool_used_bytes"] = backend.xp.get_default_memory_pool().used_bytes()
-    try:
-        results["plot"] = str(plot) if plot_scaling(results, plot) else None
-    except Exception as error:  # noqa: BLE001 - a failed plot must not lose the numbers
-        results["plot"], results["plot_error"] = None, f"{error.__class__.__name__}: {error}"
-    log(scaling_text(results["scaling"]))
-    results["complete"] = True
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    log(f"\nwrote {out}" + (f"\nwrote {plot}" if results["plot"] else ""))
-    return {**results, "json": str(out)}
 
 
 def run_from_args(args) -> int:
