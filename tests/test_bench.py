@@ -48,7 +48,8 @@ def test_startup_times_whole_commands(bench):
     assert not startup["skipped"], startup["skipped"]
     assert [row["name"] for row in startup["rows"]] == ["first_step", "info", "help"]
     for row in startup["rows"]:
-        assert row["repeats"] == len(row["seconds"]) == 1 and all(positive(s) for s in row["seconds"])
+        assert row["repeats"] == len(row["seconds"]) == len(row["cpu_seconds"]) == 1
+        assert all(positive(s) for s in row["seconds"] + row["cpu_seconds"])
         assert row["min_s"] <= row["median_s"] and row["command"].startswith("abm ")
     first_step = startup["rows"][0]
     assert "configs/default.yaml" in first_step["command"] and "first step" in first_step["what"]

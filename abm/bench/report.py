@@ -24,7 +24,7 @@ HEADERS = {
     "scenarios": "\nscenarios (steps/s; placement counts as configured, so agents need not scale with sites)\n"
                  f"  {'scenario':>17} {'lattice':>11} {'sites':>11} {'agents':>8} {'steps':>6} {'steps/s':>9}",
     "startup": "\nstart-up, whole processes (seconds from the process's start; first_step: to the end of the first step)\n"
-               f"  {'':>10} {'median s':>9} {'min s':>7} {'runs':>5}  command",
+               f"  {'':>10} {'median s':>9} {'min s':>7} {'CPU s':>7} {'runs':>5}  command",
 }
 
 
@@ -55,7 +55,8 @@ def scenario_line(row: dict) -> str:
 
 
 def startup_line(row: dict) -> str:
-    return f"  {row['name']:>10} {row['median_s']:9.3f} {row['min_s']:7.3f} {row['repeats']:>5}  {row['command']}"
+    return (f"  {row['name']:>10} {row['median_s']:9.3f} {row['min_s']:7.3f} {row['median_cpu_s']:7.3f} "
+            f"{row['repeats']:>5}  {row['command']}")
 
 
 def _parts(figures: dict) -> str:

@@ -9,11 +9,14 @@ first_step  `abm run configs/default.yaml` for one step (time.duration_h = one d
             comes later and is not counted.
 
 Each command first runs once untimed (numba's cache, the file system's caches: the state of a
-machine in use), then Plan.startup_repeats times; min and median are reported.
+machine in use), then Plan.startup_repeats times; min and median are reported, and the median CPU
+seconds (user + system) of the whole process, steadier than the wall clock when other jobs share
+the machine (for first_step they include the rest of the run and its exit).
 """
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,13 +44,15 @@ def bench_startup(repeats: int, device: str, log) -> dict:
                     "help": [*abm(), "--help"]}
         for name, argv in commands.items():
             try:  # the first of repeats + 1 is the untimed one
-                seconds = [_time(argv, mark if name == "first_step" else None) for _ in range(repeats + 1)][1:]
+                timed = [_time(argv, mark if name == "first_step" else None) for _ in range(repeats + 1)][1:]
             except RuntimeError as error:  # a failing command is recorded, the other figures kept
                 skipped.append({"name": name, "command": _shown(argv), "reason": str(error)})
                 log(f"  {name:>10} failed: {error}")
                 continue
+            seconds, cpu = [wall for wall, _ in timed], [used for _, used in timed]
             row = {"name": name, "command": _shown(argv), "what": WHAT[name], "repeats": repeats,
-                   "seconds": seconds, "min_s": min(seconds), "median_s": statistics.median(seconds)}
+                   "seconds": seconds, "min_s": min(seconds), "median_s": statistics.median(seconds),
+                   "cpu_seconds": cpu, "median_cpu_s": statistics.median(cpu)}
             rows.append(row)
             log(report.startup_line(row))
     return {"rows": rows, "skipped": skipped}
@@ -68,28 +73,36 @@ def _shown(argv: list[str]) -> str:
     return " ".join(Path(w).name if w.startswith(tempfile.gettempdir()) else w for w in words)
 
 
-def _time(argv: list[str], mark: Path | None) -> float:
-    """Seconds from just before the process starts to its exit, or to the time it writes to `mark`
-    (the end of its first step); RuntimeError naming the failure if it fails."""
+def _time(argv: list[str], mark: Path | None) -> tuple[float, float]:
+    """(seconds from just before the process starts to its exit, or to the time it writes to `mark`
+    (the end of its first step); CPU seconds of the whole process and the children it waited for).
+    RuntimeError naming the failure if it fails. The CPU figure is the steadier one on a shared
+    machine: other jobs slow the wall clock, not the work done."""
     from ..runner import FIRST_STEP_MARK
 
     env = dict(os.environ)
     if mark is not None:
         mark.unlink(missing_ok=True)
         env[FIRST_STEP_MARK] = str(mark)
+    before = _children_cpu()
     start, wall = time.perf_counter(), time.time()  # the child writes time.time(): the same clock
     try:
         done = subprocess.run(argv, capture_output=True, text=True, cwd=repo_root(), env=env, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"no answer in {TIMEOUT_S} s") from None
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, _children_cpu() - before
     if done.returncode != 0:
         raise RuntimeError(_failure(done))
     if mark is None:
-        return seconds
+        return seconds, cpu
     if not mark.is_file():
         raise RuntimeError(f"no first-step mark was written to {mark}")
-    return float(mark.read_text()) - wall
+    return float(mark.read_text()) - wall, cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _failure(done: subprocess.CompletedProcess) -> str:

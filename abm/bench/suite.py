@@ -95,7 +95,8 @@ def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, 
         results["plot"] = str(plot) if plot_scaling(results, plot) else None
     except Exception as error:  # noqa: BLE001 - a failed plot must not lose the numbers
         results["plot"], results["plot_error"] = None, f"{error.__class__.__name__}: {error}"
-    log(scaling_text(results["scaling"]))
+    if results["scaling"]:  # none from the start-up section alone
+        log(scaling_text(results["scaling"]))
     results["complete"] = True
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
