@@ -56,7 +56,7 @@ def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, 
     """
     from .._version import __version__
     from ..backend import select_backend
-    from ..io.hdf5 import git_commit
+    from ..io.provenance import git_commit
 
     log = log or (lambda line: print(line, flush=True))
     backend = select_backend(device)
