@@ -8,6 +8,7 @@ itself, in parallel on two cores instead of one after the other.
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from pathlib import Path
 
@@ -17,14 +18,27 @@ from . import probe
 def summary_of(path) -> str:
     """The summary of the run file at `path`; OutputError (one line) if it cannot be read."""
     if Path(path).is_file():  # otherwise Run says what is wrong (missing, a directory)
-        importer = threading.Thread(target=_import_reader, daemon=True)
-        importer.start()
+        importer = _importer()
         probe.check(path, "run file")  # Run(path) below finds the file checked and skips the child
         importer.join()
     from .reader import Run
 
     with Run(path) as run:
         return summary(run)
+
+
+def _importer() -> threading.Thread:
+    """A thread importing reader.py (h5py, NumPy), started with Ctrl-C and SIGTERM blocked, as are
+    the threads it starts (NumPy's BLAS pool): probe.check blocks them in the main thread while
+    it starts its child, and a thread that took them in that moment would have the main thread
+    stop inside Popen, the child left running."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, probe.STOP_SIGNALS)
+    try:
+        importer = threading.Thread(target=_import_reader, daemon=True)
+        importer.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return importer
 
 
 def _import_reader() -> None:
