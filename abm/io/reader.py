@@ -205,49 +205,11 @@ class Run:
     def cell_states(self) -> dict[str, list[str]]:
         return json.loads(self.attrs["cell_states"])
 
-    @_one_line_errors
     def summary(self) -> str:
-        from .checkpoint import checkpoint_path
+        """The lines `abm info` prints (io/summary.py)."""
+        from .summary import summary
 
-        a = self.attrs
-        shape = "x".join(str(n) for n in self.lattice_shape)
-        series = self.timeseries()
-        lines = [
-            f"run        {self.path}",
-            f"name       {a.get('name')}   seed {a.get('seed')}   device {a.get('device')}",
-            f"status     {a.get('status')}   completed {bool(a.get('completed'))}   "
-            f"steps {a.get('steps_done')}/{a.get('steps_planned')}",
-            f"lattice    {shape} sites, dx {a.get('dx_um')} um, {a.get('neighbourhood')}; dt {a.get('dt_min')} min",
-            f"started    {a.get('start_time')}   ended {a.get('end_time') or '-'}",
-            f"version    {a.get('package_version')}   commit {a.get('git_commit')}",
-        ]
-        plugins, ablated = json.loads(a.get("plugins") or "{}"), json.loads(a.get("ablated") or "[]")
-        if plugins or ablated:  # what shaped this model beyond the built-in rules
-            lines.append(f"model      plugins {', '.join(f'{k} {v}' for k, v in plugins.items()) or 'none'}; "
-                         f"ablated {', '.join(ablated) or 'none'}")
-        resumes = json.loads(a.get("resumes") or "[]")
-        if resumes:
-            lines.append(f"resumed    {len(resumes)} time(s), last from step {resumes[-1].get('from_step')} "
-                         f"at {resumes[-1].get('time')}")
-        if not self.completed and checkpoint_path(self.path).exists():
-            lines.append(f"checkpoint {checkpoint_path(self.path).name}: continue with abm run --resume {self.path}")
-        if len(series):
-            first, last = series.iloc[0], series.iloc[-1]
-            counts = [c for c in series.columns if c in self.cell_types() or "." in c]
-            shown = [c for c in counts if series[c].max() > 0]
-            lines.append(f"time       {first['time_h']:.2f} h -> {last['time_h']:.2f} h ({len(series)} rows)")
-            for column in shown:
-                lines.append(f"  {column:<28} {int(first[column]):>9} -> {int(last[column]):>9}")
-            if len(shown) < len(counts):
-                lines.append(f"  ({len(counts) - len(shown)} other type and state columns are 0 throughout)")
-            for event in ("births", "deaths", "kills"):
-                if event in series:
-                    lines.append(f"  total {event:<22} {int(series[event].sum()):>9}")
-        steps = self.snapshot_steps()
-        if steps:
-            lines.append(f"snapshots  {len(steps)} (steps {_ranges(steps)}); fields: "
-                         + (", ".join(self.file["snapshots"][f"{steps[-1]:08d}/fields"].keys()) or "none"))
-        return "\n".join(lines)
+        return summary(self)
 
 
 def _text(value) -> str:
