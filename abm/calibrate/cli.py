@@ -9,7 +9,7 @@ EXIT_INTERRUPTED = 130
 
 
 def add_calibrate_command(commands) -> None:
-    from ..sweep.cli import _positive
+    from ..sweep.cli import _positive, add_dask_options
 
     calibrate = commands.add_parser(
         "calibrate", help="fit the calibrated parameters to their targets (optuna, on Dask), on fresh seeds",
@@ -17,8 +17,7 @@ def add_calibrate_command(commands) -> None:
                     "calibration seeds in parallel, tell the read-outs back; running it again continues.")
     calibrate.add_argument("calibration", help="calibration file (configs/calibration.yaml)")
     calibrate.add_argument("--trials", type=_positive, help="trials in all (default: the file's trials)")
-    calibrate.add_argument("--workers", type=_positive, help="local worker processes, or SLURM/PBS jobs")
-    calibrate.add_argument("--scheduler", metavar="ADDRESS", help="use a running dask scheduler")
+    add_dask_options(calibrate)
     calibrate.add_argument("--out", metavar="DIR", help="output folder (default runs/calibrate/<name>[-quick])")
     calibrate.add_argument("--quick", action="store_true", help="few seeds and the file's small quick overrides (CI)")
     calibrate.add_argument("--seeds", type=_positive, help="use the first N of the file's calibration seeds")

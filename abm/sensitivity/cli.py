@@ -13,6 +13,8 @@ DEFAULT_SAMPLES, QUICK_SAMPLES = 64, 8
 
 
 def add_sensitivity_command(commands) -> None:
+    from ..sweep.cli import add_dask_options
+
     p = commands.add_parser("sensitivity", help="vary the assumed parameters +/-2x (Morris or Sobol, SALib): "
                                                 "which studies' conclusions survive, which flip and why")
     p.add_argument("studies", nargs="*", metavar="STUDY", help=f"studies (default all: {', '.join(STUDIES)})")
@@ -26,11 +28,7 @@ def add_sensitivity_command(commands) -> None:
                    help="each factor over [value/RANGE, value*RANGE], log-uniform (default 2)")
     p.add_argument("--seeds", type=int, help="seeds per arm and point, from 2000 (default 2, --quick 1)")
     p.add_argument("--only", action="append", default=[], metavar="KEY", help="vary only this factor (repeatable)")
-    p.add_argument("--workers", type=int, help="local worker processes (default: CPU cores)")
-    engine = p.add_mutually_exclusive_group()
-    engine.add_argument("--scheduler", metavar="ADDRESS", help="a running dask scheduler, e.g. tcp://host:8786")
-    engine.add_argument("--engine", metavar="FILE", help="YAML file whose engine: block (as in a sweep file: "
-                                                         "local, slurm, pbs) runs the design")
+    add_dask_options(p, engine_file=True)
     p.add_argument("--device", choices=["auto", "cpu", "gpu"], default="cpu", help="backend of every run")
     p.add_argument("--out", default="runs/sensitivity", help="folder: <out>/<study>/ (runs, csv, png, report.md)")
     p.add_argument("--quick", action="store_true", help=f"tiny design for CI ({', '.join(QUICK_STUDIES)} unless "

@@ -21,6 +21,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def add_dask_options(parser, engine_file: bool = False) -> None:
+    """Where runs execute, the same for abm sweep, calibrate and sensitivity: --workers and
+    --scheduler (and, for a command with no sweep file of its own, --engine FILE)."""
+    parser.add_argument("--workers", type=_positive, help="local worker processes, or SLURM/PBS jobs "
+                                                          "(default: CPU cores, or the engine block's)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="use a running dask scheduler, e.g. tcp://host:8786")
+    if engine_file:
+        where.add_argument("--engine", metavar="FILE", help="YAML file whose engine: block (as in a sweep file: "
+                                                            "local, slurm, pbs) runs the runs")
+
+
 def add_sweep_commands(commands) -> dict:
     """Add the subparsers; returns {command: handler} for abm.cli's dispatch table."""
     sweep = commands.add_parser(
@@ -28,8 +40,7 @@ def add_sweep_commands(commands) -> dict:
         description="Run every (arm, seed) of a sweep file as one Dask task writing runs/<name>/<run>.h5; "
                     "runs already complete are skipped, so running it again resumes.")
     sweep.add_argument("sweep", help="sweep YAML file (see configs/sweeps/)")
-    sweep.add_argument("--workers", type=_positive, help="local worker processes, or SLURM/PBS jobs")
-    sweep.add_argument("--scheduler", metavar="ADDRESS", help="use a running dask scheduler, e.g. tcp://host:8786")
+    add_dask_options(sweep)
     sweep.add_argument("--out", metavar="DIR", help="sweep folder (default runs/<name>)")
     sweep.add_argument("--device", choices=["auto", "cpu", "gpu"], help="backend (overrides the sweep file)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs that would execute, run nothing")
