@@ -15,10 +15,12 @@ with an error when damaged, which the readers turn into one line as well.
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -80,29 +82,51 @@ def _run_child(path: Path) -> tuple[int, str, str]:
     on: it may be spinning inside HDF5, and must not outlive the command. (Popen.communicate and
     wait would first give it a quarter of a second to end on its own.)"""
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        # A stop request must not land inside Popen, after the child started: it would be left
-        # running. So SIGINT and SIGTERM wait until `child` is known (the child unblocks them).
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        child = None
         try:
-            # -P: the child's folder (abm/io, modules named like others) is not put on sys.path.
-            child = subprocess.Popen([sys.executable, "-P", probe_child.__file__, str(path)],
-                                     stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, text=True)
-        except BaseException:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-            raise
-        try:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a pending stop is raised here
+            with _stops_held():  # a stop landing inside Popen, after the child started, would leave it running
+                # -P: the child's folder (abm/io, modules named like others) is not put on sys.path.
+                child = subprocess.Popen([sys.executable, "-P", probe_child.__file__, str(path)],
+                                         stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, text=True)
             delay = 0.001
             while child.poll() is None:
                 time.sleep(delay)  # signal handlers run here
                 delay = min(delay * 2, 0.02)
         except BaseException:
-            child.kill()
-            child.wait()
+            if child is not None:
+                child.kill()
+                child.wait()
             raise
         stdout.seek(0)
         stderr.seek(0)
         return child.returncode, stdout.read(), stderr.read()
+
+
+@contextlib.contextmanager
+def _stops_held():
+    """SIGINT and SIGTERM arriving inside the block take effect just after it.
+
+    In the main thread their Python handlers are swapped for one that only notes the signal:
+    blocking them in this thread alone is not enough, since the kernel then hands them to another
+    thread (NumPy's BLAS pool), whose C handler still has the main thread run the Python handler
+    at its next bytecode, inside Popen. Other threads run no Python signal handlers; there
+    blocking is enough (the child unblocks them for itself)."""
+    held: list[int] = []
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    swap = threading.current_thread() is threading.main_thread() and None not in previous.values()
+    if swap:
+        for number in STOP_SIGNALS:
+            signal.signal(number, lambda number, _frame: held.append(number))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal blocked meanwhile is handled here
+        if swap:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            for number in dict.fromkeys(held):
+                signal.raise_signal(number)  # now the caller's handler runs: the child is known
 
 
 def describe(reason: str, what: str = "HDF5 file") -> str:
