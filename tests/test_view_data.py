@@ -13,6 +13,7 @@ from abm.cli import main
 from abm.errors import OutputError
 from abm.runner import run_to_file
 from abm.view import app, assets, data, pictures, render, runs
+from abm.view.lattice_image import hex_rgb, lattice_rgb
 from abm.viz.plot import TYPE_COLOURS, Categories
 from run_helpers import CONFIG, overrides, start_run
 
@@ -37,20 +38,20 @@ def _pixels(png: bytes) -> np.ndarray:
 
 
 def _has_colour(pixels: np.ndarray, colour: str) -> bool:
-    return bool(np.all(pixels == np.array(render.rgb(colour)), axis=-1).any())
+    return bool(np.all(pixels == np.array(hex_rgb(colour)), axis=-1).any())
 
 
 def test_lattice_rgb_has_each_cell_in_its_colour(made):
     info = data.info(made["2d"])
     plane = data.read_plane(info.path, info.run_id, info.steps[0], None, None)
     cats = Categories.of(info.types, info.states)
-    image = render.lattice_rgb(cats, plane["cell_type"], plane["cell_state"])
+    image = lattice_rgb(cats, plane["cell_type"], plane["cell_state"])
     assert image.shape == (60, 40, 3) and image.dtype == np.uint8
     tumor = np.argwhere((plane["cell_type"] == info.types.index("tumor")) & (plane["cell_state"] == 0))[0]
     nk = np.argwhere(plane["cell_type"] == info.types.index("nk"))[0]
     empty = np.argwhere(plane["cell_type"] == -1)[0]
-    assert tuple(image[tuple(tumor)]) == render.rgb(TYPE_COLOURS["tumor"][0])  # proliferating
-    assert tuple(image[tuple(nk)]) == render.rgb(TYPE_COLOURS["nk"][0])  # active
+    assert tuple(image[tuple(tumor)]) == hex_rgb(TYPE_COLOURS["tumor"][0])  # proliferating
+    assert tuple(image[tuple(nk)]) == hex_rgb(TYPE_COLOURS["nk"][0])  # active
     assert tuple(image[tuple(empty)]) == (255, 255, 255)
 
 

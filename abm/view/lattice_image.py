@@ -42,6 +42,13 @@ def plane_of(values: np.ndarray, axis: int = 2, index: int | None = None) -> tup
     return np.take(values, index, axis=axis), f"{'xyz'[axis]} = {index} of {values.shape[axis]}"
 
 
+def lattice_rgb(cats: Categories, cell_type: np.ndarray, cell_state: np.ndarray) -> np.ndarray:
+    """The lattice as colours, indexed like it ([x, y] or a plane) plus a last axis of RGB (uint8):
+    white where empty, each (type, state) in its `abm plot` colour."""
+    palette = np.array([hex_rgb(c) for c in [EMPTY_COLOUR, *cats.colours]], dtype=np.uint8)
+    return palette[cats.codes(cell_type, cell_state)]
+
+
 def lattice_image(cell_type: np.ndarray, cell_state: np.ndarray, types: list[str], states: dict[str, list[str]],
                   axis: int = 2, index: int | None = None) -> LatticeImage:
     """Colour each site by its cell's (type, state), white where empty (codes as in the run files:
@@ -50,8 +57,7 @@ def lattice_image(cell_type: np.ndarray, cell_state: np.ndarray, types: list[str
     cell_state, _ = plane_of(np.asarray(cell_state), axis, index)
     cats = Categories.of(types, states)
     codes = cats.codes(cell_type, cell_state)
-    palette = np.array([hex_rgb(c) for c in [EMPTY_COLOUR, *cats.colours]], dtype=np.uint8)
-    rgb = palette[codes.T[::-1]]  # [x, y] -> rows of y, top row the largest y
+    rgb = lattice_rgb(cats, cell_type, cell_state).transpose(1, 0, 2)[::-1]  # [x, y] -> rows of y, top: largest y
     counts = np.bincount(codes.ravel(), minlength=len(cats.pairs) + 1)
     legend = [LegendEntry(cats.label(i), cats.colours[i], int(counts[i + 1]))
               for i in range(len(cats.pairs)) if counts[i + 1]]

@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 
+from .lattice_image import lattice_rgb
 from ..viz.plot import (AXIS_NAMES, FIELD_CMAP, CellMarkers, Categories, cell_counts, colorbar, draw_cell_legend,
                         draw_plane, draw_series, field_title)
 
@@ -42,21 +43,6 @@ def plane_size(plane_shape, beside_in: float, width_in: float = 4.2) -> tuple[fl
     # + room for the axis labels and title: with less, constrained layout lets an equal-aspect
     # plane grow past the figure's edges, cutting off its y label and the legend.
     return width_in + beside_in + 0.7, min(max(width_in * up / max(across, 1), 2.0), 6.0) + 0.8
-
-
-def rgb(colour: str) -> tuple[int, int, int]:
-    """'#rrggbb' -> (r, g, b) in 0..255."""
-    colour = colour.lstrip("#")
-    return tuple(int(colour[i:i + 2], 16) for i in (0, 2, 4))
-
-
-def lattice_rgb(cats: Categories, cell_type: np.ndarray, cell_state: np.ndarray) -> np.ndarray:
-    """The lattice as colours, indexed like it ([x, y] or a plane) plus a last axis of RGB (uint8):
-    white where empty, each (type, state) in its `abm plot` colour."""
-    from ..viz.plot import EMPTY_COLOUR
-
-    palette = np.array([rgb(EMPTY_COLOUR)] + [rgb(c) for c in cats.colours], dtype=np.uint8)
-    return palette[cats.codes(cell_type, cell_state)]
 
 
 def lattice_png(cats: Categories, plane: dict, row, dx_um: float, ndim: int, title: str) -> bytes:
