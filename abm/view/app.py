@@ -31,12 +31,18 @@ SOLARA_ENV = {
 
 def serve_runs(paths, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
     files = runs.resolve(paths)
+    runs.to_env(files)
+    return serve(APP, f"{len(files)} run{'s' if len(files) != 1 else ''}", host, port, open_browser)
+
+
+def serve(app: str, what: str, host: str, port: int, open_browser: bool) -> int:
+    """Serve the Solara page `app` ("module:Component") on host:port until Ctrl-C; `what` names it in
+    the line that prints the URL. The run viewer and the live page (live.py) both start here."""
     sock = bind(host, port)
     url = url_of(host, sock.getsockname()[1])
-    runs.to_env(files)
     for key, value in SOLARA_ENV.items():
         os.environ.setdefault(key, value)
-    os.environ["SOLARA_APP"] = APP
+    os.environ["SOLARA_APP"] = app
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(sock.getsockname()[1])  # as `solara run` sets them
     _note_missing_assets()
     # Solara warns at each page load on plain http under a name other than localhost that it cannot
@@ -46,7 +52,7 @@ def serve_runs(paths, host: str = "127.0.0.1", port: int = 8765, open_browser: b
 
     server = uvicorn.Server(uvicorn.Config("solara.server.starlette:app", log_level="warning",
                                            timeout_graceful_shutdown=3))
-    print(f"abm view: {len(files)} run{'s' if len(files) != 1 else ''} at {url}  (Ctrl-C to stop)", flush=True)
+    print(f"abm view: {what} at {url}  (Ctrl-C to stop)", flush=True)
     if open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
     server.run(sockets=[sock])  # until Ctrl-C or SIGTERM (uvicorn then raises the signal again)

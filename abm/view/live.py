@@ -10,14 +10,9 @@ builds its own model (solara keeps component state per session).
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import warnings
-import webbrowser
 
 import solara
 
-from ..errors import AbmError
 from ..model import TissueModel
 from .live_params import config_value, model_params
 from .mesa_viz import ComponentsPanel, Slider, SolaraViz, components
@@ -62,41 +57,8 @@ def ParametersView(model: TissueModel, keys: list[str]):
 def serve_live(config: str, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
     """Check the config (a bad one is a one-line AbmError, before anything listens), print the
     URL, serve until Ctrl-C."""
+    from .app import serve
+
     TissueModel(config)  # builds it once: schema, overrides, placement and memory checks
-    sock = _listen(host, port)
-    url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/"
     os.environ[CONFIG_ENV] = str(config)
-    os.environ["SOLARA_APP"] = APP  # read when solara.server.app is first imported, just below
-    import uvicorn
-
-    import solara.server.starlette  # noqa: F401 - registers the app named by SOLARA_APP
-
-    print(f"abm view --live {config}: {url}  (Ctrl-C stops)", flush=True)
-    # Solara warns on each page served over plain http to 127.0.0.1 that it falls back to lax
-    # cookies: what a local page wants, and noise in the terminal.
-    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
-    if open_browser:
-        threading.Timer(1.0, webbrowser.open, [url]).start()
-    server = uvicorn.Server(uvicorn.Config("solara.server.starlette:app", log_level="warning"))
-    server.run(sockets=[sock])
-    return 0
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """Bind before serving, so that a port in use is a one-line error (and port 0 gets a free one)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise AbmError(f"view: cannot listen on {host}:{port}: {error.strerror or error}") from None
-    sock.listen(128)
-    return sock
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "::"):
-        return "127.0.0.1"  # listening everywhere: this machine's own address opens the page
-    return f"[{host}]" if ":" in host else host
+    return serve(APP, f"live model of {config}", host, port, open_browser)
