@@ -13,6 +13,9 @@ import subprocess
 from pathlib import Path
 
 _SOURCE_SUFFIXES = (".py", ".cu", ".h")
+# Parts of the package that read runs or start them but do not shape what a run computes: a change
+# there (a report's wording, the viewer) leaves every run file valid.
+_NOT_MODEL = {"validate", "calibrate", "sensitivity", "sweep", "bench", "view", "viz", "cli.py", "__main__.py"}
 
 
 def _package_dirs() -> list[Path]:
@@ -26,13 +29,15 @@ def _package_dirs() -> list[Path]:
 
 @functools.lru_cache(maxsize=1)
 def code_sha256() -> str:
-    """sha256 over the model's source files (path relative to its package, then content)."""
+    """sha256 over the source files that make a run (path relative to its package, then content):
+    the package and its kernels, less the tools around runs (_NOT_MODEL)."""
     digest = hashlib.sha256()
     for root in _package_dirs():
         for path in sorted(p for p in root.rglob("*") if p.suffix in _SOURCE_SUFFIXES and "__pycache__" not in p.parts):
-            if root.name != "kernels" and path.is_relative_to(root / "kernels"):
-                continue  # kernels/ is hashed once, as abm.kernels
-            digest.update(f"{root.name}/{path.relative_to(root).as_posix()}\0".encode())
+            relative = path.relative_to(root)
+            if root.name != "kernels" and (relative.parts[0] in _NOT_MODEL or relative.parts[0] == "kernels"):
+                continue  # a tool around runs; kernels/ is hashed once, as abm.kernels
+            digest.update(f"{root.name}/{relative.as_posix()}\0".encode())
             digest.update(path.read_bytes())
             digest.update(b"\0")
     return digest.hexdigest()

@@ -63,13 +63,14 @@ MECHANISMS: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 # Criteria that are not predictions (issue 12's review): shown in the report, not counted as
-# validation. "calibrated": parameters were fitted to this target on these seeds; "built-in":
-# true by construction of the model or of the metric.
+# validation. "calibrated": `abm calibrate` fitted parameters to this target (on its own seeds,
+# configs/calibration.yaml); "built-in": true by construction of the model or of the metric.
 KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("chan2020", "organoids with a caspase+ cell, without NK"):
-        ("calibrated", "tumor death rate fitted to this fraction"),
+        ("calibrated", "tumor death rate fitted to this fraction (abm calibrate, seeds 1000-1009)"),
     ("chan2020", "organoids with a caspase+ cell, with healthy NK"):
-        ("calibrated", "NK kill probability, NK count and placement radii fitted to this fraction"),
+        ("calibrated", "NK kill probability fitted to this fraction (abm calibrate, seeds 1000-1009; "
+                       "no value reaches it)"),
     ("lo2020", "per-contact kill probability: clustered < single"):
         ("built-in", "restates the ligand formula (fewer activating ligands in clusters)"),
     ("lo2020", "EMT restores the sensitivity of clustered cells"):
@@ -83,7 +84,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("szczerba2019", "neutrophil depletion lowers the proliferating fraction"):
         ("built-in", "neutrophils are the only source of the cytokine"),
     ("nw2025_seeding", "metastatic efficiency per seeded cell, clusters vs single cells"):
-        ("calibrated", "anoikis rate tuned to the 23-50x ratio (on the earlier arms of unequal input; to be refitted)"),
+        ("calibrated", "anoikis rate fitted to the 23-50x ratio (abm calibrate, seeds 1000-1009)"),
 }
 
 
