@@ -170,6 +170,12 @@ def _probe_child(pid: int) -> int | None:
     return None
 
 
+def _interruptible():
+    """The child's Ctrl-C as a user's: SIGINT at its default, even when this test runs from a
+    shell that started it in the background (which ignores SIGINT, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_until(condition, process, timeout=60.0):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -204,7 +210,8 @@ def test_a_stop_while_a_run_is_set_up_ends_it_at_once(tmp_path, number):
     big = overrides(shape=(3000, 3000), hours=1.0)
     process = subprocess.Popen(abm_command("run", CONFIG, "--out", str(out), "--no-progress", "--device", "cpu",
                                            *set_args(big)),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env())
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env(),
+                               preexec_fn=_interruptible)
     _wait_until(out.parent.exists, process)
     _check_stopped(*_stop(process, number), number)
     assert list(out.parent.iterdir()) == [], "a stopped setup leaves no file"
@@ -218,7 +225,7 @@ def test_a_stop_while_a_damaged_file_is_read_ends_it_at_once(good_run, tmp_path,
     path = make("heap", good_run, tmp_path / "heap.h5")
     before = path.read_bytes()
     process = subprocess.Popen(abm_command(*_args(command, path)), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env())
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env(), preexec_fn=_interruptible)
     children = []
     _wait_until(lambda: children.append(_probe_child(process.pid)) or children[-1], process)
     child = children[-1]
