@@ -23,7 +23,7 @@ from abm.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMETER_SET = ROOT / "configs" / "parameters" / "tissue_model.yaml"
-FITTED = ("cells.tumor.death_rate_per_h", "cells.nk.kill_probability_per_contact")
+FITTED = ("cells.tumor.death_rate_per_h", "cells.tumor.isolated_death_rate_per_h")  # the second has tissue values
 TINY_CHAN = {"lattice.shape": [30, 30], "placement.0.count": 20, "placement.1.inner_radius_um": 60,
              "placement.1.outer_radius_um": 150, "time.duration_h": 6.0}
 
@@ -34,7 +34,7 @@ def small_file(folder: Path, **changes) -> Path:
     spec = {
         "name": "small", "parameter_set": "tissue_model.yaml",
         "parameters": {FITTED[0]: {"low": 0.001, "high": 0.1, "log": True},
-                       FITTED[1]: {"low": 0.05, "high": 1.0, "log": True}},
+                       FITTED[1]: {"low": 0.05, "high": 5.0, "log": True}},
         "targets": {"no_nk": {"study": "chan2020", "arm": "no_nk", "metric": "caspase_any", "value": 0.43,
                               "tolerance": 0.1, "source": "Chan 2020"},
                     "healthy": {"study": "chan2020", "arm": "healthy_nk", "metric": "caspase_any", "value": 0.85,
@@ -97,13 +97,14 @@ def test_bad_calibration_files_are_one_line_errors_naming_file_and_key(tmp_path,
 
 
 def test_a_parameter_is_not_set_in_a_tissue_that_declares_its_own_value():
-    """kill_probability (liver: own value) and isolated_death_rate (liver: own value) stay as
-    declared in the liver runs; the parameters without a liver value are set there."""
+    """isolated_death_rate (liver and collagen gel: own values) stays as declared in the liver and
+    organoid runs; the parameters without a value of those tissues are set there."""
     calibration = load_calibration(ROOT / "configs" / "calibration.yaml")
     values = {key: 0.5 for key in calibration.spec.parameters}
     liver = calibration.overrides("correia2021", values)
     assert set(liver) == {"cells.tumor.death_rate_per_h", "cells.nk.proliferation_rate_per_h"}
-    assert "cells.nk.kill_probability_per_contact" in calibration.overrides("chan2020", values)
+    assert set(calibration.overrides("chan2020", values)) == {"cells.tumor.death_rate_per_h",
+                                                              "cells.nk.proliferation_rate_per_h"}
 
 
 def test_validate_refuses_the_calibration_seeds(tmp_path):
@@ -224,11 +225,11 @@ def test_apply_changes_only_the_value_and_seeds_lines_of_the_fitted_entries(tmp_
     assert len(changed) == 8  # two lines out, two in, per parameter
     assert "+       value: 0.002346" in changed and "+       value: 0.3333" in changed
     assert sum(line.startswith('+         seeds: "abm calibrate x') for line in changed) == 2
-    assert after.count("value: 0.02\n") == before.count("value: 0.02\n")  # the liver's own kill probability
+    assert after.count("value: 0.0\n") == before.count("value: 0.0\n")  # the tissues' own anoikis, untouched
     from abm.parameters import load_parameter_set
 
     fitted = load_parameter_set(path).parameters[FITTED[1]]
-    assert fitted.value == pytest.approx(0.3333) and fitted.value_in("liver") == 0.02
+    assert fitted.value == pytest.approx(0.3333) and fitted.value_in("liver") == 0.0
     assert fitted.note["seeds"].startswith("abm calibrate x")
 
 

@@ -28,11 +28,6 @@ def test_the_three_protocol_files_give_the_cells_the_one_parameter_set():
     assert [raw["tissue"] for raw in raws] == ["collagen_gel", "collagen_gel", "matrigel"]  # the assay: a dish
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known failure since the calibration (docs/calibration.md): at the fitted kill probability (0.84 per "
-    "contact, not identified by its target) pre-cultured NK cells spend their 5-kill budget within a few "
-    "contacts, before education takes them past the exposed threshold (about 1 % instead of 3/4), so "
-    "Chan's exposed-NK arms hold few exposed cells. strict: the test fails once the property holds again"))
 def test_the_preculture_makes_exposed_nk_cells_by_education():
     model = TissueModel(str(CONFIGS / "chan2020_preculture.yaml"), device="cpu", seed=900)
     model.run()

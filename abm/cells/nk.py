@@ -3,11 +3,13 @@
 - Patrol: random walk, biased up the tumor-derived chemoattractant.
 - Contact: touching a viable tumor cell, a free NK cell conjugates with one (chosen uniformly)
   for a conjugation time; each contact raises its inhibitory receptors (TIGIT/KLRG1: education).
+  Exhausted cells still bind (their receptors still meet the tumor's ligands) but no longer kill.
 - Kill: at the end of the conjugate the target dies (turns caspase+) with probability
       p = p_max * A / (A + I + w R) * (1 - s [target touches a bound DP T cell])
   A, I: the target's activating and inhibitory ligands (fewer A, more I in clusters);
   R: the NK cell's inhibitory receptors, w their weight (lowered by TIGIT/KLRG1 block).
-  After max_kills kills the cell is exhausted.
+  After max_kills kills the cell is exhausted: it still conjugates and is still educated, but
+  its kill attempts stop (spent lytic granules, not lost adhesion: assumed).
 - Exposed: past a receptor threshold the cell is tumor-exposed: it barely kills, and touching
   tumor cells divide faster (a tumor rule, tumor.exposed_nk_division_boost; mechanism unknown,
   Chan 2020).
@@ -133,7 +135,8 @@ def begin(ctx, cells, params: NKParams) -> None:
     cells.receptors = cells.column("inhibitory_receptors")
     cells.il15 = ctx.hill(ctx.local_concentration["il15"][cells.slots], c.il15_half_max, 1)
     cells.exhausted = cells.quiescent = cells.exposed = None
-    cells.able = xp.ones(cells.n, dtype=bool)  # neither exhausted nor quiescent
+    cells.able = xp.ones(cells.n, dtype=bool)  # neither exhausted nor quiescent: may kill
+    cells.binding = xp.ones(cells.n, dtype=bool)  # not quiescent: may conjugate
     cells.starts = xp.zeros(cells.n, dtype=bool)
     cells.partner, cells.partner_site = cells.column("partner"), cells.column("partner_site")
     cells.conjugated = cells.ends = xp.zeros(cells.n, dtype=bool)
@@ -156,16 +159,18 @@ def cxcl12_quiescence(ctx, cells, params: NKParams) -> None:
                                 xp.float32(params.quiescence_switch_probability) * toward_other)
     cells.quiescent = was_quiescent ^ switches
     cells.able = cells.able & ~cells.quiescent
+    cells.binding = ~cells.quiescent
 
 
 def conjugation(ctx, cells, params: NKParams) -> None:
-    """A free, able NK cell touching a viable tumor cell binds one of them; the conjugate ends
-    after the conjugation time (at once when it is 0)."""
+    """A free NK cell that is not quiescent, touching a viable tumor cell, binds one of them (an
+    exhausted one too: it binds but will not kill); the conjugate ends after the conjugation time
+    (at once when it is 0)."""
     xp, agents = ctx.xp, ctx.agents
-    was_conjugated = (cells.partner >= 0) & cells.able
+    was_conjugated = (cells.partner >= 0) & cells.binding
     touches, target_site, _ = ctx.random_neighbour(cells.slots, cells.draws("kill")[1],
                                                    "tumor_epithelial", "tumor_mesenchymal")
-    cells.starts = cells.able & ~was_conjugated & touches
+    cells.starts = cells.binding & ~was_conjugated & touches
     target_slot = xp.maximum(ctx.lattice.occupancy[xp.where(cells.starts, target_site, 0)].astype(xp.int64), 0)
     cells.partner = xp.where(cells.starts, agents["id"][target_slot], xp.where(was_conjugated, cells.partner, -1))
     cells.partner_site = xp.where(cells.starts, target_site, xp.where(was_conjugated, cells.partner_site, -1))
@@ -181,9 +186,11 @@ def education(ctx, cells, params: NKParams) -> None:
 
 
 def contact_kill(ctx, cells, params: NKParams) -> None:
-    """Kill attempts of conjugates that end now, against targets still there and viable."""
+    """Kill attempts of conjugates that end now, by cells that are not exhausted, against targets
+    still there and viable."""
     xp, agents = ctx.xp, ctx.agents
-    killers, sites, partner, receptors, word = where_true(xp, cells.ends, cells.slots, cells.partner_site,
+    attempts = cells.ends & cells.able
+    killers, sites, partner, receptors, word = where_true(xp, attempts, cells.slots, cells.partner_site,
                                                           cells.partner, cells.receptors, cells.draws("kill")[0])
     target = ctx.lattice.occupancy[xp.maximum(sites, 0)].astype(xp.int64)
     safe = xp.maximum(target, 0)
@@ -194,7 +201,7 @@ def contact_kill(ctx, cells, params: NKParams) -> None:
     weight = xp.float32(params.receptor_weight)
     most = xp.float32(params.kill_probability)  # p_max, unless signals set it per NK cell (grammar)
     if "kill_probability_per_contact" in cells.behaviours:
-        most = where_true(xp, cells.ends, cells.behaviours["kill_probability_per_contact"])[0]
+        most = where_true(xp, attempts, cells.behaviours["kill_probability_per_contact"])[0]
     probability = most * activating / (activating + inhibitory + weight * receptors)
     if params.tcell_suppression > 0:
         guarded = ctx.count(safe, "tcell_bound") > 0
@@ -300,7 +307,8 @@ NK = CellType(
     # Keys kept from before the spec existed, so that runs reproduce bit for bit.
     purposes={"move": 4, "kill": 5, "proliferation": 7, "quiescence": None},
     rules=[
-        Rule("exhaustion", exhaustion, "NK cells that reached max_kills kills are exhausted: they no longer kill",
+        Rule("exhaustion", exhaustion, "NK cells that reached max_kills kills are exhausted: they still bind "
+             "tumor cells but no longer kill",
              ("nk.max_kills",), when=lambda c: c.cells.nk.max_kills > 0),
         Rule("cxcl12_quiescence", cxcl12_quiescence,
              "NK cells switch into quiescence at a rate that rises with the CXCL12 they sense (Hill), and out of "
@@ -308,7 +316,8 @@ NK = CellType(
              ("nk.cxcl12_quiescence_half_max", "nk.cxcl12_quiescence_hill_n", "nk.quiescence_switch_rate_per_h"),
              when=lambda c: c.cells.nk.cxcl12_quiescence_half_max is not None
              and c.cells.nk.quiescence_switch_rate_per_h > 0 and _fields(c, "cxcl12")),
-        Rule("conjugation", conjugation, "a free able NK cell touching a viable tumor cell conjugates with one",
+        Rule("conjugation", conjugation, "a free NK cell that is not quiescent, touching a viable tumor cell, "
+             "conjugates with one",
              ("nk.conjugation_time_min",)),
         Rule("education", education, "in NK cells, each new tumor contact raises the inhibitory receptors",
              ("nk.inhibitory_receptor_gain_per_contact",),
