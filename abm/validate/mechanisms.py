@@ -69,8 +69,8 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
     ("chan2020", "organoids with a caspase+ cell, without NK"):
         ("calibrated", "tumor death rate fitted to this fraction (abm calibrate, seeds 1000-1009)"),
     ("chan2020", "organoids with a caspase+ cell, with healthy NK"):
-        ("calibrated", "NK kill probability fitted to this fraction (abm calibrate, seeds 1000-1009; "
-                       "no value reaches it)"),
+        ("calibrated", "a calibration target: tumor death rate fitted against it and the NK-free share "
+                       "(abm calibrate, seeds 1000-1009); the measured kill probability does not reach it"),
     ("lo2020", "per-contact kill probability: clustered < single"):
         ("built-in", "restates the ligand formula (fewer activating ligands in clusters)"),
     ("lo2020", "EMT restores the sensitivity of clustered cells"):
