@@ -102,6 +102,18 @@ def click(rc, label: str) -> None:
 # ---------------------------------------------------------------- the pure pieces
 
 
+def _settled(read, quiet_s: float = 1.0, timeout_s: float = 30.0) -> str:
+    """The value once it has stayed the same for quiet_s; fails if it keeps changing."""
+    value, since, deadline = read(), time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() - since < quiet_s:
+        assert time.monotonic() < deadline, f"still changing after {timeout_s} s: {value}"
+        time.sleep(0.1)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+    return value
+
+
 def test_lattice_image_colours_orientation_and_legend():
     types, states = ["tumor", "nk"], {"tumor": ["proliferating", "invasive"], "nk": ["active"]}
     cell_type = np.full((4, 3), -1, dtype=np.int8)  # [x, y]
@@ -262,7 +274,7 @@ def test_live_view_in_the_browser(with_fields):
         WebDriverWait(driver, 60).until(lambda d: int(label(d).split()[1]) >= 4)
         button(driver, "❚❚").click()
         button(driver, "Step")  # Mesa enables Step again once paused
-        paused = label(driver)
+        paused = _settled(lambda: label(driver))  # a step in flight at the click may still land
         time.sleep(1.5)
         assert label(driver) == paused  # paused: no more steps
         shot = screenshot(driver, "view-live")
