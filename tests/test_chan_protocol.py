@@ -6,7 +6,6 @@ import json
 import shutil
 
 import numpy as np
-import pytest
 import yaml
 
 from abm import TissueModel

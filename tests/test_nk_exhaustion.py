@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from abm.cells.nk import S as NK_STATE
 from abm.model import TissueModel
 
 CONFIG = str(Path(__file__).resolve().parent.parent / "configs" / "minimal_rules.yaml")
@@ -35,7 +36,7 @@ def test_an_exhausted_nk_cell_stops_killing_but_keeps_binding_and_being_educated
     assert len(kills) > 0 and (kills == 1).all()  # each killed once, at its first contact, then never again
     # 12 h of 30-min conjugates: about 20 contacts each (moves between them), far more than the one that killed
     assert np.median(receptors) >= 10 * GAIN
-    assert (state == 3).all()  # "exhausted" (abm/cells/nk.py STATES)
+    assert (state == NK_STATE["exhausted"]).all()
 
 
 def test_without_a_kill_budget_the_same_contacts_keep_killing():

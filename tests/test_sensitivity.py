@@ -136,6 +136,8 @@ def test_conclusion_flips_where_the_readout_crosses_its_target():
     assert [d["factor"] for d in verdict.drivers] == [fs[0].key, fs[1].key]
     assert verdict.drivers[0]["at_flips"] == 2.0 and verdict.drivers[0]["at_holds"] == 0.5
     assert [p["point"] for p in verdict.flipping_points] == [2, 5]
+    flat = pd.DataFrame({"readout": "effect", "factor": [fs[0].key, fs[1].key], "mu_star": [0.0, np.nan]})
+    assert conclusions.strongest(flat, "effect").empty  # a read-out nothing moved has no drivers
     holding = conclusions.judge(readout, readout.claims[0], np.array([-1.0, -0.1]), "prediction")
     assert holding.status.startswith("holds at every point")
 

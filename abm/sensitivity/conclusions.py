@@ -52,9 +52,10 @@ def judge(readout, claim, y: np.ndarray, kind: str) -> Verdict:
 
 
 def strongest(indices: pd.DataFrame, readout: str, count: int = TOP_DRIVERS) -> pd.DataFrame:
-    """The factors with the largest index (mu*, or ST for Sobol) on one read-out."""
+    """The factors with the largest index (mu*, or ST for Sobol) on one read-out; a factor whose
+    index is 0 moved nothing and drives nothing."""
     column = "mu_star" if "mu_star" in indices.columns else "ST"
-    rows = indices[(indices["readout"] == readout) & indices[column].notna()]
+    rows = indices[(indices["readout"] == readout) & (indices[column] > 0)]  # NaN > 0 is False
     return rows.sort_values(column, ascending=False).head(count).rename(columns={column: "index"})
 
 
