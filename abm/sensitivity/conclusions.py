@@ -56,7 +56,9 @@ def strongest(indices: pd.DataFrame, readout: str, count: int = TOP_DRIVERS) -> 
     index is 0 moved nothing and drives nothing."""
     column = "mu_star" if "mu_star" in indices.columns else "ST"
     rows = indices[(indices["readout"] == readout) & (indices[column] > 0)]  # NaN > 0 is False
-    return rows.sort_values(column, ascending=False).head(count).rename(columns={column: "index"})
+    # ties (common with one seed per point) in factor order, so a report reads the same every time
+    return rows.sort_values([column, "factor"], ascending=[False, True], kind="mergesort").head(count).rename(
+        columns={column: "index"})
 
 
 def explain(verdict: Verdict, indices: pd.DataFrame, design: pd.DataFrame, nominal: dict, y: np.ndarray) -> Verdict:
