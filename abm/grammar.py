@@ -18,6 +18,9 @@ set, or the behaviour's base):
 b_max: the largest saturation of the increasing rules, b_min: the smallest of the decreasing
 ones. Rates (units 1/h) are turned into per-step probabilities first, so b is the chance per
 step; secretions (1/min) into amounts per step. Each term is an array operation on the type's cells: the same on NumPy and CuPy.
+
+A rule may name the therapies that block it (`blocked_by: [galunisertib]`): while they are in
+force, its Hill term is scaled by the product of (1 - efficiency), so a full block removes it.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import numpy as np
 from pydantic import Field
 
 from .configtypes import HillExponent, NonNegative, Positive, Strict
+from .interventions import efficiency
 
 
 class GrammarRule(Strict):
@@ -38,6 +42,9 @@ class GrammarRule(Strict):
     hill_n: HillExponent = Field(1, description="Hill exponent")
     saturation: NonNegative = Field(
         description="the behaviour's value at saturating signal, in the behaviour's units (1/h for rates)")
+    blocked_by: list[str] = Field(
+        default_factory=list, description="therapies (blockades) that block this rule: while one is in force, "
+                                          "its efficiency scales the rule's effect down (efficiency 1: no effect)")
 
     def check(self, spec, config, where: str) -> None:
         """Raise ValueError naming `where` if a name does not exist in this model."""
@@ -49,9 +56,13 @@ class GrammarRule(Strict):
         except KeyError as error:
             raise ValueError(f"{where}.behaviour: {error.args[0]}") from None
         acting = f"{self.cell_type}.{behaviour.used_by}"
-        if acting in config.ablate or not spec.rules[acting][1].active(config):
-            raise ValueError(f"{where}.behaviour: {self.behaviour} is acted on by the rule {acting}, which does not "
-                             f"run in this config ({'ablated' if acting in config.ablate else 'inactive'})")
+        if acting in config.ablate:
+            raise ValueError(f"{where}.behaviour: {self.behaviour} is acted on by the rule {acting}, which is "
+                             f"ablated in this config")
+        if not spec.rules[acting][1].active(config) and not behaviour.drivable(config):
+            raise ValueError(f"{where}.behaviour: {self.behaviour} is acted on by the rule {acting}, which cannot "
+                             f"run in this config (inactive)")
+        self._check_blocks(spec, where)
         kind, _, name = self.signal.partition(".")
         if self.signal == "time_in_state_min" or self.signal in config.fields:
             return
@@ -63,9 +74,21 @@ class GrammarRule(Strict):
                          f"({', '.join(config.fields) or 'none'}), neighbours.<category> "
                          f"({', '.join(spec.category)}, empty), contact.<type> or time_in_state_min")
 
+    def _check_blocks(self, spec, where: str) -> None:
+        for i, name in enumerate(self.blocked_by):
+            if name not in spec.therapies:
+                raise ValueError(f"{where}.blocked_by.{i}: unknown therapy {name!r} "
+                                 f"(therapies: {', '.join(sorted(spec.therapies))})")
+            therapy = spec.therapies[name][1]
+            if "efficiency" not in therapy.config.model_fields:
+                blockades = sorted(n for n, (_, t) in spec.therapies.items() if "efficiency" in t.config.model_fields)
+                raise ValueError(f"{where}.blocked_by.{i}: therapy {name!r} is not a blockade (it has no efficiency; "
+                                 f"blockades: {', '.join(blockades)})")
+
     def sentence(self) -> str:
+        blocked = f"; blocked by {', '.join(self.blocked_by)}" if self.blocked_by else ""
         return (f"in {self.cell_type} cells, {self.signal} {self.direction} {self.behaviour} "
-                f"(half-max {self.half_max:g}, Hill {self.hill_n}, saturation {self.saturation:g})")
+                f"(half-max {self.half_max:g}, Hill {self.hill_n}, saturation {self.saturation:g}{blocked})")
 
 
 def per_step(value: float, units: str, dt_min: float) -> float:
@@ -76,6 +99,15 @@ def per_step(value: float, units: str, dt_min: float) -> float:
     if units == "1/min":
         return float(value * dt_min)
     return float(value)
+
+
+def unblocked(in_force: dict, blocked_by) -> float:
+    """The fraction of a rule's effect left by the blockades in force that block it: the product
+    of (1 - efficiency) over them (independent blocks); 1 when none is in force."""
+    left = 1.0
+    for name in blocked_by:
+        left *= 1.0 - efficiency(in_force, name)
+    return left
 
 
 def signal(ctx, cells, name: str):
@@ -103,6 +135,9 @@ def modulate(ctx, cells, rules: list, base, units: str):
         total = None
         for r in terms:
             term = ctx.hill(signal(ctx, cells, r.signal), r.half_max, r.hill_n)
+            left = unblocked(ctx.in_force, r.blocked_by)
+            if left < 1.0:  # a blockade in force scales the rule's effect down
+                term = term * xp.float32(left)
             total = term if total is None else total + term
         return total if len(terms) == 1 else xp.minimum(total, xp.float32(1))
 

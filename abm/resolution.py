@@ -6,7 +6,10 @@ Order within a step:
    type's dying state (a tumor cell turns caspase+), or is removed if its type has none;
 3. entries into the dying state and removals (deaths) decided by the cells themselves;
 4. moves and divisions of cells that are still viable compete for free target sites (one winner
-   per site, the others stay put). Every target was free at the start of the step.
+   per site, the others stay put). Every target was free at the start of the step. A cell claims
+   at most one site to move to and one to divide into: where several rules proposed for it, its
+   first proposal in rule order is its claim (one_claim_per_cell), and a division into the site
+   its own move claims is dropped, so no cell can win twice.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .kernels import philox
-from .kernels.claims import claim_keys, resolve_claims
+from .kernels.claims import NO_CLAIM, claim_keys, resolve_claims
 from .rules import Intents, marked, rows, where_true
 from .spec import FRAMEWORK_PURPOSES
 from .state import EMPTY
@@ -101,6 +104,10 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
     # Moves and divisions of cells still viable compete for free sites.
     (movers, move_sites), moving = rows(xp, intents.moves, n_columns=2)
     (parents, birth_sites, daughter_states), dividing = rows(xp, intents.divisions, n_columns=3)
+    moving = one_claim_per_cell(xp, movers, moving, intents.move_proposers, scratch)
+    dividing = one_claim_per_cell(xp, parents, dividing, intents.division_proposers, scratch)
+    if set(intents.move_proposers) & set(intents.division_proposers):
+        dividing = dividing & ~_moves_there(xp, n_before, movers, move_sites, moving, parents, birth_sites)
     claimants = xp.concatenate([movers, parents])
     targets = xp.concatenate([move_sites, birth_sites])
     is_move = xp.arange(claimants.shape[0]) < movers.shape[0]
@@ -129,6 +136,27 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
         removed = xp.concatenate([removed, xp.zeros(births, dtype=bool)])
     tallies["births"] = births
     return StepEvents(tallies=tallies, births=births, removed=removed)
+
+
+def one_claim_per_cell(xp, claimants, proposing, proposers: list, scratch):
+    """`proposing`, keeping for each cell only its first proposing row (rule order, then the order
+    a rule proposed in). Rows are concatenated in proposal order, so the lowest row index of a
+    cell is its first proposal: the claim kernel's per-target minimum finds it, with the cell's
+    slot as the target. Only a type with two or more entries can propose twice for one cell;
+    otherwise nothing changes and nothing runs."""
+    if len(proposers) == len(set(proposers)):
+        return proposing
+    keys = xp.where(proposing, xp.arange(claimants.shape[0], dtype=xp.uint64), NO_CLAIM)
+    return proposing & resolve_claims(claimants, keys, scratch, xp=xp)
+
+
+def _moves_there(xp, n, movers, move_sites, moving, parents, birth_sites):
+    """Divisions into the site the same cell claims to move to. A cell's two claims carry the
+    same key (its priority and id), so both would win that site: the move is kept."""
+    target = xp.full(n, -1, dtype=xp.int64)
+    claiming, sites = where_true(xp, moving, movers, move_sites)  # one claim per cell by now
+    target[claiming] = sites
+    return target[parents] == birth_sites
 
 
 def _start_dying(xp, agents, dying_now, removed, dying: DyingStates, n_before):

@@ -30,13 +30,17 @@ class Schedule:
             by_behaviour.setdefault((rule.cell_type, rule.behaviour), []).append(rule)
         self.types: dict[str, TypeSchedule] = {}
         for name, declared in spec.types.items():
-            runs = [r for r in declared.rules if f"{name}.{r.name}" not in self.ablated and r.active(config)]
-            schedule = TypeSchedule(name, declared, [r for r in runs if r.phase == "decide"],
-                                    [r for r in runs if r.phase == "secrete"])
+            driven = {}  # rule name -> [(Behaviour, [GrammarRule])] that the grammar drives
             for (type_name, behaviour_name), rules in by_behaviour.items():
                 if type_name == name:
                     behaviour = spec.behaviour(name, behaviour_name)
-                    schedule.grammar.setdefault(behaviour.used_by, []).append((behaviour, rules))
+                    driven.setdefault(behaviour.used_by, []).append((behaviour, rules))
+            # A rule runs where it can act (its `when`), and also where a grammar rule drives a
+            # behaviour it acts on: a signal may raise a rate that is 0 without it.
+            runs = [r for r in declared.rules if f"{name}.{r.name}" not in self.ablated
+                    and (r.active(config) or r.name in driven)]
+            schedule = TypeSchedule(name, declared, [r for r in runs if r.phase == "decide"],
+                                    [r for r in runs if r.phase == "secrete"], driven)
             self.types[name] = schedule
 
     def rule_names(self) -> list[str]:
@@ -59,8 +63,7 @@ class Schedule:
     def _grammar_before(ctx, cells, t: TypeSchedule, rule, params) -> None:
         """The grammar rules on the behaviours `rule` acts on, from what earlier rules set."""
         for behaviour, rules in t.grammar.get(rule.name, ()):
-            base = cells.behaviours.get(behaviour.name)
-            base = float(behaviour.base(params)) if base is None else base
+            base = cells.behaviour(behaviour.name)
             cells.behaviours[behaviour.name] = grammar.modulate(ctx, cells, rules, base, behaviour.units)
 
     def secrete(self, ctx: StepContext) -> list:
@@ -82,6 +85,7 @@ class Schedule:
                 intents.die(slots)
                 continue
             params = ctx.params[t.name]
+            intents.proposer = t.name
             cells = TypeStep(ctx, t.name, slots, intents)
             if t.declared.begin is not None:
                 t.declared.begin(ctx, cells, params)

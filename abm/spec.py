@@ -124,18 +124,32 @@ class Dying:
 
 @dataclass(frozen=True)
 class Behaviour:
-    """A rate or probability of a type that grammar rules (config `rules:`) may modulate.
+    """A rate, probability or amount of a type that grammar rules (config `rules:`) and other
+    types' rules may change: the behaviour dictionary (docs/behaviours.md).
 
-    `base(params)`: the per-step probability (float) before any signal; `units`: of the
-    grammar's saturation value ('1/h' rates become per-step probabilities, 'probability' not);
-    `used_by`: the rule that acts on it (grammar rules are evaluated just before it runs, into
-    ``cells.behaviours[name]``)."""
+    `base(params)`: its value per step (a chance, or an amount) before any signal, a float;
+    `units`: those of the grammar's saturation ('1/h': a rate, turned into a chance per step;
+    '1/min': an amount per minute; 'probability'); `used_by`: the rule that acts on it (grammar
+    rules are evaluated just before it runs, into ``cells.behaviours[name]``);
+    `current(cells, params)`: per-cell value the type's own earlier rules set up, where it is
+    not simply the base (e.g. anoikis raises apoptosis of isolated cells); the grammar modulates
+    around it; `base_key`: the config key(s) the base comes from, for the table and `abm rules`;
+    `requires(config)`: what the acting rule needs to run when a grammar rule drives the
+    behaviour in a config where the rule's own `when` is false (e.g. its field); None: nothing.
+    """
 
     name: str
     base: Callable
     units: str
     describe: str
     used_by: str
+    current: Callable | None = None
+    base_key: str = ""
+    requires: Callable | None = None
+
+    def drivable(self, config) -> bool:
+        """Can a grammar rule drive this behaviour in `config` (its acting rule can run)?"""
+        return self.requires is None or bool(self.requires(config))
 
 
 @dataclass

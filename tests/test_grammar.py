@@ -90,5 +90,5 @@ def test_nk_behaviours_respond_to_grammar_rules():
 def test_a_grammar_rule_on_a_behaviour_whose_rule_does_not_run_is_an_error():
     rule = {"cell_type": "nk", "signal": "ifng", "direction": "increases", "behaviour": "motility",
             "half_max": 0.1, "hill_n": 1, "saturation": 20.0}
-    with pytest.raises(ConfigError, match="acted on by the rule nk.patrol, which does not run in this config"):
+    with pytest.raises(ConfigError, match="acted on by the rule nk.patrol, which is ablated in this config"):
         load_config(CONFIG, {"rules": [rule], "ablate": ["nk.patrol"]})

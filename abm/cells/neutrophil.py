@@ -12,7 +12,7 @@ from ..configtypes import NonNegative, Positive, Probability, Strict
 from ..interventions import Switch
 from ..rules import Secretion
 from ..rules import escort
-from ..spec import Category, CellType, FieldUse, Rule, Therapy
+from ..spec import Behaviour, Category, CellType, FieldUse, Rule, Therapy
 
 STATES = ("free", "bound")
 S = {name: code for code, name in enumerate(STATES)}
@@ -34,19 +34,27 @@ class NeutrophilConfig(Strict):
 @dataclass(frozen=True)
 class NeutrophilParams:
     thresholds: dict
+    cytokine_secretion_per_step: float  # of a free cell: the behaviour's base
     config: object
 
 
 def prepare(cells, dt_min: float, in_force: dict) -> NeutrophilParams:
-    return NeutrophilParams(escort.thresholds(cells.neutrophil, dt_min), cells.neutrophil)
+    c = cells.neutrophil
+    return NeutrophilParams(escort.thresholds(c, dt_min), c.cytokine_secretion_per_min * dt_min, c)
 
 
 def cytokine_secretion(ctx, cells, params: NeutrophilParams):
-    xp, c = ctx.xp, params.config
-    bound = cells.column("state") == S["bound"]
-    rate = xp.where(bound, xp.float32(c.cytokine_secretion_bound_per_min * ctx.dt_min),
-                    xp.float32(c.cytokine_secretion_per_min * ctx.dt_min)).astype(xp.float32)
+    xp = ctx.xp
+    rate = cells.behaviour("cytokine_secretion")
     return Secretion("neutrophil_cytokine", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
+
+
+def secretion_now(cells, params: NeutrophilParams):
+    """Cytokine added per step by each cell: more while bound to a tumor cell."""
+    xp, c, dt_min = cells.ctx.xp, params.config, cells.ctx.dt_min
+    bound = cells.column("state") == S["bound"]
+    return xp.where(bound, xp.float32(c.cytokine_secretion_bound_per_min * dt_min),
+                    xp.float32(c.cytokine_secretion_per_min * dt_min)).astype(xp.float32)
 
 
 NEUTROPHIL = CellType(
@@ -69,6 +77,13 @@ NEUTROPHIL = CellType(
     finish=escort.finish,
     fields=(FieldUse("neutrophil_cytokine", "IL-6/IL-1beta-like signal of neutrophils; shortens the tumor cycle"),),
     therapies=(Therapy("neutrophil_depletion", Switch, "anti-Ly6G: neutrophils are removed", depletes=True),),
+    behaviours=escort.escort_behaviours("neutrophil") + (
+        Behaviour("cytokine_secretion", lambda p: p.cytokine_secretion_per_step, "1/min",
+                  "IL-6/IL-1beta-like cytokine secretion (the base: free cells; bound cells secrete at their own rate)",
+                  used_by="cytokine_secretion", current=secretion_now,
+                  base_key="neutrophil.cytokine_secretion_per_min",
+                  requires=lambda c: "neutrophil_cytokine" in c.fields),
+    ),
 )
 
 

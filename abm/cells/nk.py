@@ -58,7 +58,8 @@ class NKConfig(Strict):
         0.0, description="TIGIT/KLRG1 increase per tumor contact (education)")
     initial_inhibitory_receptors: NonNegative = Field(
         0.0, description="inhibitory receptor level at the start (tumor-exposed NK: high)")
-    exposed_threshold: Positive = Field(1.0, description="inhibitory receptor level from which an NK cell is tumor-exposed")
+    exposed_threshold: Positive = Field(1.0, description="inhibitory receptor level from which an NK cell is tumor-exposed",
+                                        json_schema_extra={"units": "receptor level"})
     ifng_secretion_per_min: NonNegative = Field(0.0, description="IFN-gamma added at the site of an active NK cell, per min")
     ifng_secretion_in_contact_per_min: NonNegative | None = Field(
         None, description="IFN-gamma secretion while conjugated, per min (default: as when active)")
@@ -234,16 +235,25 @@ def il15_proliferation(ctx, cells, params: NKParams) -> None:
     xp = ctx.xp
     words = cells.draws("proliferation")
     has_free, site, _ = ctx.random_neighbour(cells.slots, words[1], "empty")
-    divides = cells.able & ~cells.conjugated & has_free & ctx.happens_with(
-        words[0], xp.float32(params.proliferation_probability) * cells.il15)
+    divides = cells.able & ~cells.conjugated & has_free & ctx.happens_with(words[0], cells.behaviour("proliferation"))
     cells.intents.divide(cells.slots, site, xp.full(cells.n, S["active"], dtype=xp.int8), where=divides)
 
 
 def death(ctx, cells, params: NKParams) -> None:
-    xp = ctx.xp
-    probability = xp.float32(params.death_probability) * (
-        xp.float32(1) - xp.float32(params.config.il15_survival_gain) * cells.il15)
+    probability = cells.behaviour("death")
     cells.intents.die(cells.slots, where=ctx.happens_with(cells.draws("proliferation")[2], probability))
+
+
+def proliferation_now(cells, params: NKParams):
+    """Division chance per step: the IL-15 response scales the saturating rate."""
+    return cells.ctx.xp.float32(params.proliferation_probability) * cells.il15
+
+
+def death_now(cells, params: NKParams):
+    """Death chance per step: IL-15 removes part of it."""
+    xp = cells.ctx.xp
+    return xp.float32(params.death_probability) * (
+        xp.float32(1) - xp.float32(params.config.il15_survival_gain) * cells.il15)
 
 
 def tumor_exposure(ctx, cells, params: NKParams) -> None:
@@ -360,10 +370,18 @@ NK = CellType(
     events=("contacts_single", "contacts_clustered"),
     behaviours=(
         Behaviour("kill_probability_per_contact", lambda p: p.kill_probability, "probability",
-                  "the kill probability of a contact with an isolated target (p_max)", used_by="contact_kill"),
-        Behaviour("motility", lambda p: p.move_probability, "1/h", "random-walk steps", used_by="patrol"),
+                  "the kill probability of a contact with an isolated target (p_max)", used_by="contact_kill",
+                  base_key="nk.kill_probability_per_contact"),
+        Behaviour("motility", lambda p: p.move_probability, "1/h", "random-walk steps", used_by="patrol",
+                  base_key="nk.move_rate_per_h"),
         Behaviour("ifng_secretion", lambda p: p.ifng_secretion_per_step, "1/min",
-                  "IFN-gamma secretion of an active (not conjugated) NK cell", used_by="ifng_secretion"),
+                  "IFN-gamma secretion of an active (not conjugated) NK cell", used_by="ifng_secretion",
+                  base_key="nk.ifng_secretion_per_min", requires=lambda c: _fields(c, "ifng")),
+        Behaviour("proliferation", lambda p: p.proliferation_probability, "1/h",
+                  "division into a free site (the base is scaled by the IL-15 response)", used_by="il15_proliferation",
+                  current=proliferation_now, base_key="nk.proliferation_rate_per_h"),
+        Behaviour("death", lambda p: p.death_probability, "1/h", "death (IL-15 lowers the base)", used_by="death",
+                  current=death_now, base_key="nk.death_rate_per_h"),
     ),
 )
 

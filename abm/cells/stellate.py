@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from pydantic import Field
 
 from ..configtypes import NonNegative, Positive, Strict
 from ..interventions import Inflammation
 from ..kernels.philox import rate_threshold
 from ..rules import Secretion
-from ..spec import Category, CellType, FieldUse, Rule, Therapy
+from ..spec import Behaviour, Category, CellType, FieldUse, Rule, Therapy
 
 STATES = ("quiescent", "activated")
 S = {name: code for code, name in enumerate(STATES)}
@@ -27,6 +28,8 @@ class StellateConfig(Strict):
 @dataclass(frozen=True)
 class StellateParams:
     activation_threshold: int
+    activation_probability: float  # per step, at the tissue's inflammation level: the behaviour's base
+    cxcl12_secretion_per_step: float
     config: object
 
 
@@ -36,19 +39,23 @@ def prepare(cells, dt_min: float, in_force: dict) -> StellateParams:
     if "stellate_activation" in in_force:
         level = max(level, in_force["stellate_activation"].inflammation_level)
     response = level / (c.inflammation_half_max + level)  # uniform in the tissue: computed on the host
-    return StellateParams(rate_threshold(c.activation_rate_per_h * response / 60.0, dt_min), c)
+    rate_per_min = c.activation_rate_per_h * response / 60.0
+    return StellateParams(rate_threshold(rate_per_min, dt_min), float(-np.expm1(-rate_per_min * dt_min)),
+                          c.cxcl12_secretion_per_min * dt_min, c)
 
 
 def inflammatory_activation(ctx, cells, params: StellateParams) -> None:
     quiescent = cells.column("state") == S["quiescent"]
-    activates = quiescent & ctx.happens(cells.draws("state_change")[0], params.activation_threshold)
+    threshold = cells.threshold("activation", params.activation_threshold)  # a signal's chance, if one set it
+    activates = quiescent & ctx.happens(cells.draws("state_change")[0], threshold)
     cells.intents.update("state", cells.slots, ctx.xp.int8(S["activated"]), where=activates)
 
 
 def cxcl12_secretion(ctx, cells, params: StellateParams):
     xp = ctx.xp
     active = cells.column("state") == S["activated"]  # quiescent cells add nothing
-    rate = xp.where(active, xp.float32(params.config.cxcl12_secretion_per_min * ctx.dt_min), xp.float32(0))
+    secreting = cells.behaviours.get("cxcl12_secretion", xp.float32(params.config.cxcl12_secretion_per_min * ctx.dt_min))
+    rate = xp.where(active, secreting, xp.float32(0))
     return Secretion("cxcl12", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
 
 
@@ -71,6 +78,14 @@ STELLATE = CellType(
     fields=(FieldUse("cxcl12", "CXCL12, secreted by activated stellate cells", "a.u."),),
     therapies=(Therapy("stellate_activation", Inflammation,
                        "liver injury: inflammation that activates hepatic stellate cells"),),
+    behaviours=(
+        Behaviour("activation", lambda p: p.activation_probability, "1/h",
+                  "activation of a quiescent cell (the base: the Hill response of the tissue's inflammation)",
+                  used_by="inflammatory_activation", base_key="stellate.activation_rate_per_h"),
+        Behaviour("cxcl12_secretion", lambda p: p.cxcl12_secretion_per_step, "1/min",
+                  "CXCL12 secretion of an activated cell", used_by="cxcl12_secretion",
+                  base_key="stellate.cxcl12_secretion_per_min", requires=lambda c: "cxcl12" in c.fields),
+    ),
 )
 
 

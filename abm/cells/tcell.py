@@ -51,6 +51,7 @@ TCELL = CellType(
     begin=escort.begin,
     finish=escort.finish,
     therapies=(Therapy("anti_vla4", Blockade, "anti-VLA-4: T cells bind VCAM1 less"),),
+    behaviours=escort.escort_behaviours("tcell"),
 )
 
 

@@ -29,7 +29,7 @@ from ..configtypes import HillExponent, NonNegative, Positive, Probability, Stri
 from ..interventions import Blockade, CytokineSource, Switch, efficiency
 from ..kernels.neighbours import site_at_offset
 from ..kernels.philox import probability_threshold, rate_threshold
-from ..rules import Secretion
+from ..rules import Secretion, as_threshold
 from ..rules.movement import propose_moves
 from ..spec import Behaviour, Category, CellType, Column, Dying, FieldUse, Rule, Therapy
 
@@ -93,6 +93,7 @@ class TumorConfig(Strict):
 @dataclass(frozen=True)
 class TumorParams:
     division_probability: float  # per step, before the cytokine boost
+    death_probability: float  # per step: the base of the behaviour `apoptosis`
     death_threshold: int
     isolated_death_threshold: int  # baseline + anoikis
     dormancy_entry_probability: float
@@ -101,7 +102,9 @@ class TumorParams:
     leader_revert_threshold: int
     invasive_move_threshold: int
     persistence_threshold: int
+    motility_probability: float  # per step, of a cell without adhesive contacts
     motility_thresholds: np.ndarray  # uint64 per number of adhesive contacts (0..26)
+    adhesion_staying: np.ndarray  # float32 per number of adhesive contacts: the chance to move left
     division_boost_per_step: float  # per touching exposed NK cell
     cytokine_boost: float  # after blockade
     config: object
@@ -114,6 +117,7 @@ def prepare(cells, dt_min: float, in_force: dict) -> TumorParams:
     staying = (1.0 - c.adhesion_per_contact) ** np.arange(27)  # chance to move survives each adhesive contact
     return TumorParams(
         division_probability=float(-np.expm1(-c.division_rate_per_h * per_min * dt_min)),
+        death_probability=float(-np.expm1(-c.death_rate_per_h * per_min * dt_min)),
         death_threshold=rate_threshold(c.death_rate_per_h * per_min, dt_min),
         isolated_death_threshold=rate_threshold((c.death_rate_per_h + c.isolated_death_rate_per_h) * per_min, dt_min),
         dormancy_entry_probability=float(-np.expm1(-c.dormancy_entry_rate_per_h * per_min * dt_min)),
@@ -122,7 +126,9 @@ def prepare(cells, dt_min: float, in_force: dict) -> TumorParams:
         leader_revert_threshold=rate_threshold(c.leader_revert_rate_per_h * per_min, dt_min),
         invasive_move_threshold=rate_threshold(c.invasive_move_rate_per_h * per_min, dt_min),
         persistence_threshold=probability_threshold(c.invasive_persistence),
+        motility_probability=float(motility),
         motility_thresholds=np.array([probability_threshold(motility * s) for s in staying], dtype=np.uint64),
+        adhesion_staying=staying.astype(np.float32),
         division_boost_per_step=c.exposed_nk_division_boost_per_h * dt_min / 60.0,
         cytokine_boost=c.cytokine_division_boost * (1.0 - efficiency(in_force, "cytokine_blockade")),
         config=c,
@@ -164,7 +170,8 @@ def anoikis(ctx, cells, params: TumorParams) -> None:
 
 
 def apoptosis(ctx, cells, params: TumorParams) -> None:
-    dies = cells.viable & ctx.happens(cells.draws("death")[0], cells.death_threshold)
+    threshold = cells.threshold("apoptosis", cells.death_threshold)  # a signal's chance, if one set it
+    dies = cells.viable & ctx.happens(cells.draws("death")[0], threshold)
     cells.intents.start_dying(cells.slots, where=dies)
     cells.alive = cells.viable & ~dies
 
@@ -243,9 +250,24 @@ def suspension_walk(ctx, cells, params: TumorParams) -> None:
     walking = cells.alive & ~divides & (cells.new_state != S["invasive"]) & (cells.new_state != S["dormant"])
     adhesive = xp.where(agents["plxnb2"][slots] > 0, cells.tumor_neighbours, 0) + \
         xp.where(agents["vcam1"][slots] > 0, cells.escorts, 0)
-    thresholds = _on_backend(xp, params.motility_thresholds)[xp.minimum(adhesive, 26)]
+    contacts = xp.minimum(adhesive, 26)
+    if "motility" in cells.behaviours:  # a signal set the chance to move; adhesion still holds cells back
+        staying = _on_backend(xp, params.adhesion_staying)[contacts]
+        thresholds = as_threshold(xp, cells.behaviours["motility"] * staying)
+    else:
+        thresholds = _on_backend(xp, params.motility_thresholds)[contacts]
     destinations, moves = propose_moves(ctx, slots, thresholds, "tumor.neighbour_choice", walking=walking)
     cells.intents.move(slots, destinations, where=moves)
+
+
+def apoptosis_now(cells, params: TumorParams):
+    """The chance of apoptosis per step that the tumor's own rules set (anoikis raises it for
+    isolated cells): the base the grammar modulates."""
+    xp = cells.ctx.xp
+    threshold = cells.death_threshold
+    if isinstance(threshold, int):
+        return float(params.death_probability)
+    return (threshold.astype(xp.float64) / float(2**32)).astype(xp.float32)
 
 
 def exposed_nk_division_boost(ctx, cells, params: TumorParams) -> None:
@@ -390,9 +412,15 @@ TUMOR = CellType(
         Behaviour("dormancy_entry", lambda p: 0.0, "1/h",
                   "entering dormancy (none without a signal that drives it)", used_by="dormancy"),
         Behaviour("dormancy_exit", lambda p: p.dormancy_exit_probability, "1/h", "leaving dormancy",
-                  used_by="dormancy"),
+                  used_by="dormancy", base_key="tumor.dormancy_exit_rate_per_h"),
         Behaviour("division", lambda p: p.division_probability, "1/h", "division into a free site",
-                  used_by="division"),
+                  used_by="division", base_key="tumor.division_rate_per_h"),
+        Behaviour("apoptosis", lambda p: p.death_probability, "1/h",
+                  "starting apoptosis (caspase+); the base is raised by anoikis in isolated cells", used_by="apoptosis",
+                  current=apoptosis_now, base_key="tumor.death_rate_per_h"),
+        Behaviour("motility", lambda p: p.motility_probability, "1/h",
+                  "random walk of suspended (not invasive, not dormant) cells; each adhesive contact still "
+                  "holds a cell back", used_by="suspension_walk", base_key="tumor.motility_rate_per_h"),
     ),
 )
 

@@ -67,9 +67,7 @@ class StepContext:
 
         p * 2**32 is exact in float64 and truncated the same way by NumPy and CUDA.
         """
-        xp = self.xp
-        threshold = (probability.astype(xp.float64) * float(2**32)).astype(xp.uint64)
-        return word.astype(xp.uint64) < threshold
+        return word.astype(self.xp.uint64) < as_threshold(self.xp, probability)
 
     def count(self, slots, *categories):
         """Neighbours of each cell in any of the named categories ('empty' for free sites)."""
@@ -115,6 +113,12 @@ class Intents:
     mask `where` over them of the cells that do propose. A mask keeps the arrays at their full
     length, so a rule never waits for the device to learn how many of its cells act; resolution
     selects the proposing rows of each list once, for all rules together.
+
+    A cell makes at most one move claim and one division claim per step: where several rules
+    propose for the same cell, its first proposal in rule order is its claim and later ones are
+    dropped before claims compete (resolution.one_claim_per_cell). `proposer` is the type whose
+    rules are proposing now (set by the schedule): only a type with two or more move (division)
+    entries can have such cells, so only then is anything dropped.
     """
 
     moves: list = field(default_factory=list)  # (slots, target sites, where)
@@ -124,12 +128,19 @@ class Intents:
     deaths: list = field(default_factory=list)  # (slots, where): cells removed at once
     updates: list = field(default_factory=list)  # (column, slots, values, where): a cell changing itself
     tallies: dict = field(default_factory=dict)  # event name -> device scalar, for the time series
+    proposer: str = ""  # the cell type whose rules run now
+    move_proposers: list = field(default_factory=list)  # type of each moves entry
+    division_proposers: list = field(default_factory=list)  # type of each divisions entry
 
     def move(self, slots, target_sites, where=None):
+        """The cells want to step into `target_sites` (one claim per cell per step: the first wins)."""
         self.moves.append((slots, target_sites, where))
+        self.move_proposers.append(self.proposer)
 
     def divide(self, parents, target_sites, daughter_states, where=None):
+        """The cells want to divide into `target_sites` (one claim per cell per step: the first wins)."""
         self.divisions.append((parents, target_sites, daughter_states, where))
+        self.division_proposers.append(self.proposer)
 
     def kill(self, killers, target_sites, target_clustered=False, where=None):
         """Killers attack the cells on `target_sites`; one winner per target. `target_clustered`
@@ -188,6 +199,32 @@ class TypeStep:
     def column(self, name: str):
         """A column's values for the type's cells."""
         return self.ctx.agents[name][self.slots]
+
+    def behaviour(self, name: str):
+        """A behaviour's value for each cell now, per step (a chance, or an amount): what a signal
+        set (a grammar rule, another type's rule), else what the type's own rules set up (its
+        `current`), else its base (a float). The same value the grammar modulates."""
+        if name in self.behaviours:
+            return self.behaviours[name]
+        declared = self.ctx.spec.behaviour(self.type_name, name)
+        params = self.ctx.params[self.type_name]
+        if declared.current is not None:
+            return declared.current(self, params)
+        return float(declared.base(params))
+
+    def threshold(self, name: str, threshold):
+        """The integer threshold a rule decides behaviour `name` with (``ctx.happens``), or, where
+        a signal set the behaviour, that per-cell chance as a threshold. Rules that compare
+        integers keep their bits when nothing sets the behaviour."""
+        value = self.behaviours.get(name)
+        return threshold if value is None else as_threshold(self.ctx.xp, value)
+
+
+def as_threshold(xp, probability):
+    """A float32 chance (per cell, or one value) as a uint64 threshold for a uint32 draw:
+    p * 2**32 in float64, truncated (exact, and the same on NumPy and CUDA)."""
+    probability = xp.asarray(probability, dtype=xp.float32)
+    return (probability.astype(xp.float64) * float(2**32)).astype(xp.uint64)
 
 
 def slots_by_type(xp, cell_type, to_host, n_types: int) -> dict:

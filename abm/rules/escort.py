@@ -6,7 +6,7 @@ in its own module (abm/cells/neutrophil.py, abm/cells/tcell.py) with its own thr
 from __future__ import annotations
 
 from ..kernels.philox import probability_threshold, rate_threshold
-from ..spec import Rule
+from ..spec import Behaviour, Rule
 from .movement import propose_moves
 from .movement_binding import bind_to_touching_tumor, keep_or_break_bonds
 
@@ -39,14 +39,16 @@ def bonds(ctx, cells, params) -> None:
 
 
 def binding(ctx, cells, params) -> None:
+    threshold = cells.threshold("binding", params.thresholds["bind"])  # a signal's chance, if one set it
     cells.binds = bind_to_touching_tumor(ctx, cells.intents, cells.slots, ~cells.holds & ~cells.dies,
-                                         params.thresholds["bind"], f"{cells.type_name}.binding")
+                                         threshold, f"{cells.type_name}.binding")
 
 
 def walk(ctx, cells, params) -> None:
     t = params.thresholds
     bound = cells.holds | cells.binds
-    destinations, moves = propose_moves(ctx, cells.slots, t["move"], f"{cells.type_name}.move", t["bias"],
+    destinations, moves = propose_moves(ctx, cells.slots, cells.threshold("motility", t["move"]),
+                                        f"{cells.type_name}.move", t["bias"],
                                         "chemoattractant", walking=~bound & ~cells.dies)
     cells.intents.move(cells.slots, destinations, where=moves)
 
@@ -74,6 +76,17 @@ def escort_rules(type_name: str, kind: str, config_model) -> list[Rule]:
                                                          if "chemotaxis_bias" in config_model.model_fields else ""),
              keys("move_rate_per_h", "chemotaxis_bias")),
     ]
+
+
+def escort_behaviours(type_name: str) -> tuple[Behaviour, ...]:
+    """The behaviours an escort type exposes to the grammar and to other types' rules."""
+    return (
+        Behaviour("binding", lambda p: p.thresholds["bind"] / 2**32, "probability",
+                  "binding a touching VCAM1+ tumor cell, per step of contact", used_by="vcam1_binding",
+                  base_key=f"{type_name}.binding_probability_per_contact"),
+        Behaviour("motility", lambda p: p.thresholds["move"] / 2**32, "1/h", "random walk of free cells",
+                  used_by="walk", base_key=f"{type_name}.move_rate_per_h"),
+    )
 
 
 PURPOSES = {"binding": 10, "lifespan": 11, "move": 12}  # keys kept from before the spec, for bit-identical runs
