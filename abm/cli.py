@@ -101,7 +101,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="override a config value")
     rules.add_argument("--ablate", action="append", default=[], metavar="RULE", help="switch a rule off")
 
-    commands.add_parser("schema", help="print the JSON Schema of config files")
+    schema = commands.add_parser("schema", help="print the JSON Schema of config files (with the sections of "
+                                                "every installed plugin, or of the plugins CONFIG names)")
+    schema.add_argument("config", nargs="?", help="a config file: the schema of its model (the built-in types and "
+                                                  "its plugins:)")
 
     view = commands.add_parser("view", help="look at runs in the browser (time slider, fields, 3D, side by side), "
                                             "or run a model live with --live CONFIG")
@@ -234,9 +237,21 @@ def _view(args) -> int:
 
 
 def _schema(args) -> int:
-    from .config import json_schema
+    from .config import json_schema, load_raw
+    from .errors import ConfigError
+    from .plugins import available
 
-    print(json_schema())
+    if args.config is None:  # one schema for every config an editor opens: every installed plugin's sections
+        plugins = tuple(sorted(available()))
+    else:  # only the plugins list is read: the schema is for editing the file, valid or not yet
+        plugins = load_raw(args.config)[0].get("plugins") or []
+        if not isinstance(plugins, list) or not all(isinstance(name, str) for name in plugins):
+            raise ConfigError(f"{args.config}: plugins: expected a list of module or entry-point names")
+    try:
+        text = json_schema(tuple(plugins))
+    except ConfigError as error:
+        raise ConfigError(f"{args.config or 'installed plugins'}: {error}") from None
+    print(text)
     return 0
 
 

@@ -5,7 +5,6 @@ Every problem is reported as one line naming the file, the key and what is wrong
 """
 from __future__ import annotations
 
-import json
 import math
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal, Union
@@ -13,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 import yaml
 from pydantic import Field, StrictInt, ValidationError, ValidationInfo, create_model, model_validator
 
-from .config_files import _format_validation_error, apply_overrides, load_raw, parse_override  # noqa: F401
+from .config_files import _format_validation_error, apply_overrides, json_schema, load_raw, parse_override  # noqa: F401
 from .config_from_run import FromRunPlacement, check_names, check_source_exists
 from .configtypes import NonNegative, Positive, Strict
 from .errors import ConfigError
@@ -172,6 +171,9 @@ class Config(Strict):
     tissue: str | None = Field(None, description="tissue context (a tissue of the included parameter set)")
     parameter_set: str | None = Field(None, description="the parameter set the scenario included: file and "
                                                         "sha256 (set by the loader from include:)")
+    plugin_parameter_sets: dict[str, str] = Field(
+        default_factory=dict, description="the parameter sets of the plugins named in plugins: (plugin -> file and "
+                                          "sha256; set by the loader from include:)")
     plugins: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(
         default_factory=list, description="plugin modules or entry-point names (group abm.plugins) whose "
                                           "cell types, rules and therapies this model includes")
@@ -286,12 +288,6 @@ def config_model(spec) -> type[Config]:
                          interventions=(interventions_model, Field(default_factory=interventions_model)))
     model.spec = spec
     return model
-
-
-def json_schema() -> str:
-    from .plugins import builtin_spec
-
-    return json.dumps(config_model(builtin_spec()).model_json_schema(), indent=2)
 
 
 # ---------------------------------------------------------------- loading and overrides

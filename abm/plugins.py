@@ -5,12 +5,20 @@ A plugin is a module with ``register(spec)`` (see docs/extending.md). A config n
 package's pyproject.toml) or by its dotted module path. Plugins are loaded only when a config
 names them: a run file's config then says everything that shaped its model, and an installed
 package never changes the runs of configs that do not ask for it.
+
+A plugin's labelled parameter values ship with it, as a parameter set in the format of
+configs/parameters/tissue_model.yaml: its module names a file inside its package,
+``PARAMETER_SET = "parameters.yaml"``, read with importlib.resources (so it is found wherever
+the package is installed, and travels with the plugin's version). A scenario that includes the
+shared set and names the plugin gets those values (abm/parameters.py).
 """
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 from functools import lru_cache
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from .cells import BUILTIN
 from .errors import ConfigError
@@ -48,3 +56,37 @@ def build_spec(plugins: tuple[str, ...] = ()) -> ModelSpec:
 
 def builtin_spec() -> ModelSpec:
     return build_spec(())
+
+
+def types_by_plugin(plugins: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Plugin name -> the cell types it adds (the specs of growing prefixes of `plugins`, so a
+    plugin that builds on an earlier one is assembled as in the full spec)."""
+    added, before = {}, tuple(builtin_spec().types)
+    for i, name in enumerate(plugins):
+        types = tuple(build_spec(tuple(plugins[:i + 1])).types)
+        added[name] = tuple(t for t in types if t not in before)
+        before = types
+    return added
+
+
+def parameter_set_file(name: str):
+    """The parameter set a plugin ships (a Traversable), or None when its module declares none."""
+    module = _module(name)
+    resource = getattr(module, "PARAMETER_SET", None)
+    if resource is None:
+        return None
+    if not isinstance(resource, str) or not resource.strip():
+        raise ConfigError(f"plugins: {name!r}: PARAMETER_SET must name a file inside its package, got {resource!r}")
+    found = _package_files(module).joinpath(resource)
+    if not found.is_file():
+        raise ConfigError(f"plugins: {name!r}: its parameter set {resource!r} is not in its package (looked for "
+                          f"{found}; is it listed in the package data?)")
+    return found
+
+
+def _package_files(module):
+    if getattr(module, "__path__", None) is not None:  # a package: its own folder, wherever installed
+        return importlib.resources.files(module)
+    if module.__spec__ is not None and module.__spec__.parent:  # a module inside a package
+        return importlib.resources.files(module.__spec__.parent)
+    return Path(module.__file__).parent  # a top-level module file (files() takes packages only before 3.12)

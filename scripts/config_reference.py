@@ -43,7 +43,9 @@ names (`_um`, `_min`, `_h`, `_per_h`, ...). Unknown keys are errors, so a typo n
 silently. Any value can be overridden on the command line with `--set KEY=VALUE`, using the
 dotted key paths below (list items by index: `--set placement.0.count=200`); the value is
 parsed as YAML (`--set lattice.shape=[100,100]`). `abm schema` prints the same schema as JSON
-Schema, e.g. for editor completion.
+Schema, e.g. for editor completion, with the sections of every installed plugin (`abm schema
+CONFIG`: the built-in types and the plugins CONFIG names); it accepts both a complete config and a
+scenario that includes a parameter set.
 
 Every number must be a finite number: `.nan` and `.inf` are refused, and so are a boolean or a
 string where a number belongs (`true`, `"0.5"`), in lists too. A config is checked whole: every
@@ -69,6 +71,21 @@ source. Arms and `--set` still change any key (an arm is the experiment). Every 
 is labelled measured, assumed or calibrated (see `configs/parameters/tissue_model.yaml` and
 `seeds/parameters.md`). A config without `include` is a complete model on its own and sets
 every section itself.
+
+**Plugins' parameters.** A plugin ships its own labelled set, in the same format, inside its
+package (`PARAMETER_SET` in its module; see docs/extending.md). A scenario that includes the
+shared set and names the plugin under `plugins:` takes the plugin's values too (its cell types;
+its fields, listed in `fields:` like the others); the run file records each plugin's set, file and
+sha256 (`plugin_parameter_sets`). A plugin that adds a cell type but ships no set cannot be used
+by an including scenario.
+
+**Every set is checked whole** when a scenario includes it, whichever scenario: every cell type
+(each holds every parameter of its type), every field and every tissue exception is validated
+with the same strict numbers as a config, used by this scenario or not; a tissue exception names
+a tissue the set declares (a plugin's set, a tissue of the shared set); NaN or infinity anywhere
+in a set is an error. The error names the parameter file and the key, e.g.
+
+    abm: error: configs/parameters/tissue_model.yaml: cells.nk.kill_probability_per_contact.tissues.liver.value: Input should be less than or equal to 1 (got 1.5)
 
 Column *default*: **required** keys must be given; *section* rows are mappings whose keys
 follow, with their own defaults.

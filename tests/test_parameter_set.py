@@ -102,3 +102,72 @@ def test_an_unlabelled_or_malformed_entry_is_refused(tmp_path, entry, message):
 def test_the_set_itself_is_not_a_runnable_scenario():
     with pytest.raises(ConfigError, match="is a parameter set"):
         load_config(SET)
+
+
+# ---------------------------------------------------------------- the set is checked whole, whichever scenario
+INCLUDING = [p for p in SCENARIOS if "include" in yaml.safe_load(p.read_text())]
+MUTATIONS = {  # a value no scenario (or only some) uses: each must still fail every scenario that includes the set
+    "nan": (("fields", "il15", "production_per_min", "value"), float("nan"),
+            "fields.il15.production_per_min.value: nan is not a finite number"),
+    "string": (("fields", "neutrophil_cytokine", "diffusion_um2_per_min", "value"), "fast",
+               "fields.neutrophil_cytokine.diffusion_um2_per_min.value: Input should be a valid number (got 'fast')"),
+    "negative_in_a_tissue": (("cells", "tumor", "motility_rate_per_h", "tissues", "blood", "value"), -1.0,
+                             "cells.tumor.motility_rate_per_h.tissues.blood.value: Input should be greater than or "
+                             "equal to 0 (got -1.0)"),
+    "null_tissue_value": (("cells", "nk", "kill_probability_per_contact", "tissues", "liver", "value"), None,
+                          "cells.nk.kill_probability_per_contact.tissues.liver.value: Input should be a valid "
+                          "number (got None)"),
+    "unknown_tissue": (("cells", "nk", "move_rate_per_h", "tissues", "bone"),
+                       {"value": 1.0, "reason": "r", "source": "s"},
+                       "cells.nk.move_rate_per_h.tissues.bone: unknown tissue"),
+}
+
+
+@pytest.fixture(scope="module")
+def mutated_configs(tmp_path_factory):
+    """Per mutation, a copy of configs/ whose parameter set has that one change."""
+    folders = {}
+    for name, (where, value, _) in MUTATIONS.items():
+        folder = tmp_path_factory.mktemp(name)
+        (folder / "parameters").mkdir()
+        for path in INCLUDING:
+            (folder / path.name).write_text(path.read_text())
+        raw = yaml.safe_load(SET.read_text())
+        node = raw
+        for part in where[:-1]:
+            node = node.setdefault(part, {})
+        node[where[-1]] = value
+        (folder / "parameters" / "tissue_model.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        folders[name] = folder
+    return folders
+
+
+@pytest.mark.parametrize("path", INCLUDING, ids=[p.stem for p in INCLUDING])
+@pytest.mark.parametrize("mutation", list(MUTATIONS))
+def test_a_bad_value_anywhere_in_the_set_fails_every_scenario_in_one_line(mutated_configs, capsys, mutation, path):
+    from abm.cli import main
+
+    scenario = mutated_configs[mutation] / path.name
+    assert main(["rules", str(scenario)]) == 2  # loads the config (and every arm), runs nothing
+    err = capsys.readouterr().err
+    set_path = mutated_configs[mutation] / "parameters" / "tissue_model.yaml"
+    assert err.startswith(f"abm: error: {set_path}: {MUTATIONS[mutation][2]}") and err.count("\n") == 1, err
+
+
+def test_the_set_holds_every_parameter_of_every_built_in_type_and_nothing_else(tmp_path):
+    for change, message in [(lambda raw: raw["cells"]["nk"].pop("max_kills"), "cells.nk.max_kills: missing"),
+                            (lambda raw: raw["cells"]["nk"].update(speed={"value": 1.0, "assumed": "x"}),
+                             "cells.nk.speed.value: unknown key (not a parameter of cell type 'nk')"),
+                            (lambda raw: raw["cells"].update(macrophage={"a": {"value": 1, "assumed": "x"}}),
+                             "cells.macrophage: no such cell type"),
+                            (lambda raw: raw["cells"].update(blob={}), "cells.blob: expected a mapping"),
+                            (lambda raw: raw["fields"]["ifng"].pop("diffusion_um2_per_min"),
+                             "fields.ifng.diffusion_um2_per_min: required key is missing"),
+                            (lambda raw: raw["tissues"].update(bone=float("inf")), "tissues.bone: inf is not a finite")]:
+        raw = yaml.safe_load(SET.read_text())
+        change(raw)
+        path = tmp_path / "set.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        with pytest.raises(ConfigError) as error:
+            load_parameter_set(path)
+        assert str(error.value).startswith(f"{path}: {message}"), str(error.value)

@@ -102,6 +102,27 @@ def test_the_example_sweep_file_is_valid():
     assert sweep.base == ROOT / "configs" / "default.yaml"
 
 
+def test_a_sweep_starts_every_run_from_the_arm_of_its_base_it_selects(tmp_path):
+    """Each run is what `abm run BASE --arm ARM --set ...` makes (the arm first, the sweep's keys after it)."""
+    from abm.config import load_config, to_yaml
+
+    raw = yaml.safe_load(Path(BASE).read_text())
+    raw["include"] = str(ROOT / "configs" / "parameters" / "tissue_model.yaml")
+    raw["arms"] = {"fast_nk": {"cells.nk.move_rate_per_h": 20.0, KILL: 0.9}}
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(raw))
+    path = write_sweep(tmp_path, grid={KILL: [0.1, 0.2]}, seeds=(1,), arm="fast_nk")
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "base": str(base)}))
+    sweep = load_sweep(path, out_dir=tmp_path / "out")
+    assert [run.params[KILL] for run in sweep.runs] == [0.1, 0.2]
+    for run in sweep.runs:
+        keys = {key: value for key, value in run.overrides.items() if key not in ("cells.nk.move_rate_per_h", "name")}
+        expected = to_yaml(load_config(base, {**keys, "seed": 1}, arm="fast_nk")[0])
+        assert run.expected_config == expected == to_yaml(load_config(base, run.all_overrides)[0])
+        assert "move_rate_per_h: 20.0" in expected and "name: default-fast_nk" in expected
+
+
 @pytest.mark.parametrize("change, message", [
     ({"colour": "red"}, "colour: unknown key"),
     ({"engine": {"kind": "local", "worker": 2}}, "engine.worker: unknown key"),
@@ -114,6 +135,7 @@ def test_the_example_sweep_file_is_valid():
     ({"seeds": [1, 1]}, "seeds: a seed is listed twice"),
     ({"base": "nowhere.yaml"}, "base: config file 'nowhere.yaml' not found"),
     ({"name": "a b"}, "name: String should match pattern"),
+    ({"arm": "no_such_arm"}, "arm: 'no_such_arm' is not an arm of"),
 ])
 def test_bad_sweep_files_are_one_line_errors_with_exit_2(tmp_path, capsys, change, message):
     path = write_sweep(tmp_path, grid=GRID)

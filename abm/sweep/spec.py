@@ -1,8 +1,9 @@
 """Sweep files: YAML validated by pydantic, expanded into runs (arm x seed) with stable file names.
 
-A sweep file names a base config, the arms (a full `grid` product of dotted keys and/or a list of
-`overrides`, one arm each; both together: every override arm combined with every grid point), the
-seeds, the device and the engine that runs it. Problems are one line naming the file and the key
+A sweep file names a base config (and optionally one of its arms, `arm`, that every run starts
+from), the arms (a full `grid` product of dotted keys and/or a list of `overrides`, one arm each;
+both together: every override arm combined with every grid point), the seeds, the device and the
+engine that runs it. Problems are one line naming the file and the key
 (``ConfigError``), like config files.
 """
 from __future__ import annotations
@@ -110,6 +111,8 @@ class SweepSpec(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=100)]
     description: str = ""
     base: str = Field(description="config file, relative to the sweep file")
+    arm: str | None = Field(None, description="an arm of the base config (its arms:) that every run starts from, "
+                                              "as abm run --arm: its overrides first, then the sweep's")
     grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(default_factory=dict)
     overrides: list[dict[str, Any]] = Field(default_factory=list)
     seeds: Seeds | None = Field(None, description="list of seeds, or {count: N, start: S}; default: the base's seed")
@@ -155,7 +158,7 @@ class RunSpec:
     index: int
     arm: int
     seed: int
-    overrides: dict                # the arm's dotted keys (without seed)
+    overrides: dict                # the run's dotted keys: the base arm's (sweep arm:), then its arm's; no seed
     params: dict                   # effective value of every swept key (override or base value)
     stem: str                      # file name without .h5
     base: str                      # absolute config path
@@ -230,6 +233,19 @@ def _lookup(node: Any, key: str) -> tuple[bool, Any]:
     return True, node
 
 
+def _base_arm(spec: SweepSpec, base: Path, source: str) -> dict:
+    """The overrides of the base config's arm that the sweep selects ({} for none)."""
+    if spec.arm is None:
+        return {}
+    arms = load_raw(base)[0].get("arms") or {}
+    if not isinstance(arms, dict) or spec.arm not in arms:
+        names = ", ".join(arms) if isinstance(arms, dict) else ""
+        raise ConfigError(f"{source}: arm: {spec.arm!r} is not an arm of {spec.base} (arms: {names or 'none'})")
+    if not isinstance(arms[spec.arm], dict):  # load_config reports it, naming the base file
+        return {}
+    return dict(arms[spec.arm])
+
+
 def load_sweep(path: str | Path, out_dir: str | Path | None = None, device: str | None = None) -> Sweep:
     """Read and validate a sweep file and expand it into runs. Bad input: ``ConfigError``."""
     path = Path(path)
@@ -242,7 +258,10 @@ def load_sweep(path: str | Path, out_dir: str | Path | None = None, device: str 
     base = (path.parent / spec.base).resolve()
     if not base.is_file():
         raise ConfigError(f"{source}: base: config file {spec.base!r} not found (looked in {base.parent})")
-    base_config, _ = load_config(base)  # a bad base config fails here, naming its own file
+    base_arm = _base_arm(spec, base, source)
+    base_config, _ = load_config(base, arm=spec.arm)  # a bad base config fails here, naming its own file
+    if spec.arm is not None:  # the workers run the base with overrides only: the arm travels as overrides
+        base_arm = {**base_arm, "name": base_config.name}
     dump = base_config.model_dump(mode="json")
     arms = spec.arms()
     swept: list[str] = []
@@ -259,15 +278,18 @@ def load_sweep(path: str | Path, out_dir: str | Path | None = None, device: str 
     runs: list[RunSpec] = []
     for arm_index, arm in enumerate(arms):
         params = {key: arm[key] if key in arm else _lookup(dump, key)[1] for key in swept}
+        # The base arm's keys that the sweep sets too are left out, so that every key the sweep
+        # sets is applied after all of the arm's, as `abm run --arm` applies --set.
+        run_overrides = {**{k: v for k, v in base_arm.items() if k not in arm}, **arm}
         for seed in spec.seed_list(base_config.seed):
-            overrides = {**arm, "seed": seed}
+            overrides = {**run_overrides, "seed": seed}
             stem = run_stem(arm_index, len(arms), arm, seed)
             try:  # every grid point and arm checked now: a bad value fails the sweep before any run starts
                 expected = to_yaml(load_config(base, overrides)[0])
             except ConfigError as error:
                 point = ", ".join(f"{key}={value!r}" for key, value in arm.items())
                 raise ConfigError(f"{source}: run {stem} ({point}): {error}") from None
-            runs.append(RunSpec(index=len(runs), arm=arm_index, seed=seed, overrides=dict(arm), params=params,
+            runs.append(RunSpec(index=len(runs), arm=arm_index, seed=seed, overrides=run_overrides, params=params,
                                 stem=stem, base=str(base), output=str(out / f"{stem}.h5"), device=device,
                                 expected_config=expected, sweep=spec.name))
     return Sweep(spec=spec, source=source, text=text, base=base, out_dir=out, runs=runs, swept_keys=swept)

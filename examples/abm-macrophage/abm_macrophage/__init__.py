@@ -5,6 +5,11 @@
 """
 from .macrophage import MACROPHAGE, TNF_APOPTOSIS
 
+# The plugin's labelled parameter values: a file inside this package, in the format of
+# tissue-abm's configs/parameters/tissue_model.yaml, read with importlib.resources when a scenario
+# that includes the shared parameter set names this plugin (package data: see pyproject.toml).
+PARAMETER_SET = "parameters.yaml"
+
 
 def register(spec) -> None:
     spec.add_cell_type(MACROPHAGE)

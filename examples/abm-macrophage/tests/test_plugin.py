@@ -13,6 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import yaml
 
 HERE = Path(__file__).resolve().parent.parent
 CONFIG = HERE / "configs" / "macrophage_organoid.yaml"
@@ -57,9 +58,39 @@ def test_a_run_writes_the_plugins_cells_fields_and_provenance(run):
         assert json.loads(f.attrs["cell_types"])[-1] == "macrophage"
         assert json.loads(f.attrs["cell_states"])["macrophage"] == ["m2", "m1"]
         assert json.loads(f.attrs["plugins"]) == {"macrophage": "0.1.0"}
+        config = yaml.safe_load(f.attrs["config_yaml"])
+        assert config["parameter_set"].startswith("tissue_model.yaml sha256:")
+        assert config["plugin_parameter_sets"]["macrophage"].startswith("parameters.yaml sha256:")
         assert {"ifng", "tnf"} <= set(f["snapshots/00000040/fields"])
         assert f["timeseries/macrophage.m1"][-1] > 0  # IFN-gamma polarised some of them
         assert f["snapshots/00000040/fields/tnf"][()].max() > 0  # M1 cells secrete TNF-alpha
+
+
+def test_the_plugins_values_come_from_its_own_labelled_parameter_set():
+    """The scenario sets no cell or field parameter: the built-in types' from the shared set, the
+    macrophages' and TNF-alpha's from the file the package ships (PARAMETER_SET)."""
+    from importlib.resources import files
+
+    from abm.config import load_config
+    from abm.parameters import load_parameter_set
+    from abm.plugins import build_spec
+
+    raw = yaml.safe_load(CONFIG.read_text())
+    assert "cells" not in raw and raw["fields"] == ["ifng", "tnf"] and raw["plugins"] == ["macrophage"]
+    shipped = load_parameter_set(files("abm_macrophage") / "parameters.yaml", build_spec(("macrophage",)),
+                                 ("macrophage",))
+    assert {p.label for p in shipped.parameters.values()} == {"assumed"}
+    config, _ = load_config(CONFIG)
+    for key, parameter in shipped.parameters.items():
+        section, group, name = key.split(".")
+        assert getattr(getattr(config, section)[group] if section == "fields" else getattr(config.cells, group),
+                       name) == parameter.value, key
+
+
+def test_schema_of_the_scenario_has_the_plugins_sections():
+    schema = json.loads(abm("schema", CONFIG).stdout)
+    assert "macrophage" in schema["$defs"]["CellsConfig"]["properties"]
+    assert "macrophage_depletion" in schema["$defs"]["InterventionsConfig"]["properties"]
 
 
 def test_abm_rules_lists_the_plugins_rules():
