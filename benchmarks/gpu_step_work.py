@@ -2,7 +2,7 @@
 
     python benchmarks/gpu_step_work.py [--out FILE]
 
-Runs scenarios on the GPU code path compiled for the host (tests/cuda_host.py: the CUDA sources
+Runs scenarios on the GPU code path compiled for the host (abm/testing/cuda_host.py: the CUDA sources
 built with g++) with arrays that stand for CuPy's and count (tests/host_syncs.py):
 - host synchronisations per step, by kind (a device value read by Python, a boolean index,
   a data-sized result such as nonzero, a copy to the host);

@@ -1,5 +1,5 @@
 """Make the repository root (for ``kernels`` before ``abm`` is installed) and this folder (for
-test helpers such as cuda_host) importable."""
+test helpers such as run_helpers) importable."""
 import sys
 from pathlib import Path
 

@@ -3,7 +3,7 @@
 On a GPU, a step that waits for the device (to learn a count, to turn a device value into a
 Python number, to copy an array back) stalls the queue of kernels; the issue's goal is none in
 a step but the output's. Without a GPU, the GPU code path still runs on the host
-(tests/cuda_host.py compiles the CUDA sources with g++); here it runs with arrays that stand
+(abm/testing/cuda_host.py compiles the CUDA sources with g++); here it runs with arrays that stand
 for CuPy arrays and count every operation that would make CuPy synchronise:
 
 - "scalar": a device value made a Python bool/int/float (`if x.any()`, `int(n)`, `.item()`,
@@ -32,7 +32,7 @@ import types
 
 import numpy as np
 
-from cuda_host import HostRawModule, host_module
+from abm.testing.cuda_host import HostRawModule, host_module
 
 DATA_SIZED = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract"})
 HIDDEN_SCALAR_READS = {"bincount": 2}  # CuPy reads (x < 0).any() and x.max() back to the host

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import h5py
 
+from abm.testing import assert_same_state, model_state  # noqa: F401 (the tests import them from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = str(ROOT / "configs" / "default.yaml")
 
@@ -79,26 +81,6 @@ def assert_same_datasets(path, reference) -> None:
     different = [name for name in mine if mine[name] != theirs[name]]
     assert not different, f"{len(different)} datasets differ, e.g. {different[:5]}"
     assert len(mine) > 20
-
-
-def model_state(model) -> tuple:
-    """Everything a run's outcome consists of, on the host: agents, lattice, fields, event totals."""
-    return model.agents_table(), model.lattice_snapshot(), model.field_snapshot(), dict(model.totals)
-
-
-def assert_same_state(first: tuple, second: tuple) -> None:
-    """Two model_state() results are identical, bit for bit."""
-    import numpy as np
-
-    (agents_a, lattice_a, fields_a, totals_a), (agents_b, lattice_b, fields_b, totals_b) = first, second
-    assert totals_a == totals_b
-    assert sorted(agents_a) == sorted(agents_b)
-    for column in agents_a:
-        assert np.array_equal(agents_a[column], agents_b[column]), column
-    for a, b in zip(lattice_a, lattice_b):
-        assert np.array_equal(a, b)
-    for name in fields_a:
-        assert np.array_equal(fields_a[name], fields_b[name]), name
 
 
 def scenario_raw(path) -> dict:

@@ -1,4 +1,4 @@
-"""The CUDA kernels, compiled for the CPU with g++ (tests/cuda_host.py), equal their NumPy twins
+"""The CUDA kernels, compiled for the CPU with g++ (abm/testing/cuda_host.py), equal their NumPy twins
 bit for bit: integers and float32 fields alike (np.array_equal).
 
 The kernels run through kernels/_cuda.py itself (with a NumPy stand-in for CuPy), so the
@@ -20,7 +20,7 @@ try:
 except ImportError:
     from kernels import claims, counts, diffusion, neighbours, philox
 
-import cuda_host
+from abm.testing import cuda_host
 
 pytestmark = pytest.mark.skipif(not cuda_host.gxx_available(),
                                 reason="g++ not found: cannot compile the CUDA sources for the CPU")

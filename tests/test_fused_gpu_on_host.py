@@ -1,5 +1,5 @@
 """The GPU fused step of the minimal rule set (abm/fused_gpu.py, kernels/fused_minimal*.cu) on the
-CPU: the CUDA kernels compiled with g++ (tests/cuda_host.py), the model on a stand-in for CuPy,
+CPU: the CUDA kernels compiled with g++ (abm/testing/cuda_host.py), the model on a stand-in for CuPy,
 against the CPU run (abm/fused.py's FusedMinimalStep, or the general step without numba) bit
 for bit: every column, the lattice, the tallies of every step and the DataCollector frames.
 
@@ -13,9 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from cuda_host import gxx_available, host_launchers, host_module
+from abm.testing.cuda_host import gxx_available, host_launchers, host_module
 from run_helpers import ROOT, assert_same_state, model_state
-from test_gpu_path_on_host import HostArrayModule
+from abm.testing import HostArrayModule
 
 pytestmark = pytest.mark.skipif(not gxx_available(), reason="g++ not found: CUDA sources cannot be built for the host")
 

@@ -1,43 +1,16 @@
 """The GPU code path of the whole model, run on the CPU: every kernel dispatch goes to the CUDA
-sources compiled for the host (tests/cuda_host.py) instead of NumPy, and the run must equal the
+sources compiled for the host (abm/testing/cuda_host.py) instead of NumPy, and the run must equal the
 NumPy run bit for bit. This checks what a GPU run would do (dispatch, launchers, kernels, the
 model's array code on a non-NumPy backend) without a GPU; races and speed remain for the GPU."""
-import sys
 import types
 
 import numpy as np
 import pytest
 
-from run_helpers import assert_same_state, model_state
-from cuda_host import gxx_available, host_launchers, host_module
+from abm.testing import assert_same_state, host_gpu, model_state  # noqa: F401 (host_gpu: a pytest fixture)
+from abm.testing.cuda_host import gxx_available
 
 pytestmark = pytest.mark.skipif(not gxx_available(), reason="g++ not found: CUDA sources cannot be built for the host")
-
-
-class HostArrayModule(types.ModuleType):
-    """Looks like a CuPy module to the model (it is not numpy), computes with NumPy."""
-
-    cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(memGetInfo=lambda: (2**34, 2**34)))
-
-    def __getattr__(self, name):
-        return getattr(np, name)
-
-    @staticmethod
-    def asnumpy(array):
-        return np.asarray(array)
-
-
-@pytest.fixture
-def host_gpu(monkeypatch):
-    import abm.kernels
-    from abm import backend, model
-
-    for name, launchers in (("_cuda", host_launchers()), ("fused_minimal_cuda", host_module("fused_minimal_cuda"))):
-        monkeypatch.setitem(sys.modules, f"abm.kernels.{name}", launchers)
-        monkeypatch.setattr(abm.kernels, name, launchers, raising=False)
-    fake = backend.Backend("gpu", HostArrayModule("cupy_on_host"), "gpu code path on the host (g++)")
-    real = model.select_backend
-    monkeypatch.setattr(model, "select_backend", lambda device: fake if device == "gpu" else real(device))
 
 
 CASES = [

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from cuda_host import gxx_available
+from abm.testing.cuda_host import gxx_available
 from host_syncs import COUNTING_CUPY, Syncs, counting_launchers, syncs_per_step
 
 pytestmark = pytest.mark.skipif(not gxx_available(), reason="g++ not found: CUDA sources cannot be built for the host")

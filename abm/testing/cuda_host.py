@@ -1,4 +1,4 @@
-"""Run the CUDA kernels (kernels/*.cu) on the CPU: a test helper, not a test file.
+"""Run the CUDA kernels (abm/kernels/*.cu, kernels/ in the repository) on the CPU, with g++.
 
 Each .cu source is compiled with g++ through kernels/cuda_host_shim.h, together with a small
 generated launcher per kernel that loops over (block, thread) and calls the kernel, and is
@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-KERNELS = ROOT / "kernels"
+import abm.kernels as abm_kernels
+
+KERNELS = Path(abm_kernels.__file__).resolve().parent  # the .cu sources ship inside abm.kernels
 SHIM = KERNELS / "cuda_host_shim.h"
 GXX_FLAGS = ("-O1", "-shared", "-fPIC", "-ffp-contract=off")
 
@@ -169,7 +170,7 @@ def host_launchers():
 @functools.lru_cache(maxsize=None)
 def host_module(name: str, cupy_stand_in=None):
     """kernels/<name>.py, a module of CuPy launchers, loaded against a host stand-in for CuPy
-    (by default NumPy plus HostRawModule; tests/host_syncs.py passes one that counts)."""
+    (by default NumPy plus HostRawModule; the repository's tests/host_syncs.py passes one that counts)."""
     stand_in = _HostCupy("cupy") if cupy_stand_in is None else cupy_stand_in
     spec = importlib.util.spec_from_file_location(f"{name}_on_{stand_in.__name__}", KERNELS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
