@@ -36,7 +36,7 @@ def read_source(path: Path, key: str):
                 status = run.attrs.get("status", "unknown")
                 raise ValueError(f"{key}.file: {path} is not a completed run (status {status}); finish it first "
                                  f"(abm run --resume {path})")
-            return run.snapshot()["agents"], run.cell_types(), run.cell_states()
+            return run.snapshot()["agents"], run.cell_types, run.cell_states
     except OutputError as error:
         raise ValueError(f"{key}.file: {error}") from None
 

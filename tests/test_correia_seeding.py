@@ -71,7 +71,7 @@ def test_seeding_arms_seed_the_same_tumor_cells_at_the_same_spacing(tmp_path):
         run_to_file(SEEDING, overrides={"time.duration_h": 1.0}, arm=arm, out=out, device="cpu",
                     progress=False, log=lambda message: None)
         with Run(out) as run:
-            first = run.snapshot(run.snapshot_steps()[0])
+            first = run.snapshot(run.snapshot_steps[0])
         seeded[arm] = int((first["agents"]["cell_type"] == TUMOR).sum())
         spacing[arm] = load_config(SEEDING, arm=arm)[0].placement[0].min_spacing_um
     assert seeded["single_cells"] == seeded["clusters"] == 100

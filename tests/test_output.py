@@ -37,7 +37,7 @@ def test_layout_attributes_and_reader(tmp_path):
         assert list(series["step"]) == list(range(21))
         snap = run.snapshot(10)
         occupied = snap["cell_type"] >= 0
-        assert occupied.sum() == len(snap["agents"]["id"]) == series["tumor"][10] + series["nk"][10]
+        assert occupied.sum() == len(snap["agents"]["id"]) == series["tumor"].iloc[10] + series["nk"].iloc[10]
         sites = np.unravel_index(snap["agents"]["site"], snap["cell_type"].shape)
         assert np.array_equal(snap["cell_type"][sites], snap["agents"]["cell_type"])
 

@@ -128,7 +128,7 @@ def test_x_is_horizontal_and_y_vertical():
 
 def test_python_access_in_one_call(run):
     series = abm.read_timeseries(run)
-    assert list(series.columns[:2]) == ["step", "time_h"] and "tumor" in series and "births" in series
+    assert series.index.name == "time_h" and series.columns[0] == "step" and "tumor" in series and "births" in series
     snapshot = abm.read_snapshot(run)
     assert snapshot["step"] == int(series["step"].iloc[-1])
     assert snapshot["cell_type"].shape == snapshot["fields"]["ifng"].shape

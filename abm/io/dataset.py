@@ -1,6 +1,12 @@
 """A run as an xarray.Dataset (Run.to_xarray), for notebooks: fields, cell_type and cell_state on
-(step, x, y[, z]) with site centres in micrometres, the time series on (row,), the run's
-attributes. Layout: docs/output.md, "Reading runs in Python and notebooks".
+(step, y, x) or (step, z, y, x) with site centres in micrometres and time_h along step, the time
+series on series_time_h (hours, with series_step), the run's attributes. Layout: docs/output.md,
+"Reading runs in Python and notebooks".
+
+Why the lattice dims are reversed: the file's arrays are indexed [x, y(, z)] (C order over the
+lattice shape) and abm plot draws x to the right and y up. xarray's plot puts a 2D array's last
+dim on the horizontal axis and its first upwards, so (y, x) makes ds.ifng.isel(step=-1).plot()
+the picture abm plot draws, without x=/y= arguments. The arrays are transposed as they are read.
 
 Lattice arrays are lazy: a snapshot is read from the file only when indexed or loaded, so opening a
 large 3D run costs its metadata, not every snapshot. Each read is a short session of its own
@@ -23,16 +29,17 @@ try:  # optional: to_xarray() says how to install it
 except ImportError:
     BackendArray, indexing = object, None
 
-SPACE = ("x", "y", "z")  # lattice arrays are indexed [x, y] or [x, y, z]
+SPACE = ("x", "y", "z")  # lattice arrays are indexed [x, y] or [x, y, z] in the file
+SERIES_DIM = "series_time_h"  # the time series' dim: one row per step, indexed by hours
 
 
 class SnapshotStack(BackendArray):
-    """One lattice dataset (e.g. fields/ifng) of the chosen snapshots as a (step, *lattice) array
-    that reads only the part indexed."""
+    """One lattice dataset (e.g. fields/ifng) of the chosen snapshots as a (step, *lattice
+    reversed) array, (step, y, x) or (step, z, y, x), that reads only the part indexed."""
 
     def __init__(self, path, steps: list[int], member: str, lattice_shape: tuple[int, ...], dtype):
         self.path, self.steps, self.member = path, list(steps), member
-        self.shape, self.dtype = (len(self.steps), *lattice_shape), np.dtype(dtype)
+        self.shape, self.dtype = (len(self.steps), *lattice_shape[::-1]), np.dtype(dtype)
 
     def __getitem__(self, key):
         # OUTER_1VECTOR (as for h5py in xarray's h5netcdf backend): _read gets integers, slices and
@@ -47,12 +54,13 @@ class SnapshotStack(BackendArray):
         single = steps.ndim == 0
         steps = steps.reshape(-1).tolist()
         out = np.empty((len(steps), *_selected_shape(where, self.shape[1:])), self.dtype)
+        in_file = where[::-1]  # the file's axis order; .T below turns what is read back
         from .reader import READ_ERRORS
 
         try:
             with open_h5(self.path, "r") as file:
                 for k, step in enumerate(steps):
-                    out[k] = file[f"snapshots/{step:08d}/{self.member}"][where]
+                    out[k] = file[f"snapshots/{step:08d}/{self.member}"][in_file].T
         except READ_ERRORS as error:
             raise OutputError(f"{self.path}: damaged run file ({probe.reason(error)})") from None
         return out[0] if single else out
@@ -72,13 +80,13 @@ def to_xarray(run, steps=None):
     except ImportError:
         raise AbmError(f"{run.path}: to_xarray() needs xarray, which is not installed: pip install xarray") from None
     steps = chosen_steps(run, steps)
-    shape, dx_um = run.lattice_shape, float(run.attrs["dx_um"])
+    shape, dx_um = run.lattice_shape, run.dx_um
     space = SPACE[:len(shape)]
     times = [float(run.file["snapshots"][f"{step:08d}"].attrs["time_h"]) for step in steps]
     coords = {"step": ("step", np.array(steps, dtype=np.int64), {"long_name": "step of the snapshot"}),
               "time_h": ("step", np.array(times), {"units": "h", "long_name": "time of the snapshot"})}
     for axis, n in zip(space, shape):
-        coords[axis] = (axis, (np.arange(n) + 0.5) * dx_um, {"units": "um", "long_name": f"site centre, {axis}"})
+        coords[axis] = (axis, (np.arange(n) + 0.5) * dx_um, {"units": "um", "long_name": f"{axis}, site centre"})
     variables = lattice_variables(run, steps, space)
     series, series_coords = timeseries_variables(run, taken=set(variables) | set(coords))
     attrs = {**run.attrs, "source_file": str(run.path)}
@@ -89,12 +97,12 @@ def to_xarray(run, steps=None):
 def chosen_steps(run, steps) -> list[int]:
     """Snapshot steps asked for, each checked (one line naming the file for a missing one)."""
     if steps is None:
-        steps = run.snapshot_steps()
+        steps = run.snapshot_steps
     elif isinstance(steps, (int, np.integer)):
         steps = [steps]
     steps = [int(step) for step in steps]
     if not steps:
-        raise OutputError(f"{run.path}: no snapshot steps asked for" if run.snapshot_steps()
+        raise OutputError(f"{run.path}: no snapshot steps asked for" if run.snapshot_steps
                           else f"{run.path}: run has no snapshots")
     for step in steps:
         run._group(step)  # raises, listing the snapshots there are
@@ -104,7 +112,7 @@ def chosen_steps(run, steps) -> list[int]:
 def lattice_variables(run, steps: list[int], space: tuple[str, ...]) -> dict:
     """{name: (dims, lazy data, attrs)} for cell_type, cell_state and every field."""
     first = run.file["snapshots"][f"{steps[0]:08d}"]
-    types, states = run.cell_types(), run.cell_states()
+    types, states = run.cell_types, run.cell_states
     attrs = {
         "cell_type": {"long_name": "cell type code (-1: empty site)", "flag_values": np.arange(-1, len(types)),
                       "flag_meanings": " ".join(["empty", *types])},
@@ -119,21 +127,23 @@ def lattice_variables(run, steps: list[int], space: tuple[str, ...]) -> dict:
         stack = SnapshotStack(run.path, steps, member, run.lattice_shape, dataset.dtype)
         units = dataset.attrs.get("units")
         extra = attrs.get(name, {"long_name": f"{name} concentration"})
-        variables[name] = (("step", *space), indexing.LazilyIndexedArray(stack),
+        variables[name] = (("step", *space[::-1]), indexing.LazilyIndexedArray(stack),
                            {**extra, **({"units": _text(units)} if units is not None else {})})
     return variables
 
 
 def timeseries_variables(run, taken: set) -> tuple[dict, dict]:
-    """The time series on dim `row` (one per step from 0): its columns, and row_step and row_time_h as
-    coordinates. A column whose name is taken (by a field, say) is called timeseries.<name>."""
+    """The time series on dim series_time_h (hours; one row per step from 0), as Run.timeseries()
+    is indexed: its columns, and series_step (the step of each row) as a coordinate. A column whose
+    name is taken (by a field, say) is called series.<name>."""
     frame, group = run.timeseries(), run.file["timeseries"]
-    units = {name: _text(group[name].attrs.get("units", "")) for name in frame.columns}
-    coords = {f"row_{name}": ("row", frame[name].to_numpy(), {"units": units[name]}) for name in ("step", "time_h")}
+    units = {name: _text(group[name].attrs.get("units", "")) for name in group}
+    coords = {SERIES_DIM: (SERIES_DIM, frame.index.to_numpy(), {"units": units["time_h"], "long_name": "time"}),
+              "series_step": (SERIES_DIM, frame["step"].to_numpy(), {"units": units["step"], "long_name": "step"})}
     variables = {}
-    for column in frame.columns.drop(["step", "time_h"]):
-        name = column if column not in taken else f"timeseries.{column}"
-        variables[name] = (("row",), frame[column].to_numpy(), {"units": units[column]})
+    for column in frame.columns.drop("step"):
+        name = column if column not in taken else f"series.{column}"
+        variables[name] = ((SERIES_DIM,), frame[column].to_numpy(), {"units": units[column]})
     return variables, coords
 
 

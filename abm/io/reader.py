@@ -1,5 +1,10 @@
 """Reading a run: time series as a pandas DataFrame, snapshots and fields as NumPy arrays, the
-whole run as an xarray.Dataset (dataset.py), a summary.
+whole run as an xarray.Dataset (dataset.py), a summary. Layout and API: docs/output.md.
+
+The API has two kinds of names. Properties say what the run is, from the file's metadata (cheap,
+no arguments): attrs, status, completed, arm, lattice_shape, dx_um, cell_types, cell_states,
+snapshot_steps, snapshot_times, field_names, field_units. Methods read data and take arguments:
+timeseries(), snapshot(), snapshot_slice(), field(), field_series(), to_xarray(), summary().
 
 Runs can be read while they are being written (from another process): the writer holds the
 file only for short write sessions, and opening waits for the end of one.
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +34,8 @@ def _one_line_errors(method):
     """Errors reading the file become OutputError naming it, e.g. a chunk failing its checksum."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        if not self.file:  # h5py's message for a closed file would read as damage
+            raise OutputError(f"{self.path}: the run is closed (open it again with abm.open_run)")
         try:
             return method(self, *args, **kwargs)
         except OutputError:
@@ -37,8 +45,32 @@ def _one_line_errors(method):
     return wrapper
 
 
+class _CallableList(list):
+    """A list that calling returns (a copy of): snapshot_steps, cell_types and cell_states were
+    methods before they became properties, and abm/view still calls them. Remove with those calls."""
+
+    def __call__(self):
+        warnings.warn("Run.snapshot_steps, cell_types and cell_states are properties now: drop the ()",
+                      DeprecationWarning, stacklevel=2)
+        return type(self).__mro__[1](self)
+
+
+class _CallableDict(dict):
+    __call__ = _CallableList.__call__
+    __doc__ = _CallableList.__doc__
+
+
 class Run:
-    """An open run file (read-only). Use as a context manager or call close()."""
+    """A run file open for reading (abm.open_run(path)). Close it, or use it in a `with` block:
+    while it is open, a simulation writing the file waits before its next write.
+
+    Properties (metadata): path, attrs, status, completed, arm, lattice_shape, dx_um, cell_types,
+    cell_states, snapshot_steps, snapshot_times, field_names, field_units. Methods (data):
+    timeseries(), snapshot(step), snapshot_slice(step, axis, index), field(name, step),
+    field_series(name, steps), to_xarray(steps), summary(), close(). Lattice arrays are NumPy
+    arrays indexed [x, y] or [x, y, z], as in the file; to_xarray() labels them by name.
+    Every error reading the file is an OutputError of one line naming it.
+    """
 
     def __init__(self, path):
         self.path = Path(path)
@@ -66,41 +98,102 @@ class Run:
     def __exit__(self, *exc):
         self.close()
 
-    def close(self):
+    def close(self) -> None:
+        """Let go of the file (a simulation writing it may go on). Closing twice is harmless."""
         self.file.close()
+
+    def __repr__(self) -> str:
+        from .summary import describe
+
+        return describe(self)
+
+    # ------------------------------------------------------------ metadata: properties
 
     @property
     @_one_line_errors
     def attrs(self) -> dict:
-        return {key: (value.decode() if isinstance(value, bytes) else value) for key, value in self.file.attrs.items()}
+        """Every root attribute of the file (docs/output.md, "Root attributes"), text decoded."""
+        return {key: _text(value) if isinstance(value, bytes) else value for key, value in self.file.attrs.items()}
+
+    @property
+    @_one_line_errors
+    def status(self) -> str:
+        """'completed', 'running' (also a run killed without a word), 'interrupted' or 'failed: <reason>'."""
+        return _text(self.file.attrs.get("status", "unknown"))
 
     @property
     @_one_line_errors
     def completed(self) -> bool:
+        """True only when every planned step was written."""
         return bool(self.file.attrs.get("completed", False))
+
+    @property
+    def arm(self) -> str | None:
+        """The study arm the run was made with, where the file records it (`arm`, or `sweep_arm`
+        written by abm sweep); None otherwise."""
+        attrs = self.attrs
+        return attrs.get("arm") or attrs.get("sweep_arm") or None
 
     @property
     @_one_line_errors
     def lattice_shape(self) -> tuple[int, ...]:
+        """Sites per axis, (nx, ny) or (nx, ny, nz): the shape of every lattice array."""
         return tuple(int(n) for n in self.file.attrs["lattice_shape"])
+
+    @property
+    @_one_line_errors
+    def dx_um(self) -> float:
+        """Lattice spacing in micrometres: site i's centre is at (i + 0.5) * dx_um."""
+        return float(self.file.attrs["dx_um"])
+
+    @property
+    @_one_line_errors
+    def cell_types(self) -> list[str]:
+        """Cell type names in code order: code k of the cell_type arrays is cell_types[k] (-1: empty)."""
+        return _CallableList(json.loads(_text(self.file.attrs["cell_types"])))
+
+    @property
+    @_one_line_errors
+    def cell_states(self) -> dict[str, list[str]]:
+        """{type: state names in code order}: code k of cell_state for that type is the k-th name."""
+        return _CallableDict(json.loads(_text(self.file.attrs["cell_states"])))
+
+    @property
+    @_one_line_errors
+    def snapshot_steps(self) -> list[int]:
+        """Steps with a snapshot, ascending (e.g. [0, 40, 80])."""
+        return _CallableList(sorted(int(name) for name in self.file.get("snapshots", {})))
+
+    @property
+    @_one_line_errors
+    def snapshot_times(self) -> list[float]:
+        """Time in hours of each snapshot, in the order of snapshot_steps."""
+        steps = self.snapshot_steps  # listed once: _group per step would list them every time
+        return [float(self.file["snapshots"][f"{step:08d}"].attrs["time_h"]) for step in steps]
+
+    @property
+    @_one_line_errors
+    def field_names(self) -> list[str]:
+        """The fields of the run's snapshots (e.g. ['chemoattractant', 'ifng'])."""
+        return list(self._group(None)["fields"])
+
+    @property
+    @_one_line_errors
+    def field_units(self) -> dict[str, str]:
+        """{field: units} as written in the file (e.g. 'ng/mL', or 'a.u.')."""
+        return {name: _text(ds.attrs.get("units", "")) for name, ds in self._group(None)["fields"].items()}
+
+    # ------------------------------------------------------------ data: methods
 
     @_one_line_errors
     def timeseries(self):
-        """One row per recorded step, one column per time-series dataset."""
-        import pandas as pd
-
-        group = self.file["timeseries"]
-        n = min(group[name].shape[0] for name in group)
-        frame = pd.DataFrame({name: group[name][:n] for name in group})
-        ordered = ["step", "time_h"] + [c for c in frame.columns if c not in ("step", "time_h")]
-        return frame[ordered]
-
-    @_one_line_errors
-    def snapshot_steps(self) -> list[int]:
-        return sorted(int(name) for name in self.file.get("snapshots", {}))
+        """The time series as a pandas DataFrame: one row per step from step 0, indexed by time in
+        hours (index `time_h`); columns `step`, then cell counts by type and type.state, then the
+        events of each step (births, deaths, kills, ...). Units: docs/output.md, "/timeseries"."""
+        return _frame(self.file["timeseries"])
 
     def _group(self, step):
-        steps = self.snapshot_steps()
+        steps = self.snapshot_steps
         if not steps:
             raise OutputError(f"{self.path}: run has no snapshots")
         if step is None:
@@ -111,7 +204,9 @@ class Run:
 
     @_one_line_errors
     def snapshot(self, step: int | None = None) -> dict:
-        """Arrays of one snapshot (default: the last): lattice cell_type/cell_state, fields, agents."""
+        """One snapshot (default: the last) read into memory: {"step", "time_h", "cell_type",
+        "cell_state" (lattice-shaped int8, -1 empty), "fields": {name: float32 array},
+        "agents": {column: array}}."""
         group = self._group(step)
         return {
             "step": int(group.attrs["step"]),
@@ -124,8 +219,9 @@ class Run:
 
     @_one_line_errors
     def snapshot_slice(self, step: int | None = None, axis: int = 2, index: int | None = None) -> dict:
-        """Like snapshot() but 2D: the lattice and the fields only, and for 3D runs only the plane
-        `index` (default: the mid-plane) normal to `axis` is read from the file."""
+        """Like snapshot() but 2D and without agents: the lattice, the fields and their "units";
+        for a 3D run only the plane `index` (default: the middle) normal to `axis` is read, and
+        "axis" and "index" say which (None in 2D). What abm plot draws."""
         group = self._group(step)
         shape = self.lattice_shape
         where: tuple = (Ellipsis,)
@@ -147,23 +243,6 @@ class Run:
             "units": {name: _text(ds.attrs.get("units", "")) for name, ds in group["fields"].items()},
         }
 
-    @property
-    @_one_line_errors
-    def field_names(self) -> list[str]:
-        """The fields of the run's snapshots (e.g. ['chemoattractant', 'ifng'])."""
-        return list(self._group(None)["fields"])
-
-    @property
-    @_one_line_errors
-    def field_units(self) -> dict[str, str]:
-        """{field: units} as written in the file (e.g. 'ng/mL', or 'a.u.')."""
-        return {name: _text(ds.attrs.get("units", "")) for name, ds in self._group(None)["fields"].items()}
-
-    @_one_line_errors
-    def snapshot_times(self) -> list[float]:
-        """Time in hours of each snapshot, in the order of snapshot_steps()."""
-        return [float(self._group(step).attrs["time_h"]) for step in self.snapshot_steps()]
-
     def _field(self, name: str, step: int | None):
         fields = self._group(step)["fields"]
         if name not in fields:
@@ -179,7 +258,7 @@ class Run:
     @_one_line_errors
     def field_series(self, name: str, steps=None):
         """One field at several snapshots (default: every one), read into one NumPy array of shape
-        (len(steps), *lattice_shape); snapshot_steps() and snapshot_times() say which and when."""
+        (len(steps), *lattice_shape); snapshot_steps and snapshot_times say which and when."""
         from .dataset import chosen_steps
 
         steps = chosen_steps(self, steps)
@@ -190,26 +269,32 @@ class Run:
 
     @_one_line_errors
     def to_xarray(self, steps=None):
-        """An xarray.Dataset of the run (needs xarray), read lazily: fields, cell_type, cell_state on
-        (step, x, y[, z]) with coordinates in um, the time series on (row,), the run's attributes.
-        steps: snapshot steps to include (default: every one). See abm/io/dataset.py."""
+        """The run as an xarray.Dataset (needs xarray), read lazily: cell_type, cell_state and each
+        field on (step, y, x) or (step, z, y, x), so that ds.ifng.isel(step=-1).plot() is oriented
+        as in abm plot (x to the right, y up), with coordinates in um and time_h along step; the
+        time series on series_time_h (hours) with series_step; the run's attributes.
+        steps: snapshot steps to include (an int or a list; default: every one). See dataset.py."""
         from .dataset import to_xarray
 
         return to_xarray(self, steps)
-
-    @_one_line_errors
-    def cell_types(self) -> list[str]:
-        return json.loads(self.attrs["cell_types"])
-
-    @_one_line_errors
-    def cell_states(self) -> dict[str, list[str]]:
-        return json.loads(self.attrs["cell_states"])
 
     def summary(self) -> str:
         """The lines `abm info` prints (io/summary.py)."""
         from .summary import summary
 
         return summary(self)
+
+
+def _frame(group):
+    """The /timeseries group as a DataFrame indexed by time_h; columns cut to the shortest (a
+    writer may be between appends)."""
+    import pandas as pd
+
+    n = min(group[name].shape[0] for name in group)
+    columns = {name: group[name][:n] for name in group}
+    index = pd.Index(columns.pop("time_h"), name="time_h")
+    ordered = ["step"] + [name for name in columns if name != "step"]
+    return pd.DataFrame({name: columns[name] for name in ordered}, index=index)
 
 
 def _text(value) -> str:
@@ -223,17 +308,28 @@ def _ranges(steps: list[int]) -> str:
 
 
 def open_run(path) -> Run:
+    """Open the run file at `path` for reading: a Run (see its docstring; close it, or use `with`).
+    Its metadata is first checked in a child process, so a damaged file is an OutputError of one
+    line, never a hang. Example:
+
+        with abm.open_run("runs/default.h5") as run:
+            print(run)                          # what the run is
+            series = run.timeseries()           # pandas, indexed by time_h (hours)
+            ifng = run.field("ifng")            # NumPy, last snapshot, indexed [x, y(, z)]
+            ds = run.to_xarray()                # xarray, lazy: ds.ifng.isel(step=-1).plot()
+    """
     return Run(path)
 
 
 def read_timeseries(path):
-    """The run's time series as a pandas DataFrame: one row per step, columns as in docs/output.md."""
+    """The run's time series as a pandas DataFrame, as Run.timeseries(): indexed by time_h (hours),
+    one row per step, columns step, counts and events (docs/output.md)."""
     with Run(path) as run:
         return run.timeseries()
 
 
 def read_snapshot(path, step: int | None = None) -> dict:
-    """One snapshot (default: the last) as NumPy arrays: step, time_h, cell_type, cell_state,
-    fields {name: array}, agents {column: array}."""
+    """One snapshot (default: the last) as NumPy arrays, as Run.snapshot(): step, time_h, cell_type,
+    cell_state, fields {name: array}, agents {column: array}."""
     with Run(path) as run:
         return run.snapshot(step)

@@ -12,6 +12,7 @@ import signal
 import threading
 from pathlib import Path
 
+from ..errors import OutputError
 from . import probe
 
 
@@ -76,14 +77,43 @@ def summary(run) -> str:
                          f"at {resumes[-1].get('time')}")
         if not run.completed and checkpoint_path(run.path).exists():
             lines.append(f"checkpoint {checkpoint_path(run.path).name}: continue with abm run --resume {run.path}")
-        lines += _series_lines(_timeseries(run), run.cell_types())
-        steps = run.snapshot_steps()
+        lines += _series_lines(_timeseries(run), run.cell_types)
+        steps = run.snapshot_steps
         if steps:
             lines.append(f"snapshots  {len(steps)} (steps {_ranges(steps)}); fields: "
                          + (", ".join(run.file["snapshots"][f"{steps[-1]:08d}/fields"].keys()) or "none"))
         return lines
 
     return "\n".join(lines_of(run))
+
+
+def describe(run) -> str:
+    """Run.__repr__: the file and its status, then what the run holds, a line each (lattice, steps
+    and time written, snapshots, cell types, fields, arm if recorded). Never raises: a repr that
+    fails would hide the Run in a notebook; a closed or unreadable file says so instead."""
+    from .reader import READ_ERRORS, _ranges
+
+    if not run.file:
+        return f"<abm.Run {run.path}: closed>"
+    try:
+        shape, dx, attrs = run.lattice_shape, run.dx_um, run.attrs
+        group = run.file["timeseries"]
+        n = min((group[name].shape[0] for name in group), default=0)
+        steps, types = run.snapshot_steps, run.cell_types
+        fields = run.field_names if steps else []
+        covered = (f"{int(group['step'][0])} to {int(group['step'][n - 1])} of {attrs.get('steps_planned')}, "
+                   f"{group['time_h'][0]:.4g} to {group['time_h'][n - 1]:.4g} h") if n else "none written yet"
+        lines = [f"<abm.Run {run.path}: {run.status}>",
+                 f"lattice    {len(shape)}D, {' x '.join(str(k) for k in shape)} sites, dx {dx:g} um",
+                 f"steps      {covered} (dt {attrs.get('dt_min', 0):g} min)",
+                 f"snapshots  {len(steps)}" + (f" at steps {_ranges(steps)}" if steps else ""),
+                 f"cell types {', '.join(types)}",
+                 f"fields     {', '.join(fields) or 'none'}"]
+        if run.arm is not None:
+            lines.append(f"arm        {run.arm}")
+    except (OutputError, *READ_ERRORS) as error:
+        return f"<abm.Run {run.path}: cannot be read: {error}>"
+    return "\n".join(lines)
 
 
 def _timeseries(run) -> dict:

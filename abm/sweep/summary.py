@@ -20,13 +20,13 @@ def run_metrics(path) -> dict:
 
     with open_run(path) as run:
         series = run.timeseries()
-        cell_types = set(run.cell_types())
+        cell_types = set(run.cell_types)
     if not len(series):
         return {}
     last = series.iloc[-1]
-    metrics = {"steps": int(last["step"]), "time_h": float(last["time_h"])}
+    metrics = {"steps": int(last["step"]), "time_h": float(series.index[-1])}  # indexed by time_h
     for column in series.columns:
-        if column in ("step", "time_h"):
+        if column == "step":
             continue
         if column in cell_types or "." in column:
             metrics[f"final_{column}"] = int(last[column])

@@ -144,7 +144,7 @@ def run_metrics(path, validation) -> dict:
 
     with Run(path) as run:
         series = run.timeseries()
-        steps = run.snapshot_steps()
+        steps = run.snapshot_steps
         first, last = run.snapshot(steps[0]), run.snapshot(steps[-1])
         dx = float(run.attrs["dx_um"])
         window = float(_tumor_setting(run, "ki67_window_h", 24.0)) * 60.0
@@ -190,7 +190,7 @@ def run_metrics(path, validation) -> dict:
         "contacts_single_n": float(series["contacts_single"].sum()),
         "kills_clustered_n": float(series["kills_clustered"].sum()),
         "contacts_clustered_n": float(series["contacts_clustered"].sum()),
-        "end_h": float(series["time_h"].iloc[-1]),
+        "end_h": float(series.index[-1]),  # indexed by time_h
     }
 
 
@@ -210,5 +210,5 @@ def _ki67_all(snapshot, window_min):
 def _value_at(series, column, time_h):
     if np.isnan(time_h):
         return float("nan")
-    index = int(np.searchsorted(series["time_h"].to_numpy(), time_h))
+    index = int(np.searchsorted(series.index.to_numpy(), time_h))
     return float(series[column].iloc[min(index, len(series) - 1)])

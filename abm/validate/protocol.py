@@ -97,6 +97,6 @@ def assay_metrics(path, validation) -> dict:
     from .metrics import TUMOR, colony_count
 
     with Run(path) as run:
-        first, last = run.snapshot(run.snapshot_steps()[0]), run.snapshot()
+        first, last = run.snapshot(run.snapshot_steps[0]), run.snapshot()
     return {"colonies": float(colony_count(last, validation.colony_min_cells)),
             "colony_cells_plated": float((first["agents"]["cell_type"] == TUMOR).sum())}
