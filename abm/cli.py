@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -255,8 +256,14 @@ def _schema(args) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """The model's warnings as one line each, like its errors (a traceback location helps no user)."""
+    print(f"abm: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     handler = {"run": _run, "info": _info, "plot": _plot, "movie": _movie, "rules": _rules, "schema": _schema, "view": _view,
                **SWEEP_HANDLERS, **VALIDATE_HANDLERS, **SENSITIVITY_HANDLERS, **CALIBRATE_HANDLERS,
                "bench": _bench}[args.command]

@@ -26,6 +26,7 @@ from .rules import Intents, StepContext, slots_by_type
 from .schedule import Schedule
 from .sensing import categorise
 from .state import Agents, Lattice, check_invariants
+from .therapy_check import warn_about_idle_therapies
 
 
 class TissueModel(mesa.Model):
@@ -45,6 +46,7 @@ class TissueModel(mesa.Model):
         self.config, self.config_source = load_config(config, overrides, arm=arm, ablate=ablate)
         self.spec = self.config.spec  # cell types, rules, fields and therapies of this model (abm/spec.py)
         self.schedule = Schedule(self.spec, self.config)  # the rules that run, in order (minus `ablate`)
+        warn_about_idle_therapies(self.spec, self.config, self.config_source)  # an arm that is no arm
         self.arm = arm
         if seed is None and isinstance(rng, (int, np.integer)):
             seed = int(rng)  # batch_run passes rng=...; an integer acts as the seed

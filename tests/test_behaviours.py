@@ -164,3 +164,46 @@ def test_abm_rules_shows_the_block(capsys):
     assert "blocked by cytokine_blockade" in out
     assert "behaviour tumor.apoptosis (1/h, base 0.002376)" in out
     assert "cells.nk.exposed_threshold = " in out and "(receptor level)" in out
+
+
+IDLE_THERAPY = '''
+"""A user's package declaring a blockade meant for grammar rules only (no prepare reads it)."""
+from dataclasses import dataclass
+
+from abm.configtypes import Strict
+from abm.interventions import Blockade
+from abm.spec import CellType, Therapy
+
+
+class CafConfig(Strict):
+    pass
+
+
+@dataclass(frozen=True)
+class CafParams:
+    config: CafConfig
+
+
+CAF = CellType(name="caf", states=("resting",), config=CafConfig, prepare=lambda cells, dt, in_force: CafParams(cells.caf),
+               therapies=(Therapy("galunisertib", Blockade, "TGF-beta receptor kinase inhibitor"),))
+
+
+def register(spec):
+    spec.add_cell_type(CAF)
+'''
+
+
+def test_a_therapy_nothing_reads_is_warned_about(tmp_path, monkeypatch):
+    from abm.therapy_check import TherapyWarning
+
+    (tmp_path / "caf_therapy.py").write_text(textwrap.dedent(IDLE_THERAPY))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    values = {"plugins": ["caf_therapy"], "interventions.galunisertib": {"start_h": 0.0}, "time.duration_h": 1.0}
+    with pytest.warns(TherapyWarning, match="interventions.galunisertib: nothing in this model reads this therapy"):
+        TissueModel(GRAMMAR, device="cpu", arm="neither", overrides={**values, "rules": [DORMANCY]})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TherapyWarning)  # named by a grammar rule: it acts
+        TissueModel(GRAMMAR, device="cpu", arm="neither",
+                    overrides={**values, "rules": [dict(DORMANCY, blocked_by=["galunisertib"])]})
