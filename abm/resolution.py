@@ -153,9 +153,8 @@ def one_claim_per_cell(xp, claimants, proposing, proposers: list, scratch):
 def _moves_there(xp, n, movers, move_sites, moving, parents, birth_sites):
     """Divisions into the site the same cell claims to move to. A cell's two claims carry the
     same key (its priority and id), so both would win that site: the move is kept."""
-    target = xp.full(n, -1, dtype=xp.int64)
-    claiming, sites = where_true(xp, moving, movers, move_sites)  # one claim per cell by now
-    target[claiming] = sites
+    target = xp.full(n + 1, -1, dtype=xp.int64)  # row n: where rows that do not move write
+    target[xp.where(moving, movers, n)] = move_sites  # one move claim per cell by now: no clashes
     return target[parents] == birth_sites
 
 
