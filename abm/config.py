@@ -350,6 +350,7 @@ def _resolved(raw: dict, source: str, arm: str | None, overrides, ablate, quick:
     import copy
 
     raw = copy.deepcopy(raw)
+    named = list(raw.get("plugins") or [])
     if arm is not None:
         arms = raw.get("arms") or {}
         if not isinstance(arms, dict) or arm not in arms:
@@ -364,6 +365,10 @@ def _resolved(raw: dict, source: str, arm: str | None, overrides, ablate, quick:
     if quick:
         quick_overrides = (raw.get("validation") or {}).get("quick_overrides") or {}
         raw = apply_overrides(raw, dict(quick_overrides), _label(source, arm, quick=True))
+    if "parameter_set" in raw:
+        from .plugins import no_plugin_values_from_overrides
+
+        no_plugin_values_from_overrides(raw, named, _label(source, arm))
     if ablate:
         listed = raw.get("ablate") or []
         if not isinstance(listed, list):

@@ -90,3 +90,25 @@ def _package_files(module):
     if module.__spec__ is not None and module.__spec__.parent:  # a module inside a package
         return importlib.resources.files(module.__spec__.parent)
     return Path(module.__file__).parent  # a top-level module file (files() takes packages only before 3.12)
+
+
+def no_plugin_values_from_overrides(raw: dict, named: list, label: str) -> None:
+    """A scenario that includes a parameter set joins the sets of the plugins its file names; a
+    plugin that an arm or --set adds would get no values from its set (its section's defaults
+    instead, silently): refused, unless it needs none (it adds rules only, or types without keys)."""
+    plugins = raw.get("plugins")
+    if not isinstance(plugins, list) or not all(isinstance(name, str) for name in plugins):
+        return  # malformed: validate() reports it
+    later = [name for name in plugins if name not in named]
+    if not later:
+        return
+    try:
+        spec, added = build_spec(tuple(plugins)), types_by_plugin(tuple(plugins))
+    except ConfigError:
+        return  # validate() names the plugin that cannot be loaded
+    for name in later:
+        needs_values = any(spec.types[t].config.model_fields for t in added[name])
+        if needs_values or parameter_set_file(name) is not None:
+            raise ConfigError(f"{label}: plugins: {name!r} is added by an arm or --set, but a scenario that "
+                              f"includes a parameter set takes a plugin's values from its set only when the scenario "
+                              f"file names it: list it under the file's plugins")

@@ -153,3 +153,11 @@ def test_every_scenario_in_configs_matches_the_schema(path):
     from abm.config_files import json_schema
 
     jsonschema.validate(yaml.safe_load(path.read_text()), json.loads(json_schema()))
+
+
+def test_a_plugin_with_values_added_by_an_arm_or_set_is_refused(capsys):
+    """Its set would not join (the include is expanded from the file as written): not silent defaults."""
+    pytest.importorskip("abm_macrophage")
+    assert main(["rules", str(ROOT / "configs" / "default.yaml"), "--set", "plugins=[macrophage]"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "plugins: 'macrophage' is added by an arm or --set" in err
