@@ -18,7 +18,7 @@ from run_helpers import ROOT, scenario_raw
 SCENARIOS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if yaml.safe_load(p.read_text()).get("arms"))
 
 
-def _cli(*args, timeout=60):
+def _cli(*args, timeout=300):
     start = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "abm", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout)
@@ -56,7 +56,7 @@ def test_the_command_line_run_without_arm_catches_a_bad_arm(tmp_path):
     path = _edited(tmp_path, ROOT / "configs" / "correia2021_liver.yaml",
                    lambda raw: raw["arms"]["ifng_blind"].update({"cells.nk.no_such_rate": 1.0}))
     done, seconds = _cli("run", path, "--out", tmp_path / "x.h5")
-    assert done.returncode == 2 and seconds < 30
+    assert done.returncode == 2 and seconds < 120  # a hang guard: answered before any step, on a busy machine too
     lines = done.stderr.strip().splitlines()
     assert lines == [f"abm: error: {path} (arm ifng_blind): cells.nk.no_such_rate: unknown key"]
     assert not (tmp_path / "x.h5").exists()

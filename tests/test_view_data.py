@@ -121,7 +121,7 @@ def test_bad_files_are_refused_before_serving(made, tmp_path, capsys, kind, text
     started = time.monotonic()
     code = main(["view", str(made["2d"]), str(bad), "--no-browser", "--port", "0"])
     err = capsys.readouterr().err
-    assert code == 2 and time.monotonic() - started < 30
+    assert code == 2 and time.monotonic() - started < 120  # a hang guard a busy machine meets
     assert err.startswith("abm: error: ") and text in err and err.count("\n") == 1, err
 
 
