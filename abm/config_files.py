@@ -152,7 +152,9 @@ def json_schema(plugins: tuple[str, ...] = ()) -> str:
     names = {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
              "description": "with include: the fields the scenario simulates (their properties come from the set)"}
     properties["include"] = {"type": "string", "description": "the parameter set this scenario takes every cell "
-                                                              "and field parameter from, relative to this file"}
+                                                              "and field parameter from, relative to this file "
+                                                              "(abm:tissue_model.yaml: the shared set shipped with the "
+                                                              "package)"}
     properties["fields"] = {"description": mapping.get("description", ""), "anyOf": [mapping, names]}
     schema["required"] = [key for key in schema["required"] if key != "cells"]
     schema["if"] = {"required": ["include"]}

@@ -249,7 +249,8 @@ def _value_problem(parameter_set: ParameterSet, section: str, group: str, tissue
 def expand_include(raw: dict, source: str) -> dict:
     """A scenario that includes a parameter set, as the plain config it stands for.
 
-    `include` (a path relative to the scenario file) and `tissue` name the set and the context;
+    `include` (a path relative to the scenario file, or abm:NAME for a set shipped with the
+    package) and `tissue` name the set and the context;
     `fields` lists the cytokines the scenario simulates (their properties come from the set).
     The scenario may not set a cell parameter or a field property itself: a value that differs
     between tissues is declared in the set, with its reason and source. Arms and --set may
@@ -263,7 +264,7 @@ def expand_include(raw: dict, source: str) -> dict:
     include = raw.pop("include")
     if not isinstance(include, str):
         raise ConfigError(f"{source}: include: expected the path of the parameter set file")
-    path = Path(include) if Path(include).is_absolute() else Path(source).parent / include
+    path = included_path(include, source)
     if "cells" in raw:
         raise ConfigError(f"{source}: cells: a scenario that includes {include} sets no cell parameter; change it "
                           f"in {include} (or declare a tissue-specific value there), or in an arm")
@@ -289,6 +290,19 @@ def expand_include(raw: dict, source: str) -> dict:
     if recorded:  # provenance, as parameter_set: which file and which bytes gave the plugins' values
         raw["plugin_parameter_sets"] = recorded
     return raw
+
+
+SHIPPED = "abm:"  # include: abm:tissue_model.yaml, the set shipped inside the package (abm.parameter_sets)
+
+
+def included_path(include: str, source: str) -> Path:
+    """The file an `include:` names: `abm:NAME` is a set shipped with tissue-abm (so a scenario
+    outside this repository, a plugin's own, can include the shared set); otherwise a path,
+    relative to the scenario file."""
+    if include.startswith(SHIPPED):
+        shipped = importlib.resources.files("abm.parameter_sets") / include[len(SHIPPED):]
+        return Path(str(shipped))  # a real file: the package is installed unzipped
+    return Path(include) if Path(include).is_absolute() else Path(source).parent / include
 
 
 def plugin_sets(shared: ParameterSet, plugins, source: str, include: str) -> tuple[ParameterSet, dict]:

@@ -59,7 +59,8 @@ and exit status 2, e.g.
 **Scenarios and the parameter set.** The scenarios in `configs/` do not set cell or field
 parameters: they include the tissue model's one parameter set and name their tissue,
 
-    include: parameters/tissue_model.yaml   # path relative to the scenario file
+    include: parameters/tissue_model.yaml   # path relative to the scenario file, or abm:tissue_model.yaml
+                                            # (the set shipped with the package: from anywhere)
     tissue: liver                           # a tissue the set declares
     fields: [ifng, cxcl12, il15]            # the fields simulated; their properties come from the set
 

@@ -171,3 +171,16 @@ def test_the_set_holds_every_parameter_of_every_built_in_type_and_nothing_else(t
         with pytest.raises(ConfigError) as error:
             load_parameter_set(path)
         assert str(error.value).startswith(f"{path}: {message}"), str(error.value)
+
+
+def test_the_shared_set_ships_with_the_package_and_includes_from_anywhere(tmp_path):
+    """`include: abm:tissue_model.yaml` (a plugin's scenario outside this repository) gives the
+    same config as the path relative to configs/."""
+    scenario = ROOT / "configs" / "default.yaml"
+    raw = yaml.safe_load(scenario.read_text())
+    raw["include"] = "abm:tissue_model.yaml"
+    elsewhere = tmp_path / "default.yaml"
+    elsewhere.write_text(yaml.safe_dump(raw))
+    shipped, _ = load_config(str(elsewhere))
+    here, _ = load_config(str(scenario))
+    assert shipped.model_dump() == here.model_dump()

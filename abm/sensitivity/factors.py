@@ -17,7 +17,7 @@ from pathlib import Path
 from ..config import load_config
 from ..describe import types_present
 from ..errors import ConfigError
-from ..parameters import ParameterSet, load_parameter_set
+from ..parameters import ParameterSet, included_path, load_parameter_set
 from ..schedule import Schedule
 
 FIELD_SOLVER = "field solver"
@@ -61,7 +61,7 @@ def parameter_set_of(config_path: Path) -> ParameterSet:
     if not isinstance(include, str):
         raise ConfigError(f"{config_path}: include: a sensitivity study needs a scenario that includes the "
                           "parameter set (include: parameters/tissue_model.yaml)")
-    return load_parameter_set(Path(config_path).parent / include)
+    return load_parameter_set(included_path(include, str(config_path)))
 
 
 def readers(config) -> dict[str, list[str]]:
