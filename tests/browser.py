@@ -105,8 +105,10 @@ def chromium(width: int = 1400, height: int = 1000):
 
     options = webdriver.ChromeOptions()
     options.binary_location = _chromium()
+    # --enable-unsafe-swiftshader: WebGL (the viewer's 3D view) on the CPU, which headless Chromium
+    # without a GPU otherwise only falls back to with a deprecation warning.
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 f"--window-size={width},{height}"):
+                 "--enable-unsafe-swiftshader", f"--window-size={width},{height}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:

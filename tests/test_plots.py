@@ -10,7 +10,7 @@ from PIL import Image
 import abm
 from abm.cli import main
 from abm.viz import movie
-from abm.viz.plot import draw_plane, plot_run
+from abm.viz.plot import TYPE_COLOURS, Categories, draw_plane, plot_run
 from run_helpers import CONFIG, overrides
 from abm.runner import run_to_file
 
@@ -105,6 +105,30 @@ def test_movie_input_errors_are_one_line(run, tmp_path, capsys, args, text):
     assert main(["movie", str(run), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("abm: error:") and text in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_type_and_state_has_its_own_colour():
+    """The built-in types and plugin types with several states: no two (type, state) pairs share a
+    colour, none is white (empty), the built-ins keep their colours, and added ones differ at a glance."""
+    from abm.plugins import build_spec
+    from abm.viz.colours import EMPTY_COLOUR, MIN_DELTA_E, lab
+
+    spec = build_spec()
+    types = list(spec.type_names) + ["caf", "macrophage"]
+    states = {**{t: list(s) for t, s in spec.states.items()},
+              "caf": ["quiescent", "activated", "senescent"], "macrophage": ["m1", "m2"]}
+    cats = Categories.of(types, states)
+    assert len(cats.colours) == len(cats.pairs) == sum(len(s) for s in states.values())
+    assert len(set(cats.colours)) == len(cats.colours) and EMPTY_COLOUR not in cats.colours
+    for t_name in spec.type_names:
+        assert [cats.colours[i] for i, (t, _) in enumerate(cats.pairs) if t == t_name] == TYPE_COLOURS[t_name]
+    added = lab([c for (t, _), c in zip(cats.pairs, cats.colours) if t in ("caf", "macrophage")])
+    others = lab(cats.colours + [EMPTY_COLOUR])
+    distances = np.linalg.norm(added[:, None] - others[None], axis=-1)
+    assert np.sort(distances, axis=1)[:, 1].min() >= MIN_DELTA_E  # [:, 0] is each colour itself
+    many = {f"plugin{k}": [f"s{j}" for j in range(6)] for k in range(30)}  # 180 more: still no two alike
+    assert len(set(Categories.of(list(many), many).colours)) == 180
+    assert Categories.of(types, states).colours == cats.colours  # the same run, the same colours
 
 
 def test_x_is_horizontal_and_y_vertical():

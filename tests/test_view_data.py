@@ -1,6 +1,7 @@
 """abm view without a browser: the run list, what is read from the files, and the panel pictures."""
 from __future__ import annotations
 
+import base64
 import io
 import time
 
@@ -12,7 +13,7 @@ from PIL import Image
 from abm.cli import main
 from abm.errors import OutputError
 from abm.runner import run_to_file
-from abm.view import app, assets, data, pictures, render, runs
+from abm.view import app, assets, data, exports, figures, hover, render, runs, views
 from abm.view.lattice_image import hex_rgb, lattice_rgb
 from abm.viz.plot import TYPE_COLOURS, Categories
 from run_helpers import CONFIG, overrides, start_run
@@ -78,8 +79,8 @@ def test_3d_planes_along_each_axis_and_the_index_clamped(made):
         assert plane["cell_type"].shape == expected and plane["fields"]["ifng"].shape == expected
         assert index == info.shape[axis] // 2
     assert data.clamp_index(info.shape, 2, 99) == 23 and data.clamp_index(info.shape, 0, -4) == 0
-    assert pictures.where(info, 1, 500) == (1, 35)
-    assert pictures.where(data.info(made["2d"]), 1, 5) == (None, None)
+    assert views.plane_of(info, 1, 500) == (1, 35)
+    assert views.plane_of(data.info(made["2d"]), 1, 5) == (None, None)
 
 
 def test_nearest_snapshot_by_time_and_the_merged_timeline():
@@ -125,19 +126,75 @@ def test_bad_files_are_refused_before_serving(made, tmp_path, capsys, kind, text
     assert err.startswith("abm: error: ") and text in err and err.count("\n") == 1, err
 
 
-def test_pictures_change_with_the_snapshot_and_show_the_cells(made):
+def test_frame_figure_shows_the_cells_and_the_field_on_the_scale_given(made):
     info = data.info(made["2d"])
-    first, last = (pictures.lattice(info, step, 2, None) for step in (info.steps[0], info.steps[-1]))
-    assert first != last
-    pixels = _pixels(last)
-    assert _has_colour(pixels, TYPE_COLOURS["tumor"][0]) and _has_colour(pixels, TYPE_COLOURS["nk"][0])
-    fields = {name: pictures.field(info, name, info.steps[-1], 2, None) for name in info.fields}
-    assert set(fields) == {"chemoattractant", "ifng"} and len(set(fields.values())) == 2
-    series = pictures.series(info, info.times[1]), pictures.series(info, info.times[-1])
-    assert series[0] != series[1]  # the dashed line moved
+    cats = Categories.of(info.types, info.states)
+    plane = data.read_plane(info.path, info.run_id, info.steps[-1], None, None)
+    fig = figures.frame_figure(cats, plane, info.dx_um, 2, "ifng", "a.u.", top=0.5)
+    image, heat = fig.data
+    rgb = _pixels(base64.b64decode(image.source.split(",", 1)[1]))
+    assert rgb.shape == (40, 60, 3)  # rows: y (row 0 drawn at the bottom), columns: x
+    assert np.array_equal(rgb, lattice_rgb(cats, plane["cell_type"], plane["cell_state"]).swapaxes(0, 1))
+    assert (heat.zmin, heat.zmax, heat.showscale) == (0, 0.5, True) and heat.colorbar.title.text == "ifng (a.u.)"
+    assert np.allclose(np.asarray(heat.z), plane["fields"]["ifng"].T, rtol=0, atol=1e-5)
+    assert fig.layout.xaxis.range == (0, 1.2) and fig.layout.yaxis.scaleanchor == "x"  # mm, equal aspect
+    assert fig.layout.xaxis2.matches == "x" and fig.layout.yaxis2.matches == "y"  # zoom and pan together
+    zero = figures.frame_figure(cats, {**plane, "fields": {"ifng": np.zeros((60, 40))}}, info.dx_um, 2, "ifng",
+                                "a.u.", top=0.0)
+    assert zero.data[1].showscale is False  # no colour bar from 0 to 0
+    assert "zero everywhere" in zero.layout.annotations[1].text
+
+
+def test_the_fixed_scale_is_the_largest_value_of_any_snapshot(made):
+    info = data.info(made["2d"])
+    with h5py.File(info.path, "r") as f:
+        expected = max(float(f["snapshots"][name]["fields"]["ifng"][...].max()) for name in f["snapshots"])
+    assert data.field_maximum(info, "ifng") == expected > 0
+    assert data.field_maximum(info, "no such field") == 0.0
+
+
+def test_cells_in_3d_and_the_populations_of_two_runs(made):
     info3 = data.info(made["3d"])
-    view = _pixels(pictures.cells3d(info3, info3.steps[-1], 0, 5))
-    assert _has_colour(view, TYPE_COLOURS["nk"][0])
+    cells = data.read_cells(info3.path, info3.run_id, info3.steps[-1])
+    fig = figures.cells3d_figure(views.categories(info3), cells, info3.shape, info3.dx_um, 0, 5)
+    points = {trace.name: len(trace.x) for trace in fig.data if trace.mode == "markers"}
+    assert sum(points.values()) == len(cells["site"]) and points["nk active"] > 0
+    assert fig.data[-1].name == "plane x = 5" and fig.data[0].marker.color == TYPE_COLOURS["tumor"][0]
+    info2 = data.info(made["2d"])
+    both = figures.populations_figure([("1: a", info2.series, views.categories(info2)),
+                                       ("2: b", info3.series, views.categories(info3))], 0.5)
+    groups = {trace.legendgrouptitle.text for trace in both.data}
+    assert groups == {"1: a", "2: b"} and {trace.line.dash for trace in both.data} == {"solid", "dash"}
+    assert both.layout.shapes[0].x0 == 0.5  # the time shown
+
+
+def test_hover_names_the_cell_and_the_field_values_under_the_pointer(made):
+    info = data.info(made["2d"])
+    step = info.steps[-1]
+    agents = data.read_agents(info.path, info.run_id, step)
+    x, y = np.unravel_index(int(agents["site"][0]), info.shape)
+    mm = info.dx_um / 1000
+    site = hover.site_under(info, None, None, (x + 0.4) * mm, (y + 0.6) * mm)
+    assert site == (x, y)
+    lines = hover.describe(info, step, None, None, site)
+    kind = info.types[int(agents["cell_type"][0])]
+    assert kind in lines[1] and f"id {int(agents['id'][0])}" in lines[1] and "state_age_min" in lines[1]
+    assert lines[2].startswith("chemoattractant = ") and "ifng = " in lines[2]
+    assert hover.site_under(info, None, None, -0.01, 0.1) is None
+    assert hover.point_of({"points": {"xs": [0.25], "ys": [0.1]}}) == (0.25, 0.1)
+    info3 = data.info(made["3d"])
+    assert hover.site_under(info3, 0, 7, 0.05, 0.01) == (7, 2, 0)  # plane x = 7: y to the right, z up
+
+
+def test_exports_are_the_frame_the_time_series_and_the_movie(made):
+    info = data.info(made["2d"])
+    png = _pixels(exports.frame_png(info, info.steps[-1], None, None, "ifng", 0.0))
+    assert png.shape[1] > 900 and _has_colour(png, TYPE_COLOURS["tumor"][0]) and _has_colour(png, TYPE_COLOURS["nk"][0])
+    lines = exports.series_csv(info).splitlines()
+    assert lines[0].startswith("step,time_h,") and len(lines) == len(info.series) + 1
+    gif = Image.open(io.BytesIO(exports.movie_gif(info, "ifng", None, None)))
+    assert gif.n_frames == len(info.steps)
+    assert exports.filename(info, "step20", "png") == "2d-step20.png"
 
 
 def test_subsample_keeps_rare_cells_whole():

@@ -23,7 +23,7 @@ from abm.config import load_config
 from abm.errors import AbmError
 from abm.view.lattice_image import hex_rgb, lattice_image, plane_of
 from abm.view.live import CONFIG_ENV, LivePage, Page, serve_live
-from abm.view.live_params import config_value, model_params
+from abm.view.live_params import config_value, label_of, model_params
 from abm.view.mesa_viz import Slider, SolaraViz, components, field_figure, population_component
 from abm.viz.plot import TYPE_COLOURS
 
@@ -153,6 +153,19 @@ def test_model_params_are_overrides_that_rebuild_the_same_config(minimal):
     assert config_value(rebuilt.config, "placement.1.density_per_mm3") == 2500
 
 
+def test_slider_labels_name_their_units(minimal):
+    config, _ = load_config(minimal)
+    labels = {key: s.label for key, s in model_params(config, minimal).items() if isinstance(s, Slider)}
+    assert labels["cells.nk.move_rate_per_h"] == "nk move rate (1/h)"
+    assert labels["cells.nk.kill_probability_per_contact"] == "nk kill probability per contact"  # a fraction
+    assert labels["cells.tumor.division_rate_per_h"] == "tumor division rate (1/h)"
+    assert labels["placement.0.density_per_mm3"] == "placement 0: tumor density (cells/mm³)"
+    assert labels["seed"] == "seed"
+    assert label_of("count", "placement 2: nk") == "placement 2: nk count (cells)"
+    assert label_of("max_kills", "nk") == "nk max kills (kills)" and label_of("conjugation_time_min") == \
+        "conjugation time (min)"
+
+
 def test_placement_sliders_keep_every_placement_on_the_lattice(tmp_path):
     crowded = MINIMAL.replace("25000", "100000")  # 80 % of the sites
     path = tmp_path / "crowded.yaml"
@@ -200,7 +213,7 @@ def test_live_page_steps_and_reset_rebuilds_with_the_changed_parameter(minimal):
     click(rc, "Step")
     assert text_of(rc, "abm-live-step-label").startswith("step 2 of 50")
     assert "nk active" in "".join(str(w.unsafe_innerHTML) for w in with_class(rc, "abm-live-legend")[0].children)
-    rc.find(v.Slider, label="nk.kill_probability_per_contact").widget.v_model = 0.5
+    rc.find(v.Slider, label="nk kill probability per contact").widget.v_model = 0.5
     rc.find(v.Slider, label="seed").widget.v_model = 7
     assert first.config.cells.nk.kill_probability_per_contact == 0.05  # a slider applies on Reset only
     click(rc, "Reset")
@@ -266,6 +279,7 @@ def test_live_view_in_the_browser(with_fields):
         WebDriverWait(driver, 120).until(lambda d: d.find_elements(By.CLASS_NAME, "abm-live-step-label"))
         WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".abm-live-field img"))
         assert label(driver).startswith("step 0 of 100")
+        _sliders_show_values_and_units(driver, with_fields)
         before = lattice(driver)
         button(driver, "Step").click()
         WebDriverWait(driver, 60).until(lambda d: label(d).startswith("step 1 of 100 · t = 0.1 h"))
@@ -279,3 +293,19 @@ def test_live_view_in_the_browser(with_fields):
         assert label(driver) == paused  # paused: no more steps
         shot = screenshot(driver, "view-live")
         assert shot.stat().st_size > 10_000
+
+
+def _sliders_show_values_and_units(driver, path: str) -> None:
+    """Each parameter slider shows its value at all times (not only while dragged) under a label
+    naming its units."""
+    from selenium.webdriver.common.by import By
+
+    config, _ = load_config(path)
+    shown = {}
+    for slider in driver.find_elements(By.CSS_SELECTOR, ".v-navigation-drawer .v-slider"):
+        value = slider.find_element(By.CSS_SELECTOR, ".v-slider-thumb__label")
+        assert value.is_displayed(), slider.text
+        shown[slider.find_element(By.CSS_SELECTOR, ".v-label").text] = value.text
+    expected = config.cells.nk.move_rate_per_h
+    assert float(shown["nk move rate (1/h)"]) == pytest.approx(expected, rel=0.02), shown
+    assert int(shown["seed"]) == config.seed and "placement 0: tumor count (cells)" in shown, shown

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import OutputError
 from ..io.reader import READ_ERRORS, Run
+from ..viz.plot import plain_series
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +42,12 @@ class RunInfo:
     def ndim(self) -> int:
         return len(self.shape)
 
+    @property
+    def title(self) -> str:
+        """What the run is among others shown: its study or sweep arm where the file records one
+        (the reader's Run.arm), else its file name."""
+        return str(self.attrs.get("arm") or self.attrs.get("sweep_arm") or self.path.stem)
+
 
 def stamp(path) -> tuple | None:
     """(size, mtime_ns): changes whenever the writer writes; None when the file cannot be seen."""
@@ -54,15 +61,16 @@ def stamp(path) -> tuple | None:
 def read_info(path) -> RunInfo:
     with Run(path) as run:  # opened, read, closed: a live run's writer waits only for this
         attrs = run.attrs
-        steps = tuple(run.snapshot_steps())
+        steps = tuple(run.snapshot_steps)
         groups = _read(run, lambda f: [f["snapshots"][f"{s:08d}"] for s in steps])
         times = _read(run, lambda f: tuple(float(g.attrs["time_h"]) for g in groups))
         fields = _read(run, lambda f: {name: _text(ds.attrs.get("units", "")) for name, ds in
                                        (groups[-1]["fields"].items() if groups else [])})
         return RunInfo(path=Path(path), stamp=stamp(path), run_id=str(attrs.get("run_id", "")),
                        name=str(attrs.get("name", Path(path).stem)), shape=run.lattice_shape,
-                       dx_um=float(attrs["dx_um"]), types=run.cell_types(), states=run.cell_states(),
-                       steps=steps, times=times, fields=fields, attrs=attrs, series=run.timeseries())
+                       dx_um=float(attrs["dx_um"]), types=list(run.cell_types),
+                       states=dict(run.cell_states), steps=steps, times=times, fields=fields, attrs=attrs,
+                       series=plain_series(run.timeseries()))
 
 
 _infos: dict[Path, RunInfo] = {}
@@ -90,14 +98,41 @@ def read_plane(path: Path, run_id: str, step: int, axis: int | None, index: int 
 
 
 @functools.lru_cache(maxsize=32)
-def read_cells(path: Path, run_id: str, step: int) -> dict:
-    """Site, type and state of every cell of a snapshot (its agent table: far smaller than a 3D lattice)."""
+def read_agents(path: Path, run_id: str, step: int) -> dict:
+    """Every column of a snapshot's agent table (site, cell_type, state, id, ...): one row per
+    cell, far smaller than a 3D lattice."""
     with Run(path) as run:
-        steps = run.snapshot_steps()
-        if step not in steps:
+        if step not in run.snapshot_steps:
             raise OutputError(f"{path}: no snapshot at step {step}")
-        agents = _read(run, lambda f: f["snapshots"][f"{step:08d}"]["agents"])
-        return _read(run, lambda f: {name: agents[name][...] for name in ("site", "cell_type", "state")})
+        return _read(run, lambda f: {name: ds[...] for name, ds in f["snapshots"][f"{step:08d}"]["agents"].items()})
+
+
+def read_cells(path: Path, run_id: str, step: int) -> dict:
+    """Site, type and state of every cell of a snapshot."""
+    agents = read_agents(path, run_id, step)
+    return {name: agents[name] for name in ("site", "cell_type", "state")}
+
+
+_maxima: dict[tuple, float] = {}  # (path, run_id, field, step) -> the field's maximum: snapshots never change
+_maxima_lock = threading.Lock()
+
+
+def field_maximum(info: RunInfo, name: str) -> float:
+    """The field's largest value over the whole lattice and every snapshot of the run (0 where
+    it has none): the top of a colour scale that stays put in time. Each snapshot is read once
+    (in one opening of the file), so a run being written costs only its new snapshots."""
+    with _maxima_lock:
+        todo = [s for s in info.steps if (info.path, info.run_id, name, s) not in _maxima]
+        if todo:
+            with Run(info.path) as run:
+                for step in todo:
+                    _maxima[(info.path, info.run_id, name, step)] = _read(run, lambda f: _top(f, step, name))
+        return max((_maxima[(info.path, info.run_id, name, s)] for s in info.steps), default=0.0)
+
+
+def _top(file, step: int, name: str) -> float:
+    values = file["snapshots"][f"{step:08d}"]["fields"].get(name)
+    return float(np.max(values[...])) if values is not None and values.size else 0.0
 
 
 def _read(run: Run, what):

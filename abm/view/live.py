@@ -19,6 +19,19 @@ from .mesa_viz import ComponentsPanel, Slider, SolaraViz, components
 
 CONFIG_ENV = "ABM_LIVE_CONFIG"  # the served config file: the Solara app reads it in each session
 APP = "abm.view.live:Page"
+# Mesa's sliders (the sidebar) show their value only while dragged, and a long label squeezes the
+# track to a stub. Each label goes on its own line above a full-width track, and Vuetify's own
+# value label (a bubble, hidden unless dragged) stays shown as plain text under the thumb.
+CSS = """
+.v-navigation-drawer .v-slider.v-input--horizontal { display: flex; flex-wrap: wrap; margin-bottom: 12px; }
+.v-navigation-drawer .v-slider .v-input__prepend { width: 100%; margin: 0 0 -8px 0; }
+.v-navigation-drawer .v-slider .v-input__control { flex: 1 1 100%; width: 100%; }
+.v-navigation-drawer .v-slider-thumb__label-container { display: block !important; }
+.v-navigation-drawer .v-slider-thumb__label { background: transparent !important; color: #333 !important;
+  font-size: 11px; height: auto; min-width: 0; padding: 0; transform: translateX(-50%) !important;
+  bottom: auto !important; top: 16px; left: 0 !important; }
+.v-navigation-drawer .v-slider-thumb__label-wedge { display: none; }
+"""
 
 
 @solara.component
@@ -37,21 +50,23 @@ def LivePage(model: solara.Reactive, path: str, device: str | None = None):
     """SolaraViz on `model` (a reactive TissueModel: Reset replaces its value) of config `path`."""
     current = model.value
     params = solara.use_memo(lambda: model_params(current.config, path, device), [path, device])
-    keys = [key for key, value in params.items() if isinstance(value, Slider)]
-    views = solara.use_memo(lambda: [*components(current), (lambda m: ParametersView(m, keys), 0)], [path])
+    labels = {key: value.label for key, value in params.items() if isinstance(value, Slider)}
+    views = solara.use_memo(lambda: [*components(current), (lambda m: ParametersView(m, labels), 0)], [path])
+    solara.Style(CSS)
     # components=[]: SolaraViz's own component grid does not load under ipyvuetify 3 (see ComponentsPanel)
     SolaraViz(model, components=[], model_params=params, name=f"{current.config.name} (live)", play_interval=50)
     ComponentsPanel(views, current)
 
 
 @solara.component
-def ParametersView(model: TissueModel, keys: list[str]):
-    """The slider parameters' values in the model on screen (the sliders take effect on Reset)."""
+def ParametersView(model: TissueModel, labels: dict[str, str]):
+    """The slider parameters' values in the model on screen (the sliders take effect on Reset), by
+    their sliders' labels (with units); keys: config override keys."""
     with solara.Column(classes=["abm-live-parameters"], style={"gap": "0px"}):
         solara.Text("this model's parameters (sliders apply on Reset)", style={"font-weight": "bold"})
-        for key in keys:
+        for key, label in labels.items():
             value = model.seed if key == "seed" else config_value(model.config, key)
-            solara.Text(f"{key} = {value:g}", classes=[f"abm-live-param-{key.replace('.', '-')}"])
+            solara.Text(f"{label} = {value:g}", classes=[f"abm-live-param-{key.replace('.', '-')}"])
 
 
 def serve_live(config: str, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:

@@ -26,6 +26,22 @@ KEY_PARAMETERS = {
 }
 PER_TYPE = 3
 SLIDER_STEPS = 100  # a float slider moves in 1/100 of its range
+# Units of a config key, read from its name (the config's convention: rates end in _per_h, ...);
+# the first suffix that matches wins. Keys without one are counts or fractions (probabilities).
+UNIT_SUFFIXES = (("_per_mm3", "cells/mm³"), ("_per_h", "1/h"), ("_per_min", "1/min"), ("_min", "min"),
+                 ("_h", "h"), ("_um", "µm"))
+NAMED_UNITS = {"max_kills": "kills", "count": "cells"}
+
+
+def label_of(key: str, prefix: str = "") -> str:
+    """A slider's label: the key in words, its units in brackets ('nk move rate (1/h)')."""
+    name, unit = key, NAMED_UNITS.get(key, "")
+    for suffix, text in UNIT_SUFFIXES:
+        if key.endswith(suffix):
+            name, unit = key[: -len(suffix)], text
+            break
+    words = f"{prefix} {name.replace('_', ' ')}".strip()
+    return f"{words} ({unit})" if unit else words
 
 
 def model_params(config: Config, path: str, device: str | None = None) -> dict[str, Any]:
@@ -37,7 +53,7 @@ def model_params(config: Config, path: str, device: str | None = None) -> dict[s
     for cell_type in placed_types(config):
         section = getattr(config.cells, cell_type)
         for key in slider_keys(cell_type, section):
-            params[f"cells.{cell_type}.{key}"] = parameter_slider(f"{cell_type}.{key}", section, key)
+            params[f"cells.{cell_type}.{key}"] = parameter_slider(label_of(key, cell_type), section, key)
     params.update(placement_sliders(config))
     return params
 
@@ -110,6 +126,6 @@ def placement_sliders(config: Config) -> dict[str, Slider]:
         if value is None or not hasattr(p, "cell_type"):
             continue  # from_run placements copy a run's cells: nothing to count
         top = value * room if value else (n_sites // 100 if key == "count" else 1000.0)
-        label = f"placement {i}: {p.cell_type} {key.replace('_per_mm3', ' per mm³')}"
+        label = label_of(key, f"placement {i}: {p.cell_type}")
         sliders[f"placement.{i}.{key}"] = _slider(label, value, 0, int(top) if key == "count" else top)
     return sliders

@@ -17,13 +17,13 @@ and docs/live.md.
 """
 from __future__ import annotations
 
-import html
 import warnings
 
 import solara
 
-from ..viz.plot import FIELD_CMAP, Categories, colorbar, draw_plane, field_title
+from ..viz.plot import Categories, field_panel, field_title
 from .lattice_image import LatticeImage, lattice_image, plane_of, upscale
+from .legend import Legend
 
 with warnings.catch_warnings():  # Mesa 3.3's ComponentsView trips solara's rules-of-hooks check on import
     warnings.simplefilter("ignore", UserWarning)
@@ -114,18 +114,7 @@ def LatticeView(model, axis: int = 2, index: int | None = None):
         if image.plane:
             solara.Text(f"cells, {image.plane}", classes=["abm-live-plane"])
         solara.Image(upscale(image.rgb), classes=["abm-live-lattice-image"])
-        Legend(image)
-
-
-@solara.component
-def Legend(image: LatticeImage):
-    with solara.Row(classes=["abm-live-legend"], style={"flex-wrap": "wrap", "gap": "2px 14px"}):
-        if not image.legend:
-            solara.Text("no cells")
-        for entry in image.legend:
-            swatch = (f'<span style="display:inline-block;width:11px;height:11px;margin-right:4px;'
-                      f'background:{entry.colour};border:1px solid #555"></span>')
-            solara.HTML(tag="span", unsafe_innerHTML=f"{swatch}{html.escape(entry.label)}: {entry.count:,}")
+        Legend(image.legend)
 
 
 @solara.component
@@ -144,15 +133,14 @@ def FieldView(model, axis: int = 2, index: int | None = None):
 
 
 def field_figure(model, name: str, axis: int = 2, index: int | None = None):
-    """The field's plane in mm, 0 to its maximum in viridis, with a colour bar labelled in its units."""
+    """The field's plane in mm, 0 to its maximum in viridis, with a colour bar labelled in its units
+    (none where the field is zero everywhere: a note says so)."""
     from matplotlib.figure import Figure  # not pyplot: figures are drawn in the server's threads
 
     values, where = plane_of(model.backend.to_host(model.fields[name]), axis, index)
     fig = Figure(figsize=(4.8, 3.9), layout="constrained")
     ax = fig.add_subplot()
-    top = max(float(values.max()) if values.size else 0.0, 1e-12)
-    image = draw_plane(ax, values, model.config.lattice.dx_um, len(model.lattice.shape), axis,
-                       cmap=FIELD_CMAP, vmin=0, vmax=top)
-    colorbar(fig, image, ax, field_title(name, model.config.fields[name].units))
+    field_panel(fig, ax, values, 0.0, model.config.lattice.dx_um, len(model.lattice.shape), axis,
+                field_title(name, model.config.fields[name].units))
     ax.set_title(name + (f", {where}" if where else ""), fontsize=10)
     return fig

@@ -1,4 +1,4 @@
-"""Solara components of the run viewer: the controls, and one card per run.
+"""Solara components of the run viewer: the controls, and one card per run (its views: views.py).
 
 CSS classes named abm-* mark the parts that the browser test (tests/test_view_browser.py) finds.
 """
@@ -8,9 +8,16 @@ import solara
 
 from ..errors import AbmError
 from ..viz.plot import AXIS_NAMES
-from . import data, pictures
+from . import data, views
 
 NO_FIELD = "none"
+FIXED, PER_FRAME = "fixed", "per frame"
+PAGE_PX = 1360  # the page's width for figures: each run's figures get their share of it
+
+
+def figure_px(columns: int) -> int:
+    """Width of a run's figures with `columns` runs side by side (less the cards' padding)."""
+    return (PAGE_PX - 16 * (columns - 1)) // columns - 34
 
 
 @solara.component
@@ -52,12 +59,23 @@ def RunChooser(labels: list[str], shown: solara.Reactive[list[int]]):
 
 
 @solara.component
-def RunCard(info: data.RunInfo | None, error: str | None, label: str, time_h: float | None,
-            field: str, axis: int, index, show3d: bool, wide: bool):
-    """One run at the snapshot nearest to time_h (None: its last): lattice, field, 3D view, populations,
-    config and provenance."""
+def ScaleToggle(per_frame: solara.Reactive[bool]):
+    """The field's colour scale: fixed (one top for every time of every run shown) or per frame."""
+    with solara.Row(style={"align-items": "center"}):
+        solara.Text("colour scale")
+        solara.ToggleButtonsSingle(value=PER_FRAME if per_frame.value else FIXED, values=[FIXED, PER_FRAME],
+                                   on_value=lambda chosen: per_frame.set(chosen == PER_FRAME), classes=["abm-scale"])
+
+
+@solara.component
+def RunCard(info: data.RunInfo | None, error: str | None, label: str, time_h: float | None, field: str,
+            axis: int, index, show3d: bool, fixed_top: float | None, columns: int):
+    """One run at the snapshot nearest to time_h (None: its last), titled by its arm: lattice and
+    field, hover details, legend, 3D view, downloads, config and provenance."""
     with solara.Card(classes=["abm-run"], margin=0):
-        solara.Div(children=[label], classes=["abm-run-title"], style={"font-weight": "bold"})
+        solara.Div(children=[info.title if info is not None else label], classes=["abm-run-title"],
+                   style={"font-weight": "bold", "font-size": "16px"})
+        solara.Div(children=[label], classes=["abm-run-file"], style={"font-size": "12px", "color": "#666"})
         if error is not None or info is None:
             solara.Error(error or "not read yet", classes=["abm-run-error"])
             return
@@ -69,10 +87,15 @@ def RunCard(info: data.RunInfo | None, error: str | None, label: str, time_h: fl
         status = "" if a.get("completed") else \
             f", {a.get('status')} (step {a.get('steps_done')} of {a.get('steps_planned')})"
         solara.Div(children=[f"step {step}, t = {t:.2f} h{status}"], classes=["abm-step-label"])
+        field = field if field != NO_FIELD and field in info.fields else None
         try:
-            _Panels(info, step, t, field, axis, index, show3d, wide)
+            views.FrameView(info, step, field, axis, index, fixed_top, stacked=columns > 1,
+                            width_px=figure_px(columns))
+            if info.ndim == 3 and show3d:
+                views.Cells3D(info, step, axis, index, min(figure_px(columns), 760))
         except AbmError as problem:  # e.g. the file was damaged or replaced while shown
             solara.Error(str(problem), classes=["abm-run-error"])
+        views.Exports(info, step, field, axis, index, fixed_top)
         Provenance(info)
 
 
@@ -82,30 +105,15 @@ def snapshot_at(info: data.RunInfo, time_h: float | None) -> tuple[int, float]:
     return info.steps[at], info.times[at]
 
 
-def draw_pictures(info: data.RunInfo, time_h: float, field: str, axis: int, index, show3d: bool) -> None:
-    """Draw (into the shared cache) what a RunCard shows at time_h, without showing it."""
+def prefetch(info: data.RunInfo, time_h: float, axis: int, index, show3d: bool) -> None:
+    """Read (into the shared caches) what a RunCard shows at time_h, without showing it."""
     if not info.steps:
         return
-    step, t = snapshot_at(info, time_h)
-    pictures.lattice(info, step, axis, index)
-    if field in info.fields:
-        pictures.field(info, field, step, axis, index)
+    step, _ = snapshot_at(info, time_h)
+    p_axis, p_index = views.plane_of(info, axis, index)
+    data.read_plane(info.path, info.run_id, step, p_axis, p_index)
     if info.ndim == 3 and show3d:
-        pictures.cells3d(info, step, axis, index)
-    pictures.series(info, t)
-
-
-def _Panels(info, step, t, field, axis, index, show3d, wide):
-    columns = "repeat(2, minmax(0, 1fr))" if wide else "minmax(0, 1fr)"  # one run: two panels a row
-    with solara.Div(style={"display": "grid", "grid-template-columns": columns, "gap": "8px"}):
-        solara.Image(pictures.lattice(info, step, axis, index), width="100%", classes=["abm-lattice"])
-        if field != NO_FIELD and field in info.fields:
-            solara.Image(pictures.field(info, field, step, axis, index), width="100%", classes=["abm-field"])
-        elif field != NO_FIELD:
-            solara.Info(f"this run has no field {field}")
-        if info.ndim == 3 and show3d:
-            solara.Image(pictures.cells3d(info, step, axis, index), width="100%", classes=["abm-cells3d"])
-        solara.Image(pictures.series(info, t), width="100%", classes=["abm-series"])
+        data.read_cells(info.path, info.run_id, step)
 
 
 @solara.component

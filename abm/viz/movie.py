@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import OutputError
 from ..io.reader import Run
-from .plot import CellMarkers, Categories, colorbar, draw_plane, field_title, plane_label
+from .plot import CellMarkers, Categories, draw_plane, field_panel, field_title, field_top, plain_series, plane_label
 
 MAX_FRAMES = 2000
 
@@ -46,7 +44,7 @@ def _writer(out: Path, fps: float):
 
 def _read_frames(path, field, axis, index):
     with Run(path) as run:
-        steps = run.snapshot_steps()
+        steps = run.snapshot_steps
         if not steps:
             raise OutputError(f"{path}: run has no snapshots")
         if len(steps) > MAX_FRAMES:
@@ -55,8 +53,8 @@ def _read_frames(path, field, axis, index):
         if field is not None and field not in frames[-1]["fields"]:
             names = ", ".join(frames[-1]["fields"]) or "none"
             raise OutputError(f"--field {field}: no such field in {path} (fields: {names})")
-        series = run.timeseries()
-        return frames, run.cell_types(), run.cell_states(), run.lattice_shape, run.attrs, series
+        series = plain_series(run.timeseries())
+        return frames, run.cell_types, run.cell_states, run.lattice_shape, run.attrs, series
 
 
 def make_movie(path, out, field: str | None = None, fps: float = 5.0, axis: int = 2,
@@ -90,11 +88,11 @@ def make_movie(path, out, field: str | None = None, fps: float = 5.0, axis: int 
               loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False, borderaxespad=0)
     heat = None
     if field:
-        vmax = max(max(float(np.max(f["fields"][field])) for f in frames), 1e-12)  # one scale for every frame
+        top = max(field_top(f["fields"][field]) for f in frames)  # one scale for every frame
         ax = axes[0, 1]
-        heat = draw_plane(ax, first["fields"][field], dx, ndim, first["axis"], cmap="viridis", vmin=0, vmax=vmax)
         ax.set_title(field + (f", {where}" if where else ""))
-        colorbar(fig, heat, ax, field_title(field, first["units"].get(field, "")))
+        heat = field_panel(fig, ax, first["fields"][field], top, dx, ndim, first["axis"],
+                           field_title(field, first["units"].get(field, "")))
     title = fig.suptitle(" ", fontsize=13)
     fig.canvas.draw()
     fig.set_layout_engine("none")  # freeze the layout: frames must not jitter

@@ -12,19 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..io.reader import Run
+from .colours import EMPTY_COLOUR, TYPE_COLOURS, category_colours  # noqa: F401 (TYPE_COLOURS: read from here too)
 
 AXIS_NAMES = ("x", "y", "z")
-# Colours per cell type, one per state in code order (the states each type declares, abm/cells/); other types
-# (plugins) get FALLBACK.
-TYPE_COLOURS = {
-    "tumor": ["#d62728", "#ff7f0e", "#f7a1a1", "#8c564b"],  # proliferating, invasive, dormant, apoptotic
-    "nk": ["#1f77b4", "#17becf", "#6baed6", "#08306b", "#b5cfe8"],  # active, conjugated, exposed, exhausted, quiescent
-    "stellate": ["#a1d99b", "#238b45"],  # quiescent, activated
-    "neutrophil": ["#e377c2", "#7b2d8e"],  # free, bound
-    "tcell": ["#dbdb8d", "#8c6d31"],  # free, bound
-}
-FALLBACK = ["#2ca02c", "#bcbd22", "#9467bd", "#c5b0d5", "#7f7f7f", "#17becf", "#aec7e8"]
-EMPTY_COLOUR = "#ffffff"
 FIELD_CMAP = "viridis"
 
 
@@ -39,13 +29,8 @@ class Categories:
 
     @classmethod
     def of(cls, types: list[str], states: dict[str, list[str]]) -> "Categories":
-        pairs, colours, spare = [], [], iter(FALLBACK * 4)
-        for t_name in types:
-            palette = TYPE_COLOURS.get(t_name, [])
-            for s_code, s_name in enumerate(states[t_name]):
-                pairs.append((t_name, s_name))
-                colours.append(palette[s_code] if s_code < len(palette) else next(spare))
-        return cls(pairs, colours, types, states)
+        pairs = [(t_name, s_name) for t_name in types for s_name in states[t_name]]
+        return cls(pairs, category_colours(types, states), types, states)
 
     def codes(self, cell_type: np.ndarray, cell_state: np.ndarray) -> np.ndarray:
         """0 for empty sites, 1 + index into pairs for occupied ones."""
@@ -66,6 +51,15 @@ class Categories:
     def label(self, index: int) -> str:
         t_name, s_name = self.pairs[index]
         return f"{t_name} {s_name}" if len(self.states[t_name]) > 1 else t_name
+
+
+def plain_series(series):
+    """The time series with 'step' and 'time_h' as its first columns and a plain row index, whether
+    the reader gives them as columns or as the index (time_h)."""
+    if "time_h" not in series.columns and "time_h" in (series.index.names or []):
+        series = series.reset_index()
+    first = [c for c in ("step", "time_h") if c in series.columns]
+    return series[first + [c for c in series.columns if c not in first]].reset_index(drop=True)
 
 
 def plane_axes(ndim: int, axis: int | None) -> tuple[int, int]:
@@ -159,6 +153,23 @@ def colorbar(fig, image, ax, label: str):
     return bar
 
 
+def field_top(values: np.ndarray) -> float:
+    return float(np.max(values)) if values.size else 0.0
+
+
+def field_panel(fig, ax, values: np.ndarray, top: float, dx_um: float, ndim: int, axis, label: str):
+    """A field from 0 to `top` (0: its own maximum) with a colour bar in its units, or, where it is
+    zero everywhere, a note instead of a colour bar (a scale from 0 to 0 says nothing)."""
+    top = top or field_top(values)
+    image = draw_plane(ax, values, dx_um, ndim, axis, cmap=FIELD_CMAP, vmin=0, vmax=top or 1.0)
+    if top > 0:
+        colorbar(fig, image, ax, label)
+    else:
+        ax.text(1.04, 0.5, f"{label}:\nzero everywhere", transform=ax.transAxes, va="center", fontsize=8,
+                color="0.3")
+    return image
+
+
 @dataclass
 class Plot:
     path: str
@@ -186,8 +197,8 @@ def plot_run(path, out, step=None, axis=2, index=None, dpi=100) -> Plot:
 
     with Run(path) as run:  # read everything, then let go of the file (a live run may be writing it)
         snap = run.snapshot_slice(step, axis, index)
-        series = run.timeseries()
-        types, states = run.cell_types(), run.cell_states()
+        series = plain_series(run.timeseries())
+        types, states = run.cell_types, run.cell_states
         shape = run.lattice_shape
         attrs = run.attrs
         whole_counts = series[series["step"] == snap["step"]]
@@ -214,11 +225,8 @@ def plot_run(path, out, step=None, axis=2, index=None, dpi=100) -> Plot:
 
     for k, (fname, values) in enumerate(fields, start=1):
         ax = axes[f"field:{fname}"] = fig.add_subplot(grid[k // ncols, k % ncols])
-        image = draw_plane(ax, values, dx, ndim, snap["axis"], cmap=FIELD_CMAP, vmin=0,
-                           vmax=max(float(np.max(values)) if values.size else 0.0, 1e-12))
-        units = snap["units"].get(fname, "")
         ax.set_title(fname + (f", {where}" if where else ""))
-        colorbar(fig, image, ax, field_title(fname, units))
+        field_panel(fig, ax, values, 0.0, dx, ndim, snap["axis"], field_title(fname, snap["units"].get(fname, "")))
 
     ax = axes["timeseries"] = fig.add_subplot(grid[nrows, :])
     draw_series(ax, series, cats, snap["time_h"])
