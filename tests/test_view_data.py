@@ -1,4 +1,4 @@
-"""abm view without a browser: the run list, what is read from the files, and the panel pictures."""
+"""abm view without a browser: the run list, what is read from the files, the figures, hover text and downloads."""
 from __future__ import annotations
 
 import base64

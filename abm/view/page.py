@@ -1,8 +1,9 @@
 """The run viewer's page (the Solara app that `abm view RUN ...` serves).
 
 Runs are the read-only list resolved from the command line (abm.view.runs); the browser selects
-among them by index. All UI state (time, field, plane, runs shown, playing) is per browser session:
-solara.use_reactive inside the component, never module globals.
+among them by index. All UI state (time, field, colour scale, plane, runs shown, playing) is per
+browser session: solara.use_reactive inside the component, never module globals. What the files
+hold is read through abm.view.data and cached there for every session.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from .views import Populations
 RUNS = runs.from_env()
 MAX_SHOWN = 4  # runs side by side at first (a sweep folder may hold hundreds; the chooser picks others)
 POLL_S = 2.0  # how often the files are looked at for new snapshots (a stat, no read, when unchanged)
-PLAY_S = 0.5  # seconds per snapshot while playing (longer when drawing takes longer)
+PLAY_S = 0.5  # seconds per snapshot while playing (longer when reading a snapshot takes longer)
 CSS = """
 .abm-time-slider .v-input, .abm-plane-index .v-input { margin-top: 0; }
 .abm-frame, .abm-cells3d, .abm-populations { width: 100%; overflow-x: auto; }

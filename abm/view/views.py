@@ -174,7 +174,7 @@ def Exports(info: data.RunInfo, step: int, field: str | None, axis: int, index, 
     csv = solara.use_memo(lambda: functools.partial(exports.series_csv, info), dependencies=[info.path, info.stamp])
     gif = solara.use_memo(lambda: functools.partial(exports.movie_gif, info, field, p_axis, p_index),
                           dependencies=[info.path, info.stamp, field, p_axis, p_index])
-    with solara.Row(classes=["abm-exports"], style={"flex-wrap": "wrap", "gap": "6px"}):
+    with solara.Row(classes=["abm-exports"], style={"flex-wrap": "wrap", "gap": "6px", "margin-top": "6px"}):
         solara.FileDownload(png, exports.filename(info, f"step{step}", "png"), label="frame (PNG)",
                             mime_type="image/png")
         solara.FileDownload(csv, exports.filename(info, "timeseries", "csv"), label="time series (CSV)",

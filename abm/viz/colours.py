@@ -6,10 +6,10 @@ fixed colours (TYPE_COLOURS), so a figure reads the same from run to run. Any ot
 (a plugin's type, or a state a built-in type gains later) takes the first colour of CANDIDATES
 that is far enough from every colour already in use, the built-ins' included whether or not the
 run has them, and from white (empty sites). "Far enough" is a distance in CIE Lab (about how
-different two colours look), MIN_DELTA_E: the closest two built-in colours are 19 apart. When
-the candidates run out, golden-angle hues at three lightnesses go on without end, and the
-distance asked for shrinks step by step, so the palette extends to any number of categories,
-never giving two the same colour.
+different two colours look), MIN_DELTA_E: the closest two built-in colours are 19 apart. After
+the listed candidates come golden-angle hues at three lightnesses (thousands), and when none is
+far enough the distance asked for shrinks step by step: the palette extends to any number of
+categories a run could have, never giving two the same colour.
 """
 from __future__ import annotations
 
@@ -86,12 +86,14 @@ class _Palette:
 
 @functools.lru_cache(maxsize=64)
 def _colours(types: tuple[str, ...], states: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
-    builtin = [colour for palette in TYPE_COLOURS.values() for colour in palette]
-    palette = _Palette([EMPTY_COLOUR, *builtin])
+    palette = None  # made when first needed: runs of the built-in types alone never need it
     out = []
     for t_name, t_states in zip(types, states):
         own = TYPE_COLOURS.get(t_name, [])
-        out.extend(own[s] if s < len(own) else palette.next() for s in range(len(t_states)))
+        for s in range(len(t_states)):
+            if s >= len(own) and palette is None:
+                palette = _Palette([EMPTY_COLOUR, *(c for colours in TYPE_COLOURS.values() for c in colours)])
+            out.append(own[s] if s < len(own) else palette.next())
     return tuple(out)
 
 
