@@ -60,13 +60,6 @@ def test_properties_agree_with_the_file(path):
         assert run.field_names == list(f["snapshots"][names[-1]]["fields"])
 
 
-def test_the_old_call_forms_still_answer(path):
-    """abm/view calls snapshot_steps(), cell_types(), cell_states() as they were: methods."""
-    with abm.open_run(path) as run, pytest.warns(DeprecationWarning, match="properties now"):
-        assert run.snapshot_steps() == run.snapshot_steps and type(run.snapshot_steps()) is list
-        assert run.cell_types() == run.cell_types and run.cell_states() == run.cell_states
-
-
 def test_repr_summarises_the_run(path):
     with abm.open_run(path) as run:
         text, shape, steps = repr(run), run.lattice_shape, run.snapshot_steps

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,21 +42,6 @@ def _one_line_errors(method):
         except READ_ERRORS as error:
             raise OutputError(f"{self.path}: damaged run file ({probe.reason(error)})") from None
     return wrapper
-
-
-class _CallableList(list):
-    """A list that calling returns (a copy of): snapshot_steps, cell_types and cell_states were
-    methods before they became properties, and abm/view still calls them. Remove with those calls."""
-
-    def __call__(self):
-        warnings.warn("Run.snapshot_steps, cell_types and cell_states are properties now: drop the ()",
-                      DeprecationWarning, stacklevel=2)
-        return type(self).__mro__[1](self)
-
-
-class _CallableDict(dict):
-    __call__ = _CallableList.__call__
-    __doc__ = _CallableList.__doc__
 
 
 class Run:
@@ -150,19 +134,19 @@ class Run:
     @_one_line_errors
     def cell_types(self) -> list[str]:
         """Cell type names in code order: code k of the cell_type arrays is cell_types[k] (-1: empty)."""
-        return _CallableList(json.loads(_text(self.file.attrs["cell_types"])))
+        return json.loads(_text(self.file.attrs["cell_types"]))
 
     @property
     @_one_line_errors
     def cell_states(self) -> dict[str, list[str]]:
         """{type: state names in code order}: code k of cell_state for that type is the k-th name."""
-        return _CallableDict(json.loads(_text(self.file.attrs["cell_states"])))
+        return json.loads(_text(self.file.attrs["cell_states"]))
 
     @property
     @_one_line_errors
     def snapshot_steps(self) -> list[int]:
         """Steps with a snapshot, ascending (e.g. [0, 40, 80])."""
-        return _CallableList(sorted(int(name) for name in self.file.get("snapshots", {})))
+        return sorted(int(name) for name in self.file.get("snapshots", {}))
 
     @property
     @_one_line_errors
