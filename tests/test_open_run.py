@@ -243,3 +243,18 @@ def test_without_xarray_one_line_saying_what_to_install(path, monkeypatch):
     with abm.open_run(path) as run, pytest.raises(AbmError) as error:
         run.to_xarray()
     assert str(error.value) == f"{path}: to_xarray() needs xarray, which is not installed: pip install xarray"
+
+
+def test_a_run_records_the_arm_it_was_made_with(tmp_path):
+    """abm run --arm writes the arm (the viewer titles its panels with it; Run.arm reads it)."""
+    from abm.runner import run_to_file
+    from run_helpers import ROOT
+
+    out = tmp_path / "grammar.h5"
+    run_to_file(str(ROOT / "configs" / "grammar_dormancy.yaml"), overrides={"time.duration_h": 1.0}, out=out,
+                progress=False, log=lambda *a: None, arm="grammar")
+    assert abm.open_run(out).arm == "grammar"
+    base = tmp_path / "base.h5"
+    run_to_file(str(ROOT / "configs" / "grammar_dormancy.yaml"), overrides={"time.duration_h": 1.0}, out=base,
+                progress=False, log=lambda *a: None)
+    assert abm.open_run(base).arm is None

@@ -219,6 +219,7 @@ class RunWriter:
         attrs["config_source"] = model.config_source
         attrs["config_source_text"] = config_text or ""
         attrs["name"] = model.config.name
+        attrs["arm"] = model.arm or ""  # the arm of the config it ran (abm run --arm), "" for the base
         attrs["seed"] = model.seed
         attrs["device"] = model.backend.description
         attrs["lattice_shape"] = np.asarray(model.lattice.shape, dtype=np.int64)

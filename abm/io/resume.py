@@ -169,8 +169,11 @@ def _model(chosen: Plan, cp, device):
     from ..model import TissueModel
 
     if cp is not None and not chosen.damaged:
-        return checkpoints.build_model(cp, device=device)
-    return TissueModel(yaml.safe_load(chosen.config_yaml), device=device, seed=chosen.seed)
+        model = checkpoints.build_model(cp, device=device)
+    else:
+        model = TissueModel(yaml.safe_load(chosen.config_yaml), device=device, seed=chosen.seed)
+    model.arm = _attr((chosen.attrs or {}).get("arm")) or None  # the config_yaml has the arm applied already
+    return model
 
 
 def apply(chosen: Plan, device: str | None = None) -> Resumed:
