@@ -238,18 +238,16 @@ def _view(args) -> int:
 
 
 def _schema(args) -> int:
-    from .config import json_schema, load_raw
+    from .config import json_schema, load_raw, plugins_named
     from .errors import ConfigError
     from .plugins import available
 
     if args.config is None:  # one schema for every config an editor opens: every installed plugin's sections
         plugins = tuple(sorted(available()))
     else:  # only the plugins list is read: the schema is for editing the file, valid or not yet
-        plugins = load_raw(args.config)[0].get("plugins") or []
-        if not isinstance(plugins, list) or not all(isinstance(name, str) for name in plugins):
-            raise ConfigError(f"{args.config}: plugins: expected a list of module or entry-point names")
+        plugins = plugins_named(load_raw(args.config)[0], args.config)
     try:
-        text = json_schema(tuple(plugins))
+        text = json_schema(plugins)
     except ConfigError as error:
         raise ConfigError(f"{args.config or 'installed plugins'}: {error}") from None
     print(text)

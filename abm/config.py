@@ -293,16 +293,22 @@ def config_model(spec) -> type[Config]:
 # ---------------------------------------------------------------- loading and overrides
 
 
+def plugins_named(raw: dict, source: str) -> tuple[str, ...]:
+    """The config's `plugins:` list (one-line error if it is not a list of names)."""
+    plugins = raw.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise ConfigError(f"{source}: plugins: expected a list of module or entry-point names")
+    return tuple(plugins)
+
+
 def validate(raw: dict, source: str = "<config>", check_sources: bool = True) -> Config:
     """Validate against the model of the built-in types plus the config's `plugins:`;
     `check_sources`: the source runs of from_run placements must exist."""
     from .plugins import build_spec
 
-    plugins = raw.get("plugins") or []
-    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
-        raise ConfigError(f"{source}: plugins: expected a list of module or entry-point names")
+    plugins = plugins_named(raw, source)
     try:
-        spec = build_spec(tuple(plugins))
+        spec = build_spec(plugins)
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     try:

@@ -181,7 +181,7 @@ def test_a_sweep_over_the_plugins_parameter(tmp_path):
 
 
 @pytest.mark.skipif(os.environ.get("ABM_PLUGIN_GPU") is None and not __import__("importlib").util.find_spec("cupy"),
-                    reason="no CuPy: the GPU code path of this plugin runs in tissue-abm's tests/test_gpu_path_on_host.py")
+                    reason="no CuPy: test_gpu_code_path.py runs this plugin on the GPU code path on the host")
 def test_on_a_gpu_it_equals_the_cpu(tmp_path):
     from abm import TissueModel
 
