@@ -25,6 +25,7 @@ from .resolution import dying_states, remove_cells, removal_mask, resolve
 from .rules import Intents, StepContext, slots_by_type
 from .schedule import Schedule
 from .sensing import categorise
+from .collector import DataCollector
 from .state import Agents, Lattice, check_invariants
 from .therapy_check import warn_about_idle_therapies
 
@@ -81,7 +82,7 @@ class TissueModel(mesa.Model):
         self.in_force, self.params = {}, {}
         self.observers: list[Callable[[TissueModel], None]] = []  # called after every step (output)
         self.counts = self._count_cells()
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self.datacollector = DataCollector(model_reporters=self._reporters())  # mesa's, safe to read while stepping
         self.datacollector.collect(self)
         self.running = self.steps < self.total_steps
 

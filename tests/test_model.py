@@ -127,3 +127,19 @@ def test_gpu_request_without_a_gpu_is_a_clear_error():
 
     with pytest.raises(ConfigError, match="gpu"):
         TissueModel("configs/default.yaml", device="gpu")
+
+
+def test_the_datacollector_table_reads_whole_while_a_step_collects():
+    """SolaraViz reads the table in one thread while play steps in another: a read between two
+    columns' appends gives the rows every column has, not pandas' length error."""
+    from abm.collector import DataCollector
+    from run_helpers import ROOT
+
+    model = TissueModel(str(ROOT / "configs" / "minimal_rules.yaml"), device="cpu", overrides={"lattice.shape": [20, 20]})
+    model.run(3)
+    collector = model.datacollector
+    assert isinstance(collector, DataCollector) and isinstance(collector, mesa.DataCollector)
+    first = next(iter(collector.model_vars))
+    collector.model_vars[first].append(0)  # one column a row ahead, as mid-collect
+    frame = collector.get_model_vars_dataframe()
+    assert len(frame) == 4 and list(frame.columns) == list(collector.model_vars)

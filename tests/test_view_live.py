@@ -274,18 +274,21 @@ def test_live_view_in_the_browser(with_fields):
     def lattice(driver) -> bytes:
         return driver.find_element(By.CSS_SELECTOR, ".abm-live-lattice-image").screenshot_as_png
 
-    with served("--live", with_fields) as url, chromium() as driver:
+    # A long run: playing must not reach its end (and turn the pause button back to play) before a
+    # slow, busy browser finds the pause button.
+    long_run = Path(with_fields).with_name("live_long.yaml")
+    long_run.write_text(Path(with_fields).read_text().replace("duration_h: 10.0", "duration_h: 1000.0"))
+    with served("--live", str(long_run)) as url, chromium() as driver:
         driver.get(url)
         WebDriverWait(driver, 120).until(lambda d: d.find_elements(By.CLASS_NAME, "abm-live-step-label"))
         WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".abm-live-field img"))
-        assert label(driver).startswith("step 0 of 100")
-        _sliders_show_values_and_units(driver, with_fields)
+        assert label(driver).startswith("step 0 of 10000")
+        _sliders_show_values_and_units(driver, str(long_run))
         before = lattice(driver)
         button(driver, "Step").click()
-        WebDriverWait(driver, 60).until(lambda d: label(d).startswith("step 1 of 100 · t = 0.1 h"))
+        WebDriverWait(driver, 60).until(lambda d: label(d).startswith("step 1 of 10000 · t = 0.1 h"))
         WebDriverWait(driver, 30).until(lambda d: lattice(d) != before)
-        button(driver, "▶").click()
-        WebDriverWait(driver, 60).until(lambda d: int(label(d).split()[1]) >= 4)
+        _play_until(driver, button, label, step=4)
         button(driver, "❚❚").click()
         button(driver, "Step")  # Mesa enables Step again once paused
         paused = _settled(lambda: label(driver))  # a step in flight at the click may still land
@@ -293,6 +296,22 @@ def test_live_view_in_the_browser(with_fields):
         assert label(driver) == paused  # paused: no more steps
         shot = screenshot(driver, "view-live")
         assert shot.stat().st_size > 10_000
+
+
+def _play_until(driver, button, label, step: int) -> None:
+    """Click play until the run passes `step`. On a busy machine a click that lands while the page
+    is still redrawing the last step can be lost, so the click is repeated (at most 3 times)."""
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for _ in range(3):
+        try:
+            button(driver, "▶").click()
+            WebDriverWait(driver, 60).until(lambda d: int(label(d).split()[1]) >= step)
+            return
+        except (StaleElementReferenceException, TimeoutException):
+            continue
+    raise AssertionError(f"play did not pass step {step}: the label reads {label(driver)!r}")
 
 
 def _sliders_show_values_and_units(driver, path: str) -> None:
@@ -309,3 +328,22 @@ def _sliders_show_values_and_units(driver, path: str) -> None:
     expected = config.cells.nk.move_rate_per_h
     assert float(shown["nk move rate (1/h)"]) == pytest.approx(expected, rel=0.02), shown
     assert int(shown["seed"]) == config.seed and "placement 0: tumor count (cells)" in shown, shown
+
+
+def test_play_waits_for_the_page_to_draw_the_last_step(minimal):
+    """abm/view/paced.py: a live model's step waits for the page's redraw, so stepping cannot
+    outrun drawing (Solara's 'too many renders': the page lost its components under load)."""
+    import threading
+
+    from abm.view.paced import drawn, pace
+
+    model = TissueModel(minimal)
+    pace(model)
+    stepping = threading.Thread(target=model.step)
+    stepping.start()
+    stepping.join(timeout=0.5)
+    assert stepping.is_alive() and model.steps == 0  # no redraw reported yet: it waits
+    drawn(model)
+    stepping.join(timeout=60)
+    assert not stepping.is_alive() and model.steps == 1
+    assert pace(model) is pace(model)  # paced once, whatever the page's re-renders

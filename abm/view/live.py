@@ -16,6 +16,7 @@ import solara
 from ..model import TissueModel
 from .live_params import config_value, model_params
 from .mesa_viz import ComponentsPanel, Slider, SolaraViz, components
+from .paced import pace
 
 CONFIG_ENV = "ABM_LIVE_CONFIG"  # the served config file: the Solara app reads it in each session
 APP = "abm.view.live:Page"
@@ -49,6 +50,7 @@ def Page():
 def LivePage(model: solara.Reactive, path: str, device: str | None = None):
     """SolaraViz on `model` (a reactive TissueModel: Reset replaces its value) of config `path`."""
     current = model.value
+    solara.use_memo(lambda: pace(current), [id(current)])  # play waits for each redraw (Reset: a new model)
     params = solara.use_memo(lambda: model_params(current.config, path, device), [path, device])
     labels = {key: value.label for key, value in params.items() if isinstance(value, Slider)}
     views = solara.use_memo(lambda: [*components(current), (lambda m: ParametersView(m, labels), 0)], [path])

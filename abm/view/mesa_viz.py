@@ -24,6 +24,7 @@ import solara
 from ..viz.plot import Categories, field_panel, field_title
 from .lattice_image import LatticeImage, lattice_image, plane_of, upscale
 from .legend import Legend
+from .paced import drawn
 
 with warnings.catch_warnings():  # Mesa 3.3's ComponentsView trips solara's rules-of-hooks check on import
     warnings.simplefilter("ignore", UserWarning)
@@ -81,7 +82,8 @@ def ComponentsPanel(views: list, model):
     the layout `abm view --live` uses beside `SolaraViz(model, components=[])`, because Mesa 3.3's
     own grid (solara.GridDraggable) loads a Vue 2 library (vue-grid-layout) that fails under
     ipyvuetify 3's Vue 3 page ("GlobalVue.use is not a function") and then shows nothing."""
-    update_counter.get()
+    counter = update_counter.get()
+    solara.use_effect(lambda: drawn(model), [counter, id(model)])  # after the redraw: a paced model may step
     with solara.Row(classes=["abm-live-components"], style={"flex-wrap": "wrap", "align-items": "flex-start"}):
         for make, _page in views:
             with solara.Card(style={"min-width": "440px", "max-width": "720px", "flex": "1 1 440px"}):
