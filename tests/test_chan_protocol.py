@@ -125,8 +125,8 @@ def test_one_small_protocol_end_to_end_through_the_validate_runner(tmp_path, mon
         placed = run.snapshot(0)["agents"]
         assert (placed["inhibitory_receptors"][placed["cell_type"] == NK] == 0).all()
     checks = runner.check(results, quick=True)
-    colony = next(c for c in checks if c.criterion == "colonies: tumor-exposed NK > no NK")
-    assert colony.mechanism == ("tumor.exposed_nk_division_boost",) and colony.control_passed is not None
+    colony = next(c for c in checks if c.criterion.id == "exposed_nk_more_colonies" and c.dimension == "2d")
+    assert colony.criterion.mechanism == ("tumor.exposed_nk_division_boost",) and colony.control is not None
 
     # Complete runs of the same config and sources are reused, not run again.
     stamps = {path: path.stat().st_mtime_ns for path in out.rglob("*.h5")}

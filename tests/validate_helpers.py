@@ -22,6 +22,8 @@ def synthetic_run(rng, **fixed) -> dict:
                first_outgrowth_h=float(rng.uniform(50, 300)), kill_probability_single=float(rng.uniform(0.2, 0.4)),
                kill_probability_clustered=float(rng.uniform(0.05, 0.15)), ki67_all_24h=float(rng.uniform(0.5, 0.9)),
                seeded_tumor_cells=200.0)
+    for count in ("colonies", "lesion_burden", "clusters_final", "largest_lesion_ever", "kills"):
+        run[count] = float(rng.integers(1, 10))  # counts are whole numbers
     run["polyclonal_lesions"] = float(rng.integers(0, run["lesions"] + 1))
     run.update(fixed)
     return run

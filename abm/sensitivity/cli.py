@@ -101,7 +101,7 @@ def sensitivity_command(args) -> int:
         path = report.write(analysis, command)
         failed += len(analysis.failures)
         for verdict in analysis.verdicts:
-            print(f"{name}: {verdict.text}: {verdict.status}")
+            print(f"{name}: {verdict.criterion}: {verdict.status}")
         log(f"abm: sensitivity {name}: {analysis.n_runs} runs in {analysis.wall_s:.0f} s -> {path}")
     return 1 if failed else 0
 

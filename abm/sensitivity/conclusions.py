@@ -1,10 +1,11 @@
-"""Does each conclusion survive the whole range? Where it flips, which factors drive it.
+"""Does each criterion's claim survive the whole range? Where it flips, which factors drive it.
 
-A conclusion holds at a design point when its read-out there (mean over the point's seeds)
-satisfies the claim (readouts.Claim); a point where the read-out does not exist (NaN, e.g. no
-lesion to take a share of) is counted apart, neither for nor against. Drivers: the factors with
-the largest Morris mu* (or Sobol total index) on the claim's read-out; beside each, its values at
-the flipping and at the holding points, as multiples of its nominal value.
+A criterion holds at a design point when its effect there lies on the claimed side (readouts.py);
+a point where the effect is undefined (NaN: no lesion to take a share of, a failed run) is not
+measurable, counted apart and never as holding. Robustness: the share of all design points where
+it holds (robustness.csv). Drivers: the factors with the largest Morris mu* (or Sobol total
+index) on the criterion's effect; beside each, its values at the flipping and at the holding
+points, as multiples of its nominal value.
 """
 from __future__ import annotations
 
@@ -15,19 +16,29 @@ import pandas as pd
 
 TOP_DRIVERS = 3
 POINTS_LISTED = 5
+ROBUSTNESS_COLUMNS = ("criterion", "kind", "points", "points_holding", "points_not_measurable", "share_holding")
 
 
 @dataclass
 class Verdict:
-    readout: str
-    text: str  # the conclusion
-    target: str
+    criterion: str  # its id, also its column of readouts.csv
+    text: str  # the claim
     kind: str  # prediction / calibrated / built-in
+    scale: str  # the effect's scale
+    target: str  # the claimed side of the effect
     points: int
-    measured: int  # points where the read-out exists
-    flipped: list[int]  # design points where the claim fails
+    holding: list[int]  # design points where the claim holds
+    flipped: list[int]  # design points where it does not
     drivers: list[dict] = field(default_factory=list)  # factor, index, at flips, at holds (multiples)
-    flipping_points: list[dict] = field(default_factory=list)  # point, read-out value, top drivers' multiples
+    flipping_points: list[dict] = field(default_factory=list)  # point, effect, top drivers' multiples
+
+    @property
+    def measured(self) -> int:
+        return len(self.holding) + len(self.flipped)
+
+    @property
+    def share_holding(self) -> float:
+        return len(self.holding) / self.points if self.points else float("nan")
 
     @property
     def status(self) -> str:
@@ -37,22 +48,31 @@ class Verdict:
             if self.measured < self.points else ""
         if not self.flipped:
             return f"holds at every point: survives the whole range{unmeasured}"
-        if len(self.flipped) == self.measured:
+        if not self.holding:
             return f"fails at every point{unmeasured}"
         share = len(self.flipped) / self.measured
         return f"flips at {len(self.flipped)} of {self.measured} points ({share:.0%}){unmeasured}"
 
+    def robustness(self) -> dict:
+        """Its row of robustness.csv."""
+        return dict(zip(ROBUSTNESS_COLUMNS, (self.criterion, self.kind, self.points, len(self.holding),
+                                             self.points - self.measured, self.share_holding)))
 
-def judge(readout, claim, y: np.ndarray, kind: str) -> Verdict:
-    """The claim over the design's points (y: the read-out at each point)."""
-    y = np.asarray(y, float)
-    measured = ~np.isnan(y)
-    flipped = [int(i) for i in np.flatnonzero(measured) if not claim.holds(float(y[i]))]
-    return Verdict(readout.name, claim.text, claim.target, kind, len(y), int(measured.sum()), flipped)
+
+def judge(criterion, holds, scale: str, target: str) -> Verdict:
+    """The criterion over the design's points (holds: 1, 0 or NaN at each point)."""
+    holds = np.asarray(holds, float)
+    holding = [int(i) for i in np.flatnonzero(holds == 1)]
+    flipped = [int(i) for i in np.flatnonzero(holds == 0)]
+    return Verdict(criterion.id, criterion.claim, criterion.kind, scale, target, len(holds), holding, flipped)
+
+
+def robustness_table(verdicts) -> pd.DataFrame:
+    return pd.DataFrame([v.robustness() for v in verdicts], columns=list(ROBUSTNESS_COLUMNS))
 
 
 def strongest(indices: pd.DataFrame, readout: str, count: int = TOP_DRIVERS) -> pd.DataFrame:
-    """The factors with the largest index (mu*, or ST for Sobol) on one read-out; a factor whose
+    """The factors with the largest index (mu*, or ST for Sobol) on one effect; a factor whose
     index is 0 moved nothing and drives nothing."""
     column = "mu_star" if "mu_star" in indices.columns else "ST"
     rows = indices[(indices["readout"] == readout) & (indices[column] > 0)]  # NaN > 0 is False
@@ -62,15 +82,13 @@ def strongest(indices: pd.DataFrame, readout: str, count: int = TOP_DRIVERS) -> 
 
 
 def explain(verdict: Verdict, indices: pd.DataFrame, design: pd.DataFrame, nominal: dict, y: np.ndarray) -> Verdict:
-    """Fill in the drivers of a verdict and the factor values at its flipping points."""
-    top = strongest(indices, verdict.readout)
+    """Fill in the drivers of a verdict and the factor values at its flipping points (y: the effects)."""
+    top = strongest(indices, verdict.criterion)
     multiples = {key: design[key].to_numpy(float) / nominal[key] for key in top["factor"]}
-    measured = np.flatnonzero(~np.isnan(np.asarray(y, float)))
-    holding = [i for i in measured if i not in set(verdict.flipped)]
     for _, row in top.iterrows():
         m = multiples[row["factor"]]
         verdict.drivers.append({"factor": row["factor"], "index": float(row["index"]),
-                                "at_flips": _median(m[verdict.flipped]), "at_holds": _median(m[holding])})
+                                "at_flips": _median(m[verdict.flipped]), "at_holds": _median(m[verdict.holding])})
     for point in verdict.flipped[:POINTS_LISTED]:
         verdict.flipping_points.append({"point": point, "value": float(y[point]),
                                         **{key: float(m[point]) for key, m in multiples.items()}})

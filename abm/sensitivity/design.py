@@ -3,7 +3,7 @@
 Factors are sampled in log space (bounds log(low), log(high)): log-uniform, so that value / 2
 and value * 2 are as far from the nominal value. SALib sees the log values; the config gets
 exp() of them (rounded for integers, Factor.at). Morris: `trajectories` trajectories of k + 1
-points on a 4-level grid; mu* is the mean |change of the read-out| for a step of 2/3 of a
+points on a 4-level grid; mu* is the mean |change of the effect| for a step of 2/3 of a
 factor's log range, scaled to the whole range (SALib's elementary effect, dY / delta).
 Sobol: Saltelli's scheme, N (2k + 2) points, first-order and total indices with bootstrap CIs.
 """
@@ -47,14 +47,14 @@ def design_table(factors, X: np.ndarray) -> pd.DataFrame:
 
 
 def morris_indices(factors, X: np.ndarray, y: np.ndarray) -> tuple[pd.DataFrame, int]:
-    """Morris indices of one read-out, from the trajectories where it was measured at every
-    point (a NaN, e.g. no lesion to take a share of, leaves its trajectory out). Returns
-    (table, trajectories used)."""
+    """Morris indices of one effect, from the trajectories where it is finite at every point (a
+    NaN, e.g. no lesion to take a share of, or an unbounded log ratio leaves its trajectory out).
+    Returns (table, trajectories used)."""
     from SALib.analyze import morris
 
     k = len(factors)
     blocks = np.asarray(y, float).reshape(-1, k + 1)
-    keep = ~np.isnan(blocks).any(axis=1)
+    keep = np.isfinite(blocks).all(axis=1)
     used = int(keep.sum())
     table = pd.DataFrame({"factor": [f.key for f in factors]})
     if used == 0:
@@ -70,17 +70,17 @@ def morris_indices(factors, X: np.ndarray, y: np.ndarray) -> tuple[pd.DataFrame,
 
 
 def sobol_indices(factors, y: np.ndarray) -> tuple[pd.DataFrame, int]:
-    """Sobol first-order and total indices of one read-out (NaN when any point is NaN: the
+    """Sobol first-order and total indices of one effect (NaN when any point is not finite: the
     Saltelli scheme needs every point)."""
     from SALib.analyze import sobol
 
     y = np.asarray(y, float)
     table = pd.DataFrame({"factor": [f.key for f in factors]})
     columns = ("S1", "S1_conf", "ST", "ST_conf")
-    if np.isnan(y).any() or np.ptp(y) == 0:
+    if not np.isfinite(y).all() or np.ptp(y) == 0:
         for column in columns:
             table[column] = np.nan
-        return table, int((~np.isnan(y)).sum())
+        return table, int(np.isfinite(y).sum())
     result = sobol.analyze(problem(factors), y, calc_second_order=False, seed=ANALYSIS_SEED)
     for column in columns:
         table[column] = np.asarray(result[column], float)
@@ -88,8 +88,8 @@ def sobol_indices(factors, y: np.ndarray) -> tuple[pd.DataFrame, int]:
 
 
 def indices(method: str, factors, X: np.ndarray, readouts: pd.DataFrame) -> pd.DataFrame:
-    """One row per (read-out, factor): the method's indices, and how many trajectories (Morris)
-    or points (Sobol) entered them."""
+    """One row per (read-out: a criterion's effect, factor): the method's indices, and how many
+    trajectories (Morris) or points (Sobol) entered them."""
     tables = []
     for name in readouts.columns.drop("point"):
         y = readouts[name].to_numpy(float)

@@ -27,8 +27,8 @@ def plan(study_name: str, arms: dict, points: list[dict], seeds: int, quick: boo
     """Every run of the design, with the study's protocol stages (validate/protocol.py: e.g. the
     pre-culture before Chan's arms and the colony assay after them), each point's factor values
     set in every stage. arms: {arm: keys the arm sets}; an arm keeps its own value of a key it
-    sets (the experiment), so that factor is not varied in that arm. Only the arms the read-outs
-    need run. A task's key is (point, ())."""
+    sets (the experiment), so that factor is not varied in that arm. Only the arms the criteria
+    name run. A task's key is (point, ())."""
     from ..validate.protocol import study_tasks
     from ..validate.studies import STUDIES
 

@@ -1,117 +1,102 @@
-"""Each study's key read-outs: the effects its conclusions rest on, one number per design point.
+"""What `abm sensitivity` measures: each criterion of the study's criteria file
+(configs/criteria/<study>.yaml), its effect at a design point and whether its claim holds there.
 
-A read-out takes {arm: [metrics of each seed's run]} (abm/validate/metrics.run_metrics) and
-gives one number: an arm's mean over seeds, or an effect between arms (difference of the arms'
-means over seeds). A claim is the sign (or range) of that effect that a criterion of the study
-tests (abm/validate/criteria.py, named by `criterion` so that its kind, prediction, calibrated
-or built-in, comes from abm/validate/mechanisms.py). Built-in criteria that would need arms of
-their own (NK depletion and IFN-gamma-blind cells in Correia 2021, neutrophil depletion in
-Szczerba 2019, EMT in Lo 2020) are left out: true by construction, they cannot flip.
+The effect is the criterion's own contrast (abm/validate/evaluate.contrast) on the point's runs,
+every seed of each arm it names, on a scale where 0 means no effect: a log ratio of means, a log
+rate ratio (0.5 added), a difference of shares, a restricted mean time difference, a mean paired
+log ratio; for a binomial or target test the share or mean itself. The claim holds at the point
+when the effect lies on its claimed side: below 0 for direction `less`, above 0 for `greater` and
+`later`; a binomial share on the claimed side of its null share; a target's share or mean within
+its tolerance; an equivalence's log ratio of geometric means inside the margin, computed from
+the point's runs as `abm validate` computes it. A NaN effect (no run to read, no lesion to take a
+share of) is not measurable at that point. An infinite log ratio (one arm's mean is 0, the
+other's is not) has a defined sign and is judged; the indices leave it out (design.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
-from scipy.stats import spearmanr
+import pandas as pd
 
-from ..validate.criteria import CXCR4_DOSE_ARMS
-from ..validate.stats import paired, values
+from ..validate.design import Criterion, criteria_path, load_criteria
+from ..validate.endpoints import per_run
+from ..validate.evaluate import contrast
 
-Runs = dict  # {arm: [metrics dict of each seed]}
-
-
-@dataclass(frozen=True)
-class Claim:
-    text: str  # the conclusion, e.g. "healthy NK lower inverse circularity than no NK"
-    criterion: str  # the criterion of criteria.py that tests it
-    target: str  # e.g. "< 0"
-    holds: Callable[[float], bool]
+SCREENED_DIMENSION = "2d"  # the studies' scenarios are 2D: a criterion is screened where it is tested first
+NOT_MEASURABLE = float("nan")
 
 
 @dataclass(frozen=True)
-class Readout:
-    name: str  # column of readouts.csv
-    arms: tuple[str, ...]
-    value: Callable[[Runs], float]
-    claims: tuple[Claim, ...] = ()
+class Measure:
+    effect: float  # NaN: not measurable
+    holds: float  # 1.0 holds, 0.0 does not, NaN not measurable
+    scale: str = ""  # the effect's scale, as evaluate.contrast names it
 
 
-def below(x: float) -> tuple[str, Callable]:
-    return f"< {x:g}", lambda v: v < x
+def screened_criteria(study: str) -> list[Criterion]:
+    """The study's criteria whose first dimension is the one the screening runs."""
+    return [c for c in load_criteria(criteria_path(study)).criteria if c.dimensions[0] == SCREENED_DIMENSION]
 
 
-def above(x: float) -> tuple[str, Callable]:
-    return f"> {x:g}", lambda v: v > x
+def needed_arms(criteria) -> list[str]:
+    """The arms the criteria name (an equivalence's reference arms too), in first-use order: only these run."""
+    named = (arm for c in criteria for arm in (*c.arms, *(c.margin.reference if c.margin else ())))
+    return list(dict.fromkeys(named))
 
 
-def at_least(x: float) -> tuple[str, Callable]:
-    return f">= {x:g}", lambda v: v >= x
+def claimed_side(c: Criterion) -> str:
+    """Where the effect must lie for the claim to hold, in words (no '|': it goes in Markdown tables)."""
+    if c.test == "target":
+        return f"within {c.target.value:g} +/- {c.target.tolerance:g}"
+    if c.test == "equivalence_log":
+        reference = " / ".join(c.margin.reference)
+        return f"abs < {c.margin.fraction:g} x abs(log ratio {reference})"
+    bound = c.null_share if c.test == "binomial" else 0
+    return f"{'<' if c.direction == 'less' else '>'} {bound:g}"
 
 
-def within(low: float, high: float) -> tuple[str, Callable]:
-    return f"in ({low:g}, {high:g})", lambda v: low < v < high
+def equivalence_margin(c: Criterion, by_arm) -> float:
+    """The equivalence margin of the point's runs, as evaluate.run_test computes it."""
+    reference = [per_run(by_arm[arm], c.endpoint) for arm in c.margin.reference]
+    if not min(map(len, reference)):
+        return NOT_MEASURABLE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(c.margin.fraction * abs(np.log(np.mean(reference[0]) / np.mean(reference[1]))))
 
 
-def claim(text: str, criterion: str, test: tuple[str, Callable]) -> Claim:
-    return Claim(text, criterion, *test)
+def measure(c: Criterion, by_arm) -> Measure:
+    """The criterion's effect at one design point ({arm: [metrics of each seed's run]}) and its verdict."""
+    try:
+        samples, statistic, scale = contrast(c, by_arm)
+        if not all(len(s) for s in samples):
+            return Measure(NOT_MEASURABLE, NOT_MEASURABLE, scale)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            effect = float(statistic(*samples))
+            bound = equivalence_margin(c, by_arm) if c.test == "equivalence_log" else 0.0
+    except (KeyError, ValueError, ZeroDivisionError):  # a metric the runs lack: nothing to judge
+        return Measure(NOT_MEASURABLE, NOT_MEASURABLE)
+    if np.isnan(effect) or (c.test in ("target", "equivalence_log") and not np.isfinite([effect, bound]).all()):
+        return Measure(effect, NOT_MEASURABLE, scale)
+    if c.test == "target":
+        holds = abs(effect - c.target.value) <= c.target.tolerance
+    elif c.test == "equivalence_log":
+        holds = abs(effect) < bound
+    else:
+        null = c.null_share if c.test == "binomial" else 0.0
+        holds = effect < null if c.direction == "less" else effect > null
+    return Measure(effect, float(holds), scale)
 
 
-def arm_mean(arm: str, key) -> Callable[[Runs], float]:
-    """The arm's mean over seeds of a per-run metric (runs where it does not exist are dropped)."""
-    def value(r: Runs) -> float:
-        v = values(r[arm], key)
-        return float(v.mean()) if len(v) else float("nan")
-    return value
-
-
-def difference(a: str, b: str, key) -> Callable[[Runs], float]:
-    """mean over seeds in arm a - mean over seeds in arm b."""
-    mean_a, mean_b = arm_mean(a, key), arm_mean(b, key)
-    return lambda r: mean_a(r) - mean_b(r)
-
-
-def ratio(a: str, b: str, key) -> Callable[[Runs], float]:
-    mean_a, mean_b = arm_mean(a, key), arm_mean(b, key)
-    return lambda r: mean_a(r) / mean_b(r) if mean_b(r) > 0 else float("nan")
-
-
-def share(numerator: str, denominator: str) -> Callable[[dict], float]:
-    return lambda run: run[numerator] / run[denominator] if run[denominator] > 0 else float("nan")
-
-
-def grew_out(run: dict) -> float:
-    return float(not np.isnan(run["first_outgrowth_h"]))
-
-
-def time_to_outgrowth(run: dict) -> float:
-    """Hours to the first outgrowth, or the run's end without one (censored at the same end in
-    every run: the restricted mean time of the criteria's log-rank)."""
-    return run["end_h"] if np.isnan(run["first_outgrowth_h"]) else run["first_outgrowth_h"]
-
-
-def nk_fell_before_outgrowth(run: dict) -> float:
-    if np.isnan(run["first_outgrowth_h"]):
-        return float("nan")
-    return float(run["nk_at_first_outgrowth"] < run["nk_initial"])
-
-
-def largest_ever(arm: str) -> Callable[[Runs], float]:
-    """The largest lesion of any seed (the criterion asks it of every run)."""
-    return lambda r: float(max(run["largest_lesion_ever"] for run in r[arm]))
-
-
-def paired_difference(arm: str, key_a: str, key_b: str) -> Callable[[Runs], float]:
-    """Mean over the runs that have both of (a - b), two read-outs of the same run."""
-    def value(r: Runs) -> float:
-        a, b = paired(r[arm], key_a, key_b)
-        return float(np.mean(a - b)) if len(a) else float("nan")
-    return value
-
-
-def dose_rho(r: Runs) -> float:
-    """Spearman rho of each run's lesions with the CXCR4 block's dose rank (NaN without spread)."""
-    doses = [rank for rank, arm in enumerate(CXCR4_DOSE_ARMS) for _ in r[arm]]
-    lesions = [run["lesions"] for arm in CXCR4_DOSE_ARMS for run in r[arm]]
-    return float(spearmanr(doses, lesions)[0]) if np.ptp(lesions) > 0 else float("nan")
+def measure_design(criteria, runs_by_point: list) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(effects, holds, scales): one row per design point and one column per criterion id (holds:
+    1, 0 or NaN), and each criterion's scale. A point with a failed run is not measurable."""
+    effects, holds, scales = [], [], {c.id: "" for c in criteria}
+    for point, runs in enumerate(runs_by_point):
+        measures = {c.id: Measure(NOT_MEASURABLE, NOT_MEASURABLE) if runs is None else measure(c, runs)
+                    for c in criteria}
+        effects.append({"point": point, **{key: m.effect for key, m in measures.items()}})
+        holds.append({"point": point, **{key: m.holds for key, m in measures.items()}})
+        scales.update({key: m.scale for key, m in measures.items() if m.scale and not scales[key]})
+    columns = ["point"] + [c.id for c in criteria]
+    return pd.DataFrame(effects, columns=columns), pd.DataFrame(holds, columns=columns), scales

@@ -1,4 +1,5 @@
-"""The files of a study's analysis: design.csv, readouts.csv, indices.csv, indices.png, report.md."""
+"""The files of a study's analysis: design.csv, readouts.csv (each criterion's effect per point),
+robustness.csv (per criterion: the points where its claim holds), indices.csv, indices.png, report.md."""
 from __future__ import annotations
 
 import math
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .conclusions import robustness_table
 from .execute import SEED_START
 
 BARS_PER_PANEL = 12
@@ -16,6 +18,7 @@ def write(analysis, command: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     analysis.design.to_csv(folder / "design.csv", index=False)
     analysis.readouts.to_csv(folder / "readouts.csv", index=False)
+    robustness_table(analysis.verdicts).to_csv(folder / "robustness.csv", index=False)
     analysis.indices.to_csv(folder / "indices.csv", index=False)
     plot(analysis, folder / "indices.png")
     path = folder / "report.md"
@@ -24,7 +27,7 @@ def write(analysis, command: str) -> Path:
 
 
 def plot(analysis, png: Path) -> None:
-    """Bars of mu* (Morris, with its CI) or ST (Sobol) per factor, one panel per read-out."""
+    """Bars of mu* (Morris, with its CI) or ST (Sobol) per factor, one panel per criterion's effect."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,10 +46,10 @@ def plot(analysis, png: Path) -> None:
                 xerr=part[error].fillna(0), color="tab:blue", ecolor="grey")
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
-        ax.set_xlabel("mu* (read-out units per full range)" if morris else "total Sobol index ST", fontsize=8)
+        ax.set_xlabel("mu* (effect units per full range)" if morris else "total Sobol index ST", fontsize=8)
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
-    fig.suptitle(f"{analysis.study}: {'Morris mu*' if morris else 'Sobol ST'} per read-out "
+    fig.suptitle(f"{analysis.study}: {'Morris mu*' if morris else 'Sobol ST'} per criterion's effect "
                  f"(+/-{analysis.options.range_factor:g}x, log-uniform)")
     fig.tight_layout()
     fig.savefig(png, dpi=110)
@@ -64,13 +67,17 @@ def markdown(analysis, command: str) -> list[str]:
              f"{'; --quick (validation.quick_overrides)' if o.quick else ''}. Wall time {analysis.wall_s:.0f} s.",
              "", f"Failed runs: {len(analysis.failures)}" + "".join(f"\n- {f}" for f in analysis.failures[:10]), "",
              "## Conclusions", "",
-             "A conclusion holds at a point when its read-out there (mean over the point's seeds) meets the target. "
-             "Drivers: largest index on that read-out; x at flips / x at holds: the driver's median value at the "
-             "flipping and at the holding points, as a multiple of its nominal value. Each point is a mean over "
-             f"{o.seeds} seed(s): a flip may be seed noise as well as the parameters (a share of runs, e.g. "
+             f"The criteria of configs/criteria/{analysis.study}.yaml (their first dimension, 2D). A criterion "
+             "holds at a point when its effect there (the criterion's own contrast, abm/validate/evaluate.py, on "
+             "the point's runs) lies on the claimed side; an undefined effect is not measurable there, never "
+             "holding (robustness.csv: points holding of all points). "
+             "Drivers: largest index on that effect; x at flips / x at holds: the driver's median value at the "
+             "flipping and at the holding points, as a multiple of its nominal value. Each point has "
+             f"{o.seeds} seed(s) per arm: a flip may be seed noise as well as the parameters (a share of runs, e.g. "
              "caspase_any, moves in steps of 1/seeds), so the flip share bounds the parameter-driven flips from "
              "above.", "",
-             "| conclusion | kind | read-out | target | verdict | drivers (index; x at flips / x at holds) |",
+             "| conclusion (criterion: claim) | kind | effect | claimed | verdict "
+             "| drivers (index; x at flips / x at holds) |",
              "|---|---|---|---|---|---|"]
     lines += [_verdict_row(v) for v in analysis.verdicts]
     lines += ["", *_flipping_points(analysis.verdicts), *_readout_ranges(analysis), *_factor_lines(analysis)]
@@ -82,7 +89,7 @@ def markdown(analysis, command: str) -> list[str]:
 def _verdict_row(v) -> str:
     drivers = "; ".join(f"`{d['factor'].replace('cells.', '')}` {d['index']:.3g} "
                         f"({_times(d['at_flips'])} / {_times(d['at_holds'])})" for d in v.drivers) or "-"
-    return f"| {v.text} | {v.kind} | {v.readout} | {v.target} | {v.status} | {drivers} |"
+    return f"| `{v.criterion}`: {v.text} | {v.kind} | {v.scale or '-'} | {v.target} | {v.status} | {drivers} |"
 
 
 def _times(multiple: float) -> str:
@@ -94,7 +101,7 @@ def _flipping_points(verdicts) -> list[str]:
     for v in verdicts:
         if not v.flipping_points:
             continue
-        lines += [f"Flipping points of \"{v.text}\" (first {len(v.flipping_points)}; design.csv row, read-out, "
+        lines += [f"Flipping points of `{v.criterion}` (first {len(v.flipping_points)}; design.csv row, effect, "
                   "top drivers as multiples of nominal):", ""]
         for p in v.flipping_points:
             values = ", ".join(f"{k.replace('cells.', '')} x{x:.2g}" for k, x in p.items()
@@ -105,11 +112,11 @@ def _flipping_points(verdicts) -> list[str]:
 
 
 def _readout_ranges(analysis) -> list[str]:
-    lines = ["## Read-outs over the design", "", "| read-out | min | median | max | points measured |",
+    lines = ["## Read-outs over the design", "", "| criterion's effect | min | median | max | points measured |",
              "|---|---|---|---|---|"]
     for name in analysis.readouts.columns.drop("point"):
         y = analysis.readouts[name].to_numpy(float)
-        finite = y[~np.isnan(y)]
+        finite = y[~np.isnan(y)]  # an unbounded log ratio (inf) is measured: min or max shows it
         if len(finite):
             lines.append(f"| {name} | {finite.min():.3g} | {np.median(finite):.3g} | {finite.max():.3g} | "
                          f"{len(finite)}/{len(y)} |")

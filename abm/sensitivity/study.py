@@ -1,8 +1,8 @@
-"""One study's sensitivity analysis, from its factors to its report (runs/sensitivity/<study>/)."""
+"""One study's sensitivity analysis, from its factors to its report (runs/sensitivity/<study>/):
+what it measures are the criteria of configs/criteria/<study>.yaml (readouts.py)."""
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -11,9 +11,8 @@ import pandas as pd
 
 from ..config import load_config
 from ..errors import ConfigError
-from ..validate.mechanisms import kind
 from ..validate.studies import STUDIES, config_path
-from . import conclusions, design, execute, factors, table
+from . import conclusions, design, execute, factors, readouts
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Analysis:
     arms: dict  # {arm: keys it sets}
     X: np.ndarray  # the sample (log values)
     design: pd.DataFrame
-    readouts: pd.DataFrame
+    readouts: pd.DataFrame  # one column per criterion id: its effect at each point
     indices: pd.DataFrame
     verdicts: list
     failures: list[str] = field(default_factory=list)
@@ -49,13 +48,13 @@ class Analysis:
 
 
 def prepare(name: str, options: Options):
-    """(scenario path, read-outs, arms {arm: keys it sets}, quick overrides, selection)."""
+    """(scenario path, criteria screened, arms {arm: keys it sets}, quick overrides, selection)."""
     if name not in STUDIES:
         raise ConfigError(f"sensitivity: unknown study {name!r} (studies: {', '.join(STUDIES)})")
     path = config_path(STUDIES[name])
     config = load_config(path, check_sources=False)[0]
-    readouts = table.READOUTS[name](config.validation)
-    arms = {arm: set(config.arms[arm]) for arm in table.needed_arms(readouts)}
+    criteria = readouts.screened_criteria(name)
+    arms = {arm: set(config.arms[arm]) for arm in readouts.needed_arms(criteria)}
     quick = dict(config.validation.quick_overrides) if options.quick else {}
     selection = factors.select(path, list(arms), quick, options.range_factor)
     if options.only:
@@ -64,36 +63,23 @@ def prepare(name: str, options: Options):
         if unknown:
             raise ConfigError(f"--only {unknown[0]}: not a factor of {name} (factors: {', '.join(sorted(known))})")
         selection = replace(selection, factors=[f for f in selection.factors if f.key in options.only])
-    return path, readouts, arms, quick, selection
+    return path, criteria, arms, quick, selection
 
 
-def readout_table(readouts, runs_by_point: list) -> pd.DataFrame:
-    """One row per design point, one column per read-out (NaN at a point with a failed run)."""
-    rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # means of empty arms: NaN, counted as not measurable
-        for point, runs in enumerate(runs_by_point):
-            rows.append({"point": point, **{r.name: (float("nan") if runs is None else r.value(runs))
-                                            for r in readouts}})
-    return pd.DataFrame(rows, columns=["point"] + [r.name for r in readouts])
-
-
-def judge_all(name: str, readouts, values: pd.DataFrame, indices: pd.DataFrame, design_values: pd.DataFrame,
-              selection) -> list:
+def judge_all(criteria, effects: pd.DataFrame, holds: pd.DataFrame, scales: dict, indices: pd.DataFrame,
+              design_values: pd.DataFrame, selection) -> list:
     nominal = {f.key: f.value for f in selection.factors}
     verdicts = []
-    for readout in readouts:
-        y = values[readout.name].to_numpy(float)
-        for claim in readout.claims:
-            verdict = conclusions.judge(readout, claim, y, kind(name, claim.criterion)[0])
-            verdicts.append(conclusions.explain(verdict, indices, design_values, nominal, y))
+    for c in criteria:
+        verdict = conclusions.judge(c, holds[c.id].to_numpy(float), scales[c.id], readouts.claimed_side(c))
+        verdicts.append(conclusions.explain(verdict, indices, design_values, nominal, effects[c.id].to_numpy(float)))
     return verdicts
 
 
 def analyse(name: str, options: Options, engine, log=print, progress: bool = False) -> Analysis:
     """Sample, run (resuming), read out, index and judge one study."""
     start = time.perf_counter()
-    path, readouts, arms, quick, selection = prepare(name, options)
+    path, criteria, arms, quick, selection = prepare(name, options)
     if not selection.factors:
         raise ConfigError(f"sensitivity: {name}: no factor to vary")
     X = design.sample(selection.factors, options.method, options.size)
@@ -105,8 +91,8 @@ def analyse(name: str, options: Options, engine, log=print, progress: bool = Fal
         f"{options.seeds} seeds = {len(tasks)} runs")
     results, failures = execute.execute(tasks, engine, log=log, progress=progress)
     runs_by_point = execute.by_point(results, len(points), list(arms), options.seeds)
-    values = readout_table(readouts, runs_by_point)
-    indices = design.indices(options.method, selection.factors, X, values)
-    verdicts = judge_all(name, readouts, values, indices, design_values, selection)
-    return Analysis(name, options, selection, arms, X, design_values, values, indices, verdicts, failures,
+    effects, holds, scales = readouts.measure_design(criteria, runs_by_point)
+    indices = design.indices(options.method, selection.factors, X, effects)
+    verdicts = judge_all(criteria, effects, holds, scales, indices, design_values, selection)
+    return Analysis(name, options, selection, arms, X, design_values, effects, indices, verdicts, failures,
                     len(tasks), time.perf_counter() - start)

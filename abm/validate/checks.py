@@ -1,127 +1,81 @@
-"""A criterion's outcome (Check), its effect size (Effect), the builders the studies share, and
-Holm's adjustment of every prediction's p-value in a report together."""
+"""A criterion's outcome on the runs (Check) and how it is counted in the report.
+
+A prediction is counted once: in its study's primary family, in the first dimension its criteria
+file declares. Its other dimension replicates it; secondary endpoints, calibrated and built-in
+criteria are shown and not counted.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-
-from .stats import (ALPHA, bootstrap_ci, holm, mann_whitney_less, ratio_of_means, tost_welch, values)
-
-
-@dataclass
-class Effect:
-    """The model's estimate [95 % bootstrap CI] of an effect, and the study's own figure if it gave one."""
-    label: str  # what is estimated, e.g. "colonies, exposed / healthy NK"
-    estimate: float
-    low: float
-    high: float
-    study: tuple[float, float] | None = None  # the study's figure as a range (lo == hi for a point)
-    source: str = ""  # where the study figure comes from
-
-    @property
-    def covers_study(self) -> bool | None:
-        """Does the CI meet the study figure (overlap its range)? None without a figure."""
-        if self.study is None:
-            return None
-        return bool(self.low <= self.study[1] and self.high >= self.study[0])
-
-    def text(self) -> str:
-        return f"{self.label} {self.estimate:.3g} [{self.low:.3g}, {self.high:.3g}]"
-
-    def study_text(self) -> str:
-        if self.study is None:
-            return "-"
-        lo, hi = self.study
-        figure = f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
-        return f"{figure} ({self.source}): {'in CI' if self.covers_study else 'outside CI'}"
+from .design import CriteriaFile, Criterion
+from .evaluate import Control, adjust, holds, negative_control, run_test
+from .inference import Inference
+from .power import mde_text
 
 
 @dataclass
 class Check:
-    study: str
-    criterion: str
+    title: str  # the study, as the report names it ("Chan 2020")
+    study: str  # its key ("chan2020")
+    criterion: Criterion
+    dimension: str  # "2d" or "3d"
+    inference: Inference
     measured: str
-    target: str
-    passed: bool
-    quick: bool = True  # expected to hold under --quick
-    mechanism: tuple = field(default=())  # rules it rests on (mechanisms.py)
-    control_passed: bool | None = None  # passes with those rules ablated too (None: not run)
-    control_measured: str = ""
-    kind: str = "prediction"  # or "calibrated" / "built-in" (mechanisms.KINDS): not counted as validation
-    why: str = ""
-    test: str = ""  # the statistical test; "" for a check that is not a test (no p)
-    p: float | None = None  # raw p of that test
-    p_adjusted: float | None = None  # Holm-adjusted over the report's predictions (adjust_holm)
-    holds: bool = True  # the criterion's conditions other than its p-value
-    effect: Effect | None = None
+    passed: bool  # raw p below alpha (or target met) until adjust() applies Holm to the family
+    mde: str = "-"
+    p_adjusted: float | None = None
+    control: Control | None = None
+    quick: bool = False  # judged on --quick runs
+
+    @property
+    def in_family(self) -> bool:
+        c = self.criterion
+        return c.kind == "prediction" and c.role == "primary" and self.dimension == c.dimensions[0]
 
     @property
     def status(self) -> str:
-        """FAIL; calibrated or built-in (not counted); validated (passes with its mechanism, fails
-        without); passes without its mechanism; or PASS (no control run)."""
+        c = self.criterion
+        if self.quick and not c.quick:
+            return "not required (quick)"
+        if c.kind != "prediction":
+            return f"{c.kind} (not counted)" + ("" if self.passed else ": misses its target")
+        if self.dimension != c.dimensions[0]:
+            return f"{'replicates' if self.passed else 'does not replicate'} in {self.dimension.upper()}"
+        if c.role == "secondary":
+            return f"secondary: {'holds' if self.passed else 'does not hold'}"
         if not self.passed:
             return "FAIL"
-        if self.kind != "prediction":
-            return f"{self.kind} (not counted)"
-        if self.control_passed is None:
-            return "PASS"
-        return "passes without its mechanism" if self.control_passed else "validated"
-
-    @property
-    def outcome(self) -> str:
-        """The measurement with its raw p: how a negative control is shown."""
-        return self.measured if self.p is None else f"{self.measured}; p = {self.p:.3g}"
+        if self.control is None:
+            return "PASS (no control run)"
+        return {"fails without": "validated", "holds without": "passes without its mechanism",
+                "not testable": "PASS (control not testable)"}[self.control.state]
 
 
-def decided_by_p(study, criterion, measured, target, test, p, holds=True, **extra) -> Check:
-    """A check decided by a p-value (raw until adjust_holm) and any other conditions."""
-    p = float(p)
-    return Check(study, criterion, measured, target, bool(holds and p < ALPHA), test=test, p=p, holds=bool(holds),
-                 **extra)
-
-
-def ratio_effect(label, a, b, study=None, source="") -> Effect:
-    """mean(a) / mean(b) of per-run values with its bootstrap CI (runs resampled within each arm)."""
-    return Effect(label, *bootstrap_ci(ratio_of_means, [a, b]), study=study, source=source)
-
-
-def less(study, criterion, runs_a, runs_b, key, label_a, label_b, quick=True) -> Check:
-    """label_a's per-run values below label_b's (one-sided Mann-Whitney), effect a / b."""
-    a, b = values(runs_a, key), values(runs_b, key)
-    return decided_by_p(study, criterion, f"{label_a} {_mean(a):.3g} vs {label_b} {_mean(b):.3g} (mean of runs)",
-                  f"{label_a} < {label_b}", "one-sided Mann-Whitney", mann_whitney_less(a, b), quick=quick,
-                  effect=ratio_effect(f"{label_a} / {label_b}", a, b))
-
-
-def equivalent(study, criterion, runs_a, runs_b, key, label_a, label_b, relative_margin, why_margin,
-               quick=True) -> Check:
-    """label_a's mean within +/- relative_margin x label_b's mean (TOST, two one-sided Welch t-tests)."""
-    a, b = values(runs_a, key), values(runs_b, key)
-    result = tost_welch(a, b, relative_margin * _mean(b))
-    return decided_by_p(study, criterion,
-                  f"{label_a} {_mean(a):.3g} vs {label_b} {_mean(b):.3g}; difference {result.difference:.3g}, "
-                  f"90 % CI [{result.low:.3g}, {result.high:.3g}]; margin +/- {result.margin:.3g}",
-                  f"|{label_a} - {label_b}| < {relative_margin:.0%} of {label_b}'s mean ({why_margin})",
-                  "TOST (two one-sided Welch t-tests)", result.p, quick=quick,
-                  effect=ratio_effect(f"{label_a} / {label_b}", a, b))
-
-
-def not_tested(study, criterion, measured, target, holds, quick=True, effect=None) -> Check:
-    """A check that is not a statistical test (a threshold on every run, a share): no p."""
-    return Check(study, criterion, measured, target, bool(holds), quick=quick, effect=effect)
-
-
-def adjust_holm(checks) -> list[Check]:
-    """Holm-adjust the p-values of every prediction in the report together; a prediction passes
-    only if its adjusted p is below ALPHA (and its other conditions hold). Calibrated and built-in
-    criteria are not predictions: they keep their raw p and are not in the family."""
-    family = [c for c in checks if c.kind == "prediction" and c.p is not None]
-    for check, adjusted in zip(family, holm([c.p for c in family])):
-        check.p_adjusted = float(adjusted)
-        check.passed = bool(check.holds and adjusted < ALPHA)
+def evaluate(design: CriteriaFile, title: str, by_arm, controls: dict, dimension: str, quick: bool) -> list[Check]:
+    """Every criterion of the study declared for this dimension, on its runs; controls maps the
+    ablated rules to the runs made without them."""
+    family_size = sum(c.kind == "prediction" and c.role == "primary" and c.dimensions[0] == dimension
+                      for c in design.criteria) or 1
+    checks = []
+    for c in design.criteria:
+        if dimension not in c.dimensions:
+            continue
+        result, samples, measured = run_test(c, by_arm, design.alpha)
+        check = Check(title, design.study, c, dimension, result, measured, holds(c, result, design.alpha),
+                      quick=quick)
+        check.mde = mde_text(c.test, design.alpha / family_size, samples, result.dispersion)
+        if c.mechanism and tuple(c.mechanism) in controls:
+            check.control = negative_control(c, by_arm, controls[tuple(c.mechanism)], design.alpha)
+        checks.append(check)
+    adjust(checks, design)
     return checks
 
 
-def _mean(v) -> float:
-    return float(np.mean(v)) if len(v) else float("nan")
+def counted(checks) -> dict[str, int]:
+    """The report's summary: each prediction once, by its verdict."""
+    statuses = [c.status for c in checks if c.in_family]
+    keys = ("validated", "passes without its mechanism", "PASS (control not testable)", "PASS (no control run)",
+            "FAIL", "not required (quick)")
+    return {key: statuses.count(key) for key in keys} | {"predictions": len(statuses),
+                                                          "not counted": len(checks) - len(statuses)}

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks import counted
+from .design import criteria_path, freeze_status, load_criteria, sha256
+from .robustness import robust_text
+
 FIGURE_METRICS = {
     "chan2020": ["caspase_any", "inverse_circularity", "cells_outside_organoid", "colonies", "kills"],
     "lo2020": ["lesions", "polyclonal_lesions", "tumor_final", "kills"],
@@ -17,58 +21,55 @@ FIGURE_METRICS = {
 }
 
 
-def _verdict(c, quick: bool) -> str:
-    if not c.passed and quick and not c.quick:
-        return "not required (quick)"
-    return c.status
+def _p(value) -> str:
+    return "-" if value is None or not np.isfinite(value) else f"{value:.3g}"
+
+
+def _name(c) -> str:
+    return f"{c.criterion.id}: {c.criterion.claim}"
+
+
+def _dimension(c) -> str:
+    return c.dimension.upper()
 
 
 def _control_text(c) -> str:
-    if not c.mechanism:
-        return "no control"
-    if c.control_passed is None:
-        return f"without {', '.join(c.mechanism)}: not run"
-    return f"without {', '.join(c.mechanism)}: {'passes' if c.control_passed else 'fails'} ({c.control_measured})"
+    if not c.criterion.mechanism:
+        return "-"
+    if c.control is None:
+        return "not run"
+    return f"{c.control.state}: {c.control.text}"
 
 
-def _p(value) -> str:
-    return "-" if value is None else f"{value:.3g}"
+def _figure_text(c) -> str:
+    figure = c.criterion.study_figure
+    if figure is None:
+        return "-"
+    value = f"{figure.low:g}" if figure.low == figure.high else f"{figure.low:g}-{figure.high:g}"
+    inside = c.inference.defined and c.inference.low <= figure.high and c.inference.high >= figure.low
+    return f"{value} ({figure.source}): {'in' if inside else 'outside'} the interval"
 
 
-def _p_text(c) -> str:
-    """The test's raw p and, for a prediction, its Holm-adjusted p; "" for a check that is not a test."""
-    if c.p is None:
-        return ""
-    return f"p = {_p(c.p)}" + (f", Holm {_p(c.p_adjusted)}" if c.p_adjusted is not None else "")
-
-
-def _effect_text(c) -> str:
-    return "-" if c.effect is None else c.effect.text()
-
-
-def _summary(checks, quick=False) -> str:
-    counted = [c for c in checks if c.kind == "prediction"]
-    validated = sum(c.status == "validated" for c in counted)
-    without = sum(c.status == "passes without its mechanism" for c in counted)
-    no_control = sum(c.status == "PASS" for c in counted)
-    failed = sum(not c.passed and (c.quick or not quick) for c in counted)  # --quick: only what it requires
-    missed = sum(not c.passed for c in checks if c not in counted)
-    return (f"Summary: {len(checks)} criteria; {len(checks) - len(counted)} calibrated or built-in (not counted; "
-            f"{missed} of them miss their target); of the {len(counted)} predictions, {validated} validated (pass, "
-            f"and fail without their mechanism), {without} pass without their mechanism, {no_control} pass with no "
-            f"control run (3D), {failed} fail.")
+def summary(checks) -> str:
+    n = counted(checks)
+    return (f"Summary: {len(checks)} results; {n['predictions']} predictions counted (primary, in their own "
+            f"dimension; each claim once); {n['validated']} validated (pass after Holm, and the effect is "
+            f"weaker without their mechanism), {n['passes without its mechanism']} pass without their mechanism "
+            f"being shown, {n['PASS (control not testable)']} pass with a control that cannot test them, "
+            f"{n['PASS (no control run)']} pass with no control run, {n['FAIL']} fail"
+            + (f", {n['not required (quick)']} not required with --quick" if n["not required (quick)"] else "")
+            + f". Not counted: {n['not counted']} (calibrated, built-in, secondary endpoints, replications).")
 
 
 def table(checks, quick=False) -> str:
-    width = max(len(c.criterion) for c in checks) if checks else 10
+    width = max((len(c.criterion.id) for c in checks), default=10)
     lines = []
     for c in checks:
-        verdict = _verdict(c, quick)
-        tested = f"  [{c.test}: {_p_text(c)}]" if c.test else ""
-        effect = f"  [{_effect_text(c)} vs study {c.effect.study_text()}]" if c.effect and c.effect.study else ""
-        lines.append(f"{verdict:<28}  {c.study:<22} {c.criterion:<{width}}  {c.measured}  [target: {c.target}]"
-                     f"{tested}{effect}  [{_control_text(c)}]")
-    lines.append(_summary(checks, quick))
+        p = f"  [{c.criterion.test}: p = {_p(c.inference.p)}, Holm {_p(c.p_adjusted)}]" if c.inference.p is not None else ""
+        lines.append(f"{c.status:<30}  {c.title + ' ' + _dimension(c):<26} {c.criterion.id:<{width}}  {c.measured}"
+                     f"{p}  [{c.inference.text()}]  [control: {_control_text(c)}]  "
+                     f"[{robust_text(c.study, c.criterion.id, c.dimension)}]")
+    lines.append(summary(checks))
     return "\n".join(lines)
 
 
@@ -96,34 +97,53 @@ def figure(study, by_arm, out_png):
     plt.close(fig)
 
 
-STATISTICS = (
-    "Statistics: one value per run (a run is the replicate; no counts pooled over runs), tested across runs. "
-    "*p*: the test's raw p; *Holm*: adjusted with every prediction's p in this report together (Holm), "
-    "and a prediction passes only if that is below 0.05. Calibrated and built-in criteria keep their raw p; "
-    "checks that are not tests (thresholds, shares) have none. A negative control is decided on its raw p "
-    "(a stricter bar for *validated*). *effect*: the model's estimate with a 95 % percentile bootstrap CI "
-    "(runs resampled within each arm, fixed seed), beside the study's own figure where it gave one.")
+STATISTICS = """Statistics (frozen in each study's criteria file before the runs; abm/validate/inference.py):
+one value per run (a run is the replicate; no counts pooled over runs), tested across runs.
+Counts: negative binomial GLM (log link; Wald p, the model's interval of the rate ratio), or the
+exact conditional Poisson test where an arm has no event. Continuous values: one-sided
+Mann-Whitney, ratio of means with a BCa bootstrap interval. Yes/no per run: Fisher's exact test
+(Newcombe interval of the share difference) or an exact binomial test against a declared share
+(Clopper-Pearson). Times to an event: log-rank, runs without the event censored at their end.
+Equivalence: two one-sided Welch t-tests on the log scale, the margin a declared fraction of a
+reference contrast's own log effect. *Holm*: within each study's primary predictions (their own
+dimension); a prediction passes only if its adjusted p is below the file's alpha. Secondary
+endpoints, replications in the other dimension, calibrated and built-in criteria keep their raw
+p and are not counted. *MDE*: the smallest true effect the test finds with 80 % power at the
+family's strictest Holm threshold, from the comparison arm's observed mean and spread
+(abm/validate/power.py). *Control*: the claim's effect with its mechanism minus without it (the
+study's arms rerun with those rules ablated), with a BCa interval: *validated* needs that interval
+on the claim's side of 0; an effect undefined with or without the mechanism is *not testable*,
+never a failure."""
 
 
-def _rows(checks, quick) -> list[str]:
-    rows = ["| result | study | criterion | measured | target | test | p | Holm | effect [95 % CI] | study figure "
-            "| mechanism | without it |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def _rows(checks) -> list[str]:
+    rows = ["| result | study | dim | criterion | kind, role | measured | test | p | Holm | effect [95 % CI] "
+            "| study figure | MDE | mechanism | control: with - without | robust: design points where the claim "
+            "holds, assumed parameters +/-2x (docs/sensitivity) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in checks:
-        without = "" if c.control_passed is None else (
-            f"{'passes' if c.control_passed else 'fails'}: {c.control_measured}")
-        verdict = _verdict(c, quick) + (f": {c.why}" if c.why else "")
-        study_figure = c.effect.study_text() if c.effect else "-"
-        rows.append(f"| {verdict} | {c.study} | {c.criterion} | {c.measured} | {c.target} | {c.test or '-'} | "
-                    f"{_p(c.p)} | {_p(c.p_adjusted)} | {_effect_text(c)} | {study_figure} | "
-                    f"{', '.join(c.mechanism) or '-'} | {without or '-'} |")
+        kind = c.criterion.kind + (f" ({c.criterion.why})" if c.criterion.why else "") + f", {c.criterion.role}"
+        rows.append(f"| {c.status} | {c.title} | {_dimension(c)} | {_name(c)} | {kind} | {c.measured} | "
+                    f"{c.criterion.test} | {_p(c.inference.p)} | {_p(c.p_adjusted)} | {c.inference.text()} | "
+                    f"{_figure_text(c)} | {c.mde} | {', '.join(c.criterion.mechanism) or '-'} | "
+                    f"{_control_text(c)} | {robust_text(c.study, c.criterion.id, c.dimension)} |")
     return rows
 
 
-def write(out_dir, results, checks, command, quick) -> Path:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "metrics.csv", "w", newline="") as handle:
+def _design_lines(results, seeds_used) -> list[str]:
+    """Each study's criteria file: its hash and whether it is the committed (frozen) version."""
+    lines = ["## Design (criteria files)", "", "| study | file | SHA-256 | freeze | seeds per arm: design / used |",
+             "|---|---|---|---|---|"]
+    for study in dict.fromkeys(name.removesuffix("@3d") for name, _ in results):
+        path = criteria_path(study)
+        design = load_criteria(path)
+        lines.append(f"| {design.title} | configs/criteria/{path.name} | `{sha256(path)}` | {freeze_status(path)} | "
+                     f"{design.seeds_per_arm} / {seeds_used.get(study, '-')} |")
+    return lines + [""]
+
+
+def _write_metrics(path: Path, results) -> None:
+    with open(path, "w", newline="") as handle:
         writer = None
         for (study, ablated), by_arm in results.items():
             for arm, runs in by_arm.items():
@@ -133,15 +153,19 @@ def write(out_dir, results, checks, command, quick) -> Path:
                         writer = csv.DictWriter(handle, fieldnames=list(row))
                         writer.writeheader()
                     writer.writerow(row)
+
+
+def write(out_dir, results, checks, command, quick, wall_s: float | None = None) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_metrics(out_dir / "metrics.csv", results)
+    seeds_used = {name: max(len(runs) for runs in by_arm.values()) for (name, ablated), by_arm in results.items()
+                  if not ablated and "@" not in name}
+    wall = f" Wall time {wall_s / 3600:.2f} h." if wall_s else ""
     lines = [f"# Validation report ({'quick' if quick else 'full'})", "",
-             f"Generated {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} by `{command}`.",
-             "Every number below is measured from the runs' HDF5 files (per-run values: `metrics.csv`).",
-             "Negative control: the study's arms rerun with the rules the criterion rests on switched off "
-             "(`ablate`, abm/validate/mechanisms.py). *validated*: passes with its mechanism and fails "
-             "without it; *passes without its mechanism*: the criterion does not test that mechanism; "
-             "*calibrated* (fitted to this target on these seeds) and *built-in* (true by construction) are "
-             "shown, not counted as validation (abm/validate/mechanisms.py says why for each).", "",
-             STATISTICS, "", _summary(checks, quick), "", *_rows(checks, quick), ""]
+             f"Generated {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} by `{command}`.{wall}",
+             "Every number below is measured from the runs' HDF5 files (per-run values: `metrics.csv`).", "",
+             *_design_lines(results, seeds_used), STATISTICS, "", summary(checks), "", *_rows(checks), ""]
     for (study, ablated), by_arm in results.items():
         if ablated:
             continue

@@ -16,8 +16,8 @@ from pathlib import Path
 from ..calibrate.spec import refuse_calibration_seeds
 from ..config import load_config, to_yaml
 from ..errors import ConfigError
-from .checks import adjust_holm
-from .mechanisms import control_sets, kind, mechanism
+from .checks import evaluate
+from .design import check_arms, criteria_path, load_criteria
 from ..placement_from_run import file_sha256
 from .metrics import run_metrics
 from .protocol import Task, assay_metrics, study_tasks
@@ -66,9 +66,11 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
          three_d=False) -> list[Task]:
     """Every run to do: each study's arms (and the protocol stages around them, protocol.py), and
     with `controls` the same again with each of its criteria's mechanisms switched off
-    (abm/validate/mechanisms.py), under runs/validate/<study>/without-<rules>/. With `three_d`,
-    studies whose tissue is 3D (validation.three_d_overrides) run their arms again on a 3D
-    lattice, under runs/validate/<study>@3d/ (no controls: the 2D runs carry them)."""
+    (configs/criteria/<study>.yaml), under runs/validate/<study>/without-<rules>/. Seeds per arm
+    come from the criteria file (the design), unless `seeds` or `quick` say otherwise. With
+    `three_d`, studies whose tissue is 3D (validation.three_d_overrides) and whose criteria
+    declare a 3D version run their arms again on a 3D lattice, as many seeds, under
+    runs/validate/<study>@3d/ (no controls: the 2D runs carry them)."""
     unknown = [name for name in names if name not in STUDIES]
     if unknown:
         raise ConfigError(f"validate: unknown study {unknown[0]!r} (studies: {', '.join(STUDIES)})")
@@ -76,12 +78,12 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
     for name in names or list(STUDIES):
         study = STUDIES[name]
         config, _ = load_config(config_path(study), check_sources=False)
-        n_seeds = seeds or (config.validation.quick_seeds if quick else config.validation.seeds)
-        variants = [(name, {}, [()] + (control_sets(name) if controls else []), n_seeds)]
-        if three_d and config.validation.three_d_overrides:
-            n_3d = config.validation.quick_seeds if quick else config.validation.three_d_seeds
-            n_3d = min(seeds, n_3d) if seeds else n_3d  # the 3D runs are the costly ones: never more than asked
-            variants.append((name + THREE_D, dict(config.validation.three_d_overrides), [()], n_3d))
+        design = load_criteria(criteria_path(name))
+        check_arms(design, config.arms, criteria_path(name))
+        n_seeds = seeds or (config.validation.quick_seeds if quick else design.seeds_per_arm)
+        variants = [(name, {}, [()] + (control_sets(design) if controls else []), n_seeds)]
+        if three_d and config.validation.three_d_overrides and any("3d" in c.dimensions for c in design.criteria):
+            variants.append((name + THREE_D, dict(config.validation.three_d_overrides), [()], n_seeds))
         first = config.validation.first_seed  # fresh seeds, never used in tuning or calibration
         refuse_calibration_seeds(name, range(first, first + n_seeds))  # validation never reads the seeds fitted on
         for label, arm_overrides, ablations, count in variants:
@@ -111,39 +113,21 @@ def execute(tasks, workers=None, progress=None):
             for key, arms in results.items()}
 
 
+def control_sets(design) -> list[tuple[str, ...]]:
+    """The distinct rule sets the criteria rest on: one set of control runs each."""
+    return list(dict.fromkeys(tuple(c.mechanism) for c in design.criteria if c.mechanism))
+
+
 def check(results, quick=False):
-    """All checks of the studies that ran; each with its mechanism and, where its control runs
-    exist, whether it also passes without that mechanism (its raw p: the control is not in the
-    Holm family, which makes "fails without its mechanism" the harder verdict to reach)."""
+    """Every criterion of the studies that ran, each study judged by its criteria file: the 2D runs
+    with their negative controls, and the 3D runs where the criteria declare a 3D version."""
     checks = []
     for (name, ablate), by_arm in results.items():
         if ablate:
             continue
-        base, three_d = name.removesuffix(THREE_D), name.endswith(THREE_D)
-        study = STUDIES[base]
-        validation = load_config(config_path(study))[0].validation
-        for item in study.check(by_arm, validation):
-            if quick and not item.quick:
-                item.measured += " (not required with --quick)"
-            item.mechanism = mechanism(base, item.criterion)
-            item.kind, item.why = kind(base, item.criterion)
-            if three_d:
-                item.study += " (3D)"
-            control = results.get((name, item.mechanism)) if item.mechanism else None
-            if control is not None:
-                item.control_passed, item.control_measured = _control(study, control, validation, item.criterion)
-            checks.append(item)
-    return adjust_holm(checks)  # every prediction's p in the report, adjusted together
-
-
-def _control(study, by_arm, validation, criterion) -> tuple[bool, str]:
-    """(passed, measured) of one criterion on the runs without its mechanism."""
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # empty or constant samples: the test's own verdict stands
-            found = [c for c in study.check(by_arm, validation) if c.criterion == criterion]
-    except (ValueError, ZeroDivisionError, FloatingPointError) as error:  # nothing left to measure
-        return False, f"not measurable without it ({error.__class__.__name__})"
-    return (found[0].passed, found[0].outcome) if found else (False, "not measured")
+        base = name.removesuffix(THREE_D)
+        design = load_criteria(criteria_path(base))
+        controls = {rules: runs for (other, rules), runs in results.items() if other == name and rules}
+        dimension = "3d" if name.endswith(THREE_D) else "2d"
+        checks += evaluate(design, design.title, by_arm, controls, dimension, quick)
+    return checks
