@@ -9,7 +9,8 @@ from abm.errors import ConfigError
 from abm.io.reader import Run
 from abm.plugins import builtin_spec
 from abm.runner import run_to_file
-from abm.validate import criteria
+from abm.validate import evaluate
+from abm.validate.design import criteria_path, load_criteria
 
 LIVER = "configs/correia2021_liver.yaml"
 SEEDING = "configs/northwestern2025_seeding.yaml"
@@ -78,18 +79,27 @@ def test_seeding_arms_seed_the_same_tumor_cells_at_the_same_spacing(tmp_path):
     assert spacing["single_cells"] == spacing["clusters"]
 
 
+def _dose_criterion():
+    design = load_criteria(criteria_path("correia2021"))
+    return next(c for c in design.criteria if c.id == "cxcr4_block_dose_response")
+
+
 def test_the_dose_arms_rise_in_block_efficiency():
-    efficiency = [load_config(LIVER, arm=arm)[0].interventions.cxcr4_block for arm in criteria.CXCR4_DOSE_ARMS]
+    arms = _dose_criterion().arms
+    efficiency = [load_config(LIVER, arm=arm)[0].interventions.cxcr4_block for arm in arms]
     levels = [0.0 if block is None else block.efficiency for block in efficiency]
     assert levels == sorted(levels) and len(set(levels)) == len(levels)
 
 
 def test_the_dose_response_criterion_needs_lesions_to_fall_with_the_dose():
-    def arms(means):
-        rng = np.random.default_rng(0)
-        return {arm: [{"lesions": float(x)} for x in rng.poisson(m, 8)] for arm, m in zip(criteria.CXCR4_DOSE_ARMS, means)}
+    criterion = _dose_criterion()
 
-    assert criteria.cxcr4_dose_response("Correia 2021", arms([4, 2, 0.2, 0])).passed
-    assert not criteria.cxcr4_dose_response("Correia 2021", arms([2, 2, 2, 2])).passed
-    assert not criteria.cxcr4_dose_response("Correia 2021", arms([0, 0.2, 2, 4])).passed
-    assert not criteria.cxcr4_dose_response("Correia 2021", arms([0, 0, 0, 0])).passed
+    def holds(means):
+        rng = np.random.default_rng(0)
+        runs = {arm: [{"lesions": float(x)} for x in rng.poisson(m, 8)] for arm, m in zip(criterion.arms, means)}
+        return evaluate.holds(criterion, evaluate.run_test(criterion, runs, 0.05)[0], 0.05)
+
+    assert holds([4, 2, 0.2, 0])
+    assert not holds([2, 2, 2, 2])
+    assert not holds([0, 0.2, 2, 4])
+    assert not holds([0, 0, 0, 0])

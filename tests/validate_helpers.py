@@ -10,7 +10,7 @@ from abm.validate.studies import STUDIES, config_path
 KEYS = ("caspase_any", "area_fold_change", "inverse_circularity", "cells_outside_organoid", "colonies",
         "lesions", "lesion_burden", "polyclonal_lesions", "largest_lesion_ever", "first_outgrowth_h",
         "seeded_tumor_cells", "clusters_final", "kill_probability_single", "kill_probability_clustered",
-        "ki67_neutrophil_clusters_24h", "ki67_single_24h", "ki67_all_24h", "nk_initial", "nk_final",
+        "ki67_neutrophil_clusters_24h", "ki67_single_24h", "ki67_all_24h", "ki67_seeded_24h", "nk_initial", "nk_final",
         "nk_at_first_outgrowth", "tumor_final", "kills", "kills_single_n", "contacts_single_n",
         "kills_clustered_n", "contacts_clustered_n", "end_h")
 
@@ -21,6 +21,7 @@ def synthetic_run(rng, **fixed) -> dict:
     run.update(caspase_any=float(rng.random() < 0.5), lesions=float(rng.integers(1, 10)), end_h=336.0,
                first_outgrowth_h=float(rng.uniform(50, 300)), kill_probability_single=float(rng.uniform(0.2, 0.4)),
                kill_probability_clustered=float(rng.uniform(0.05, 0.15)), ki67_all_24h=float(rng.uniform(0.5, 0.9)),
+               ki67_seeded_24h=float(rng.uniform(0.2, 0.6)),
                seeded_tumor_cells=200.0)
     for count in ("colonies", "lesion_burden", "clusters_final", "largest_lesion_ever", "kills"):
         run[count] = float(rng.integers(1, 10))  # counts are whole numbers

@@ -181,6 +181,7 @@ def run_metrics(path, validation) -> dict:
         "ki67_neutrophil_clusters_24h": cluster_ki67,
         "ki67_single_24h": single_ki67,
         "ki67_all_24h": all_ki67,
+        "ki67_seeded_24h": ki67_of_seeded_cells(first, at_24h, window),
         "nk_initial": float(series["nk"].iloc[0]),
         "nk_final": float(series["nk"].iloc[-1]),
         "nk_at_first_outgrowth": _value_at(series, "nk", first_outgrowth_h),
@@ -199,6 +200,20 @@ def _tumor_setting(run, key, default):
 
     config = yaml.safe_load(run.attrs["config_yaml"])
     return config.get("cells", {}).get("tumor", {}).get(key, default)
+
+
+def ki67_of_seeded_cells(first, later, window_min: float) -> float:
+    """Share of the seeded tumor cells whose clone holds a viable Ki67+ cell (divided within the
+    window) at the later snapshot. Every seeded cell stays in the denominator, the dead included,
+    so arms that seed different classes are read on the same population: what became of each
+    cell put in, not only of the survivors (a survivor-only share is 1 wherever only dividing
+    cells survive)."""
+    seeded = first["agents"]["clone"][first["agents"]["cell_type"] == TUMOR]
+    if len(seeded) == 0:
+        return float("nan")
+    agents = later["agents"]
+    cycling = (agents["cell_type"] == TUMOR) & (agents["state"] != APOPTOTIC) & (agents["cycle_clock_min"] < window_min)
+    return float(np.isin(np.unique(seeded), agents["clone"][cycling]).sum() / len(np.unique(seeded)))
 
 
 def _ki67_all(snapshot, window_min):
