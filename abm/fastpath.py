@@ -42,10 +42,11 @@ FUSED_KEYS = {
 }
 FUSED_COLUMNS = ("id", "cell_type", "state", "site", "state_age_min", "cycle_clock_min", "clone", "partner",
                  "partner_site", "heading", "mesenchymal", "vcam1", "plxnb2", "division_boost",
+                 "activating_ligand_left",
                  "inhibitory_receptors", "kills")
 # Copied to daughters by the kernels but not read by their division: a run whose cells start with
 # them set (placed from another run) takes the general step.
-FUSED_UNREAD_COLUMNS = ("division_boost",)
+FUSED_UNREAD_COLUMNS = ("division_boost", "activating_ligand_left")
 FUSED_PURPOSES = {"claim_priority": kernel.P_CLAIM, "tumor.division": kernel.P_DIVISION,
                   "nk.move": kernel.P_NK_MOVE, "nk.kill": kernel.P_NK_KILL, "tumor.death": kernel.P_DEATH}
 

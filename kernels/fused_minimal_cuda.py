@@ -35,6 +35,7 @@ STATS = ("kills", "kills_single", "kills_clustered", "moves", "contacts_single",
          "births", "deaths")
 COLUMNS = ("id", "cell_type", "state", "site", "state_age_min", "cycle_clock_min", "clone", "partner",
            "partner_site", "heading", "mesenchymal", "vcam1", "plxnb2", "division_boost",
+           "activating_ligand_left",
            "inhibitory_receptors", "kills")
 _WORD = 0xFFFFFFFF
 _INCLUDE = re.compile(r'\s*#include\s+"(\w+\.cu)"')

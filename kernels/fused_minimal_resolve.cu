@@ -115,7 +115,8 @@ extern "C" __global__ void fm_finish(long long n, long long next_id, float dt, f
                                      signed char* state, long long* site, float* state_age, float* cycle_clock,
                                      long long* clone, long long* partner, long long* partner_site,
                                      signed char* heading, signed char* mesenchymal, signed char* vcam1,
-                                     signed char* plxnb2, float* division_boost, float* receptors, int* kills,
+                                     signed char* plxnb2, float* division_boost, float* ligand_left, float* receptors,
+                                     int* kills,
                                      int* occupancy, signed char* category, unsigned long long* scratch,
                                      const signed char* proposal, const long long* target,
                                      const signed char* born, const long long* rank_end,
@@ -151,6 +152,7 @@ extern "C" __global__ void fm_finish(long long n, long long next_id, float dt, f
             vcam1[d] = vcam1[i];
             plxnb2[d] = plxnb2[i];
             division_boost[d] = division_boost[i];
+            ligand_left[d] = ligand_left[i];
             receptors[d] = receptors[i];
             kills[d] = 0;
             occupancy[target[i]] = (int)d;
@@ -189,13 +191,14 @@ extern "C" __global__ void fm_compact(long long n, const signed char* cell_type_
                                       const long long* partner, const long long* partner_site,
                                       const signed char* heading, const signed char* mesenchymal,
                                       const signed char* vcam1, const signed char* plxnb2,
-                                      const float* division_boost, const float* receptors, const int* kills,
+                                      const float* division_boost, const float* ligand_left, const float* receptors,
+                                      const int* kills,
                                       long long* ids_out, signed char* cell_type_out, signed char* state_out,
                                       long long* site_out, float* state_age_out, float* cycle_clock_out,
                                       long long* clone_out, long long* partner_out, long long* partner_site_out,
                                       signed char* heading_out, signed char* mesenchymal_out,
                                       signed char* vcam1_out, signed char* plxnb2_out, float* division_boost_out,
-                                      float* receptors_out, int* kills_out, int* occupancy)
+                                      float* ligand_left_out, float* receptors_out, int* kills_out, int* occupancy)
 {
     const long long i = thread_index();
     if (i >= n || cell_type_in[i] == HOLE) {
@@ -216,6 +219,7 @@ extern "C" __global__ void fm_compact(long long n, const signed char* cell_type_
     vcam1_out[d] = vcam1[i];
     plxnb2_out[d] = plxnb2[i];
     division_boost_out[d] = division_boost[i];
+    ligand_left_out[d] = ligand_left[i];
     receptors_out[d] = receptors[i];
     kills_out[d] = kills[i];
     occupancy[site[i]] = (int)d;

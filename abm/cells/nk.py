@@ -5,7 +5,8 @@
   for a conjugation time; each contact raises its inhibitory receptors (TIGIT/KLRG1: education).
   Exhausted cells still bind (their receptors still meet the tumor's ligands) but no longer kill.
 - Kill: at the end of the conjugate the target dies (turns caspase+) with probability
-      p = p_max * A / (A + I + w R) * (1 - s [target touches a bound DP T cell])
+      p = p_max * L * A / (A + I + w R) * (1 - s [target touches a bound DP T cell])
+  L: the share of the target's activating ligand not yet shed since arrest (CD155, Ichise 2022);
   A, I: the target's activating and inhibitory ligands (fewer A, more I in clusters);
   R: the NK cell's inhibitory receptors, w their weight (lowered by TIGIT/KLRG1 block).
   After max_kills kills the cell is exhausted: it still conjugates and is still educated, but
@@ -198,12 +199,12 @@ def contact_kill(ctx, cells, params: NKParams) -> None:
     category = ctx.category[safe]
     present = (target >= 0) & (agents["id"][safe] == partner) & (
         (category == ctx.spec.category["tumor_epithelial"]) | (category == ctx.spec.category["tumor_mesenchymal"]))
-    activating, inhibitory = tumor_cells.ligands(ctx, safe, ctx.params["tumor"])
+    activating, inhibitory, engaged = tumor_cells.ligands(ctx, safe, ctx.params["tumor"])
     weight = xp.float32(params.receptor_weight)
     most = xp.float32(params.kill_probability)  # p_max, unless signals set it per NK cell (grammar)
     if "kill_probability_per_contact" in cells.behaviours:
         most = where_true(xp, attempts, cells.behaviours["kill_probability_per_contact"])[0]
-    probability = most * activating / (activating + inhibitory + weight * receptors)
+    probability = most * engaged * activating / (activating + inhibitory + weight * receptors)
     if params.tcell_suppression > 0:
         guarded = ctx.count(safe, "tcell_bound") > 0
         probability = xp.where(guarded, probability * xp.float32(1 - params.tcell_suppression), probability)

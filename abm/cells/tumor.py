@@ -30,7 +30,7 @@ from ..interventions import Blockade, CytokineSource, Switch, efficiency
 from ..kernels.neighbours import site_at_offset
 from ..kernels.philox import probability_threshold, rate_threshold
 from ..rules import Secretion, as_threshold
-from ..rules.movement import propose_moves
+from ..rules.cohesion import cohesive_moves, held_contacts
 from ..spec import Behaviour, Category, CellType, Column, Dying, FieldUse, Rule, Therapy
 
 STATES = ("proliferating", "invasive", "dormant", "apoptotic")
@@ -82,6 +82,9 @@ class TumorConfig(Strict):
         0.0, description="inhibitory ligand added when surrounded by epithelial tumor cells")
     epithelial_neighbours_half: Positive = Field(
         2.0, description="epithelial tumor neighbours giving half the clustering effect on ligands")
+    activating_ligand_shedding_per_h: NonNegative = Field(
+        0.0, description="rate at which an arrested cell sheds its activating NK ligand (CD155, cleaved by "
+                         "thrombin at the arrest site), 1/h; an NK contact kills in proportion to what is left")
     # Neutrophil cytokines (IL-6/IL-1beta) shorten the cycle.
     cytokine_division_boost: NonNegative = Field(
         0.0, description="extra division rate at saturating neutrophil cytokine, as a multiple of the base rate")
@@ -136,14 +139,16 @@ def prepare(cells, dt_min: float, in_force: dict) -> TumorParams:
 
 
 def ligands(ctx, slots, params: TumorParams):
-    """(activating, inhibitory) NK-ligand levels of tumor cells, from their epithelial neighbours."""
+    """(activating, inhibitory, engaged) NK-ligand levels of tumor cells: the balance of activating and
+    inhibitory ligands from their epithelial neighbours, and the share of activating ligand not yet
+    shed (an NK contact engages, and can kill, only through what is left)."""
     xp, c = ctx.xp, params.config
     epithelial_self = ctx.category[slots] == ctx.spec.category["tumor_epithelial"]  # EMT/leader: no context
     n_epi = ctx.count(slots, "tumor_epithelial").astype(xp.float32)
     clustering = xp.where(epithelial_self, n_epi / (n_epi + xp.float32(c.epithelial_neighbours_half)), xp.float32(0))
     activating = xp.float32(c.activating_ligand_single) * (xp.float32(1) - xp.float32(c.activating_ligand_cluster_loss) * clustering)
     inhibitory = xp.float32(c.inhibitory_ligand_single) + xp.float32(c.inhibitory_ligand_cluster_gain) * clustering
-    return activating, inhibitory
+    return activating, inhibitory, ctx.agents["activating_ligand_left"][slots]
 
 
 # ---------------------------------------------------------------- the rules, in the order they run
@@ -244,7 +249,8 @@ def leader_migration(ctx, cells, params: TumorParams) -> None:
 
 
 def suspension_walk(ctx, cells, params: TumorParams) -> None:
-    """Adhesive contacts (Plexin-B2 neighbours, bound escorts) hold a walking cell back."""
+    """Adhesive contacts (Plexin-B2 neighbours, own bound escorts) hold a walking cell back, and a
+    move keeps them all (rules/cohesion.py): walking never splits a cluster."""
     xp, agents, slots = ctx.xp, ctx.agents, cells.slots
     divides = cells.divides if cells.divides is not None else xp.zeros(cells.n, dtype=bool)
     walking = cells.alive & ~divides & (cells.new_state != S["invasive"]) & (cells.new_state != S["dormant"])
@@ -256,7 +262,8 @@ def suspension_walk(ctx, cells, params: TumorParams) -> None:
         thresholds = as_threshold(xp, cells.behaviours["motility"] * staying)
     else:
         thresholds = _on_backend(xp, params.motility_thresholds)[contacts]
-    destinations, moves = propose_moves(ctx, slots, thresholds, "tumor.neighbour_choice", walking=walking)
+    held = held_contacts(ctx, slots, agents["plxnb2"][slots] > 0, agents["vcam1"][slots] > 0)
+    destinations, moves = cohesive_moves(ctx, slots, thresholds, "tumor.neighbour_choice", walking, held)
     cells.intents.move(slots, destinations, where=moves)
 
 
@@ -279,6 +286,14 @@ def exposed_nk_division_boost(ctx, cells, params: TumorParams) -> None:
     raised = xp.minimum(cells.column("division_boost") + xp.float32(params.division_boost_per_step) * exposed,
                         xp.float32(params.config.max_division_boost))
     cells.intents.update("division_boost", cells.slots, raised, where=cells.alive & (exposed > 0))
+
+
+def ligand_shedding(ctx, cells, params: TumorParams) -> None:
+    """Arrested cells lose their activating NK ligand: thrombin at the arrest site cleaves CD155 within
+    a day, after which NK contacts no longer kill (Ichise 2022). Daughters inherit what is left."""
+    kept = ctx.xp.float32(np.exp(-params.config.activating_ligand_shedding_per_h * ctx.dt_min / 60.0))
+    cells.intents.update("activating_ligand_left", cells.slots, cells.column("activating_ligand_left") * kept,
+                         where=cells.viable)
 
 
 def finish(ctx, cells, params: TumorParams) -> None:
@@ -350,6 +365,8 @@ TUMOR = CellType(
         Column("plxnb2", np.int8, 0, "inherit", "1 if Plexin-B2+ (homotypic adhesion, clustering)"),
         Column("division_boost", np.float32, 0, "inherit",
                "heritable extra division rate (multiple of the base rate), gained next to exposed NK cells"),
+        Column("activating_ligand_left", np.float32, 1, "inherit",
+               "share of the activating NK ligand (CD155) not yet shed since arrest; 1 for a fresh cell"),
     ),
     # Keys kept from before the spec existed, so that runs reproduce bit for bit.
     purposes={"division": 2, "neighbour_choice": 3, "death": 6, "state_change": 9},
@@ -376,9 +393,13 @@ TUMOR = CellType(
              ("tumor.invasive_move_rate_per_h", "tumor.invasive_persistence"),
              when=lambda c: c.cells.tumor.invasive_move_rate_per_h > 0 and c.cells.tumor.leader_rate_per_h > 0),
         Rule("suspension_walk", suspension_walk,
-             "suspended tumor cells random-walk; each adhesive contact holds them back",
+             "suspended tumor cells random-walk; each adhesive contact holds them back, and no move lets one go",
              ("tumor.motility_rate_per_h", "tumor.adhesion_per_contact"),
              when=lambda c: c.cells.tumor.motility_rate_per_h > 0),
+        Rule("ligand_shedding", ligand_shedding,
+             "in tumor cells, time since arrest decreases the activating NK ligand (CD155 shed by thrombin)",
+             ("tumor.activating_ligand_shedding_per_h",),
+             when=lambda c: c.cells.tumor.activating_ligand_shedding_per_h > 0),
         Rule("exposed_nk_division_boost", exposed_nk_division_boost,
              "in tumor cells, contact with a tumor-exposed NK cell increases division (inherited by daughters)",
              ("tumor.exposed_nk_division_boost_per_h", "tumor.max_division_boost"),
