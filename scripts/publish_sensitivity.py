@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "sensitivity"
-FILES = ("report.md", "indices.csv", "readouts.csv", "design.csv", "indices.png")
+FILES = ("report.md", "indices.csv", "readouts.csv", "design.csv", "indices.png", "robustness.csv")
 ORDER = ("chan2020", "lo2020", "correia2021", "szczerba2019", "nw2025_seeding", "nw2025_clustering")
 MARKER = "<!-- table -->"
 
