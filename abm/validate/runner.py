@@ -16,6 +16,7 @@ from pathlib import Path
 from ..calibrate.spec import refuse_calibration_seeds
 from ..config import load_config, to_yaml
 from ..errors import ConfigError
+from ..tissue_settings import check_study
 from .checks import evaluate
 from .design import check_arms, criteria_path, load_criteria
 from ..placement_from_run import file_sha256
@@ -80,6 +81,8 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
         config, _ = load_config(config_path(study), check_sources=False)
         design = load_criteria(criteria_path(name))
         check_arms(design, config.arms, criteria_path(name))
+        check_study(config_path(study), config.arms,
+                    lambda path, arm: load_config(path, arm=arm, check_sources=False)[0])  # tissue_settings.yaml
         n_seeds = seeds or (config.validation.quick_seeds if quick else design.seeds_per_arm)
         variants = [(name, {}, [()] + (control_sets(design) if controls else []), n_seeds)]
         if three_d and config.validation.three_d_overrides and any("3d" in c.dimensions for c in design.criteria):
