@@ -9,7 +9,8 @@ Order within a step:
    per site, the others stay put). Every target was free at the start of the step. A cell claims
    at most one site to move to and one to divide into: where several rules proposed for it, its
    first proposal in rule order is its claim (one_claim_per_cell), and a division into the site
-   its own move claims is dropped, so no cell can win twice.
+   its own move claims is dropped, so no cell can win twice. Then followers whose leader moved
+   (a bound escort and its tumor partner) step into the site the leader left (follow_leaders).
 """
 from __future__ import annotations
 
@@ -119,10 +120,14 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
 
     moved = site_won & is_move
     movers, destinations = where_true(xp, moved, claimants, targets)
+    start_sites = agents["site"].copy() if intents.follows else None  # where each cell began the step
     occupancy[agents["site"][movers]] = EMPTY
     occupancy[destinations] = movers.astype(occupancy.dtype)
     agents.columns["site"][movers] = destinations
     tallies["moves"] = moved.sum()
+    if intents.follows:
+        followed = follow_leaders(xp, seed, step, occupancy, agents, intents, start_sites, stopped, scratch)
+        tallies["moves"] = tallies["moves"] + followed
 
     born = site_won & ~is_move
     parents, birth_sites, daughter_states = where_true(xp, born, claimants, targets, daughter_states)
@@ -136,6 +141,30 @@ def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch
         removed = xp.concatenate([removed, xp.zeros(births, dtype=bool)])
     tallies["births"] = births
     return StepEvents(tallies=tallies, births=births, removed=removed)
+
+
+def follow_leaders(xp, seed, step, occupancy, agents, intents: Intents, start_sites, stopped, scratch):
+    """Followers whose leader moved step into the site it left: a bound escort travels with its
+    partner, and a heterotypic cluster moves as a unit. A vacated site was occupied when the step
+    began, so no move or birth claimed it: only that leader's followers compete for it, one winner
+    (the lowest (priority, id) key). A follower that moved by its own claim, or is stopped, stays.
+    Full-length masks, no compaction: no wait for the device. Returns how many followed."""
+    (followers, leaders), proposing = rows(xp, intents.follows, n_columns=2)
+    proposing = one_claim_per_cell(xp, followers, proposing, intents.follow_proposers, scratch)
+    sites, ids = agents["site"], agents["id"]
+    leader_moved = sites[leaders] != start_sites[leaders]
+    go = proposing & leader_moved & (sites[followers] == start_sites[followers]) & ~stopped[followers]
+    vacated = start_sites[leaders]
+    keys = xp.where(go, claim_keys(_priority_words(xp, seed, step, ids[followers], 2), ids[followers], xp=xp),
+                    NO_CLAIM)
+    won = go & resolve_claims(vacated, keys, scratch, xp=xp)
+    here = sites[followers]
+    there = xp.where(won, vacated, here)
+    # Distinct writes: followers' own sites, then vacated sites (one winner each) or their own again.
+    occupancy[here] = xp.where(won, EMPTY, followers).astype(occupancy.dtype)
+    occupancy[there] = followers.astype(occupancy.dtype)
+    agents.columns["site"][followers] = there
+    return won.sum()
 
 
 def one_claim_per_cell(xp, claimants, proposing, proposers: list, scratch):

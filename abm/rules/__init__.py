@@ -127,10 +127,12 @@ class Intents:
     dying: list = field(default_factory=list)  # (slots, where): cells entering their type's dying state
     deaths: list = field(default_factory=list)  # (slots, where): cells removed at once
     updates: list = field(default_factory=list)  # (column, slots, values, where): a cell changing itself
+    follows: list = field(default_factory=list)  # (slots, leader slots, where): into the site a leader left
     tallies: dict = field(default_factory=dict)  # event name -> device scalar, for the time series
     proposer: str = ""  # the cell type whose rules run now
     move_proposers: list = field(default_factory=list)  # type of each moves entry
     division_proposers: list = field(default_factory=list)  # type of each divisions entry
+    follow_proposers: list = field(default_factory=list)  # type of each follows entry
 
     def move(self, slots, target_sites, where=None):
         """The cells want to step into `target_sites` (one claim per cell per step: the first wins)."""
@@ -141,6 +143,13 @@ class Intents:
         """The cells want to divide into `target_sites` (one claim per cell per step: the first wins)."""
         self.divisions.append((parents, target_sites, daughter_states, where))
         self.division_proposers.append(self.proposer)
+
+    def follow(self, slots, leaders, where=None):
+        """The cells step into the site their leader (a slot each) leaves this step, if it moves: a
+        bound escort travels with its partner. Only followers claim a vacated site (it was not free
+        when the step began), one winner per site; a cell that moved by its own claim stays."""
+        self.follows.append((slots, leaders, where))
+        self.follow_proposers.append(self.proposer)
 
     def kill(self, killers, target_sites, target_clustered=False, where=None):
         """Killers attack the cells on `target_sites`; one winner per target. `target_clustered`

@@ -1,5 +1,6 @@
 """What neutrophils and double-positive T cells share: they walk, bind VCAM1+ tumor cells they
-touch, hold on until the bond breaks or the partner dies, and live for a limited time.
+touch, hold on (following the partner when it moves) until the bond breaks or the partner dies,
+and live for a limited time.
 
 `escort_rules(type_name)` gives the named rules of such a type; each escort type declares them
 in its own module (abm/cells/neutrophil.py, abm/cells/tcell.py) with its own thresholds."""
@@ -26,6 +27,7 @@ def thresholds(c, dt_min: float, binding_scale: float = 1.0) -> dict:
 def begin(ctx, cells, params) -> None:
     xp = ctx.xp
     cells.dies = cells.holds = cells.binds = xp.zeros(cells.n, dtype=bool)
+    cells.partner_slot = xp.zeros(cells.n, dtype=xp.int64)  # of the held or new partner, where bound
 
 
 def lifespan(ctx, cells, params) -> None:
@@ -34,14 +36,22 @@ def lifespan(ctx, cells, params) -> None:
 
 
 def bonds(ctx, cells, params) -> None:
-    cells.holds = keep_or_break_bonds(ctx, cells.intents, cells.slots, params.thresholds["unbind"],
-                                      f"{cells.type_name}.binding")
+    cells.holds, cells.partner_slot = keep_or_break_bonds(ctx, cells.intents, cells.slots,
+                                                          params.thresholds["unbind"], f"{cells.type_name}.binding")
 
 
 def binding(ctx, cells, params) -> None:
     threshold = cells.threshold("binding", params.thresholds["bind"])  # a signal's chance, if one set it
-    cells.binds = bind_to_touching_tumor(ctx, cells.intents, cells.slots, ~cells.holds & ~cells.dies,
-                                         threshold, f"{cells.type_name}.binding")
+    cells.binds, target = bind_to_touching_tumor(ctx, cells.intents, cells.slots, ~cells.holds & ~cells.dies,
+                                                 threshold, f"{cells.type_name}.binding")
+    cells.partner_slot = ctx.xp.where(cells.binds, target, cells.partner_slot)
+
+
+def follow_partner(ctx, cells, params) -> None:
+    """Towing: a bound escort claims the site its partner leaves, decided after the moves in the
+    same step (resolution.follow_leaders), so the pair keeps touching and travels as a unit. Of
+    several escorts of one partner one follows; the others keep the bond only if still touching."""
+    cells.intents.follow(cells.slots, cells.partner_slot, where=(cells.holds | cells.binds) & ~cells.dies)
 
 
 def walk(ctx, cells, params) -> None:
@@ -68,10 +78,12 @@ def escort_rules(type_name: str, kind: str, config_model) -> list[Rule]:
     return [
         Rule("lifespan", lifespan, f"{kind} die at the end of a mean lifespan", keys("lifespan_h"),
              when=lambda c: getattr(c.cells, type_name).lifespan_h is not None),
-        Rule("bonds", bonds, f"bound {kind} keep their tumor partner until the bond breaks or the partner "
-             "dies or leaves", keys("unbinding_rate_per_h")),
+        Rule("bonds", bonds, f"bound {kind} keep their tumor partner while they touch it, until the bond breaks or "
+             "the partner dies", keys("unbinding_rate_per_h")),
         Rule("vcam1_binding", binding, f"free {kind} touching a VCAM1+ tumor cell may bind it",
              keys("binding_probability_per_contact")),
+        Rule("follow_partner", follow_partner, f"bound {kind} follow their tumor partner into the site it leaves, "
+             "so the pair travels as a unit"),
         Rule("walk", walk, f"free {kind} random-walk" + (", some moves up the chemoattractant"
                                                          if "chemotaxis_bias" in config_model.model_fields else ""),
              keys("move_rate_per_h", "chemotaxis_bias")),

@@ -103,6 +103,32 @@ def cluster_count(snapshot, min_cells: int = 2) -> int:
     return int((np.bincount(labels.ravel())[1:] >= min_cells).sum())
 
 
+def clustered_fraction(snapshot) -> float:
+    """Share of the viable tumor cells that are in a cluster: touching another viable tumor cell (a
+    group of two or more) or held by a bound escort (a heterotypic cluster); NaN without any."""
+    agents = snapshot["agents"]
+    viable = _viable_tumor(snapshot)
+    labels, _ = ndimage.label(viable, structure=np.ones((3,) * viable.ndim))
+    sizes = np.bincount(labels.ravel())
+    tumor = (agents["cell_type"] == TUMOR) & (agents["state"] != APOPTOTIC)
+    in_group = tumor & (sizes[labels.ravel()[agents["site"]]] >= 2)
+    escorts = np.isin(agents["cell_type"], [TYPE_CODE["tcell"], TYPE_CODE["neutrophil"]])
+    bound = escorts & (agents["partner"] >= 0)
+    held = tumor & np.isin(agents["id"], agents["partner"][bound])
+    return float((in_group | held).sum() / tumor.sum()) if tumor.any() else float("nan")
+
+
+def share_in_clusters(snapshot, cell_type: str) -> float:
+    """Share of the cells of a type touching a viable tumor cell (in a heterotypic cluster, as the
+    2025 JCI study counts a white cell attached to a tumor cell), with 0.5 added to the cells
+    touching and 1 to all (finite ratios between types); NaN where the type has no cell."""
+    agents = snapshot["agents"]
+    viable = _viable_tumor(snapshot)
+    near = ndimage.binary_dilation(viable, structure=np.ones((3,) * viable.ndim)).ravel()
+    sites = agents["site"][agents["cell_type"] == TYPE_CODE[cell_type]]
+    return float((near[sites].sum() + 0.5) / (len(sites) + 1)) if len(sites) else float("nan")
+
+
 def proliferating_fractions(snapshot, ki67_window_min: float):
     """Ki67+ fraction (divided within the window) of tumor cells in neutrophil clusters and of singles.
 
@@ -176,6 +202,9 @@ def run_metrics(path, validation) -> dict:
         "first_outgrowth_h": first_outgrowth_h,
         "seeded_tumor_cells": float(tumor_first),
         "clusters_final": float(cluster_count(last)),
+        "tumor_clustered_fraction": clustered_fraction(last),
+        "tcell_share_in_clusters": share_in_clusters(last, "tcell"),
+        "nk_share_in_clusters": share_in_clusters(last, "nk"),
         "kill_probability_single": p_single,
         "kill_probability_clustered": p_clustered,
         "ki67_neutrophil_clusters_24h": cluster_ki67,

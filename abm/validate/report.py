@@ -17,7 +17,8 @@ FIGURE_METRICS = {
     "correia2021": ["lesions", "largest_lesion_ever", "first_outgrowth_h", "nk_final"],
     "szczerba2019": ["lesion_burden", "ki67_seeded_24h", "ki67_neutrophil_clusters_24h", "tumor_final"],
     "nw2025_seeding": ["lesions", "seeded_tumor_cells", "lesion_burden", "tumor_final"],
-    "nw2025_clustering": ["clusters_final", "lesion_burden", "lesions", "tumor_final"],
+    "nw2025_clustering": ["tumor_clustered_fraction", "tcell_share_in_clusters", "nk_share_in_clusters",
+                          "tumor_final"],
 }
 
 
