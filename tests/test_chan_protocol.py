@@ -103,7 +103,7 @@ def test_one_small_protocol_end_to_end_through_the_validate_runner(tmp_path, mon
     out = tmp_path / "v"
     tasks = runner.plan(["chan2020"], quick=True, out_dir=str(out))
     assert {t.wave for t in tasks} == {0, 1, 2} and len(tasks) == 5 * (1 + 4 + 4)  # main + 4 controls
-    results = runner.execute(tasks, workers=2)
+    results = runner.execute(tasks, _local(2))
 
     chan = out / "chan2020"
     preculture, organoid, assay = (chan / "preculture/seed500.h5", chan / "exposed_nk/seed500.h5",
@@ -130,5 +130,12 @@ def test_one_small_protocol_end_to_end_through_the_validate_runner(tmp_path, mon
 
     # Complete runs of the same config and sources are reused, not run again.
     stamps = {path: path.stat().st_mtime_ns for path in out.rglob("*.h5")}
-    runner.execute(tasks, workers=1)
+    runner.execute(tasks, _local(1))
     assert {path: path.stat().st_mtime_ns for path in out.rglob("*.h5")} == stamps
+
+
+def _local(workers):
+    from abm.sweep.engine import with_cli_options
+    from abm.sweep.spec import LocalEngine
+
+    return with_cli_options(LocalEngine(kind="local"), workers=workers)

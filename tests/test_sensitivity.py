@@ -13,7 +13,7 @@ from abm.cli import main
 from abm.errors import ConfigError
 from abm.parameters import load_parameter_set
 from abm.sensitivity import conclusions, design, factors, readouts
-from abm.sensitivity.cli import _engine_file
+from abm.sweep.engine import engine_file as _engine_file
 from abm.validate.design import Criterion, criteria_path, load_criteria
 from abm.validate.studies import STUDIES, config_path
 

@@ -55,36 +55,9 @@ def options_from(args):
                    Path(args.out))
 
 
-def engine_from(args):
-    """The Dask engine: local (--workers), a running scheduler, or an engine block from a file."""
-    from ..sweep.engine import with_cli_options
-    from ..sweep.spec import LocalEngine
-
-    if args.engine:
-        return with_cli_options(_engine_file(args.engine), workers=args.workers)
-    return with_cli_options(LocalEngine(kind="local"), workers=args.workers, scheduler=args.scheduler)
-
-
-def _engine_file(path):
-    from pydantic import TypeAdapter, ValidationError
-
-    from ..config import load_raw
-    from ..errors import ConfigError
-    from ..sweep.spec import Engine
-
-    raw, _ = load_raw(Path(path))
-    if not isinstance(raw.get("engine"), dict):
-        raise ConfigError(f"{path}: engine: expected a mapping (kind: local | slurm | pbs | scheduler, ...)")
-    try:
-        return TypeAdapter(Engine).validate_python(raw["engine"])
-    except ValidationError as error:
-        first = error.errors()[0]
-        key = ".".join(["engine", *(str(part) for part in first["loc"][1:])])
-        raise ConfigError(f"{path}: {key}: {first['msg']}") from None
-
-
 def sensitivity_command(args) -> int:
     from ..errors import ConfigError
+    from ..sweep.engine import engine_from
     from . import report
     from .study import analyse
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from pathlib import Path
 
 from ..errors import ConfigError
 from .spec import JobQueueEngine, LocalEngine, SchedulerEngine
@@ -159,3 +160,29 @@ def open_client(engine, n_runs: int, retries: int = 3, log=print):
             yield client
     finally:
         cluster.close()
+
+
+def engine_from(args):
+    """The Dask engine of a command with add_dask_options(engine_file=True): local (--workers), a
+    running scheduler (--scheduler), or the engine block of a YAML file (--engine)."""
+    if args.engine:
+        return with_cli_options(engine_file(args.engine), workers=args.workers)
+    return with_cli_options(LocalEngine(kind="local"), workers=args.workers, scheduler=args.scheduler)
+
+
+def engine_file(path):
+    """The engine block of a YAML file (as in a sweep file), checked; a one-line error naming the key."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from ..config import load_raw
+    from .spec import Engine
+
+    raw, _ = load_raw(Path(path))
+    if not isinstance(raw.get("engine"), dict):
+        raise ConfigError(f"{path}: engine: expected a mapping (kind: local | slurm | pbs | scheduler, ...)")
+    try:
+        return TypeAdapter(Engine).validate_python(raw["engine"])
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(["engine", *(str(part) for part in first["loc"][1:])])
+        raise ConfigError(f"{path}: {key}: {first['msg']}") from None

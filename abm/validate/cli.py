@@ -1,9 +1,10 @@
-"""`abm validate [STUDY ...] [--seeds N] [--quick] [--device ...] [--workers N] [--out DIR] [--no-controls]`."""
+"""`abm validate [STUDY ...] [--seeds N] [--quick] [--device ...] [--workers N | --scheduler ADDRESS | --engine FILE] [--out DIR] [--no-controls] [--3d]`."""
 from __future__ import annotations
 
 import sys
 import time
 
+from ..sweep.cli import add_dask_options
 from .studies import STUDIES
 
 
@@ -19,8 +20,8 @@ def add_validate_command(commands) -> None:
     validate.add_argument("--quick", action="store_true", help="few seeds and small runs (CI); statistical "
                                                               "criteria that need many seeds are reported, not required")
     validate.add_argument("--device", choices=["auto", "cpu", "gpu"], default="cpu", help="backend of every run")
-    validate.add_argument("--workers", type=int, help="parallel runs (default: number of CPU cores)")
     validate.add_argument("--out", default="runs/validate", help="folder for runs and the report")
+    add_dask_options(validate, engine_file=True)  # --workers, --scheduler or --engine FILE: runs on Dask
     validate.add_argument("--no-controls", dest="controls", action="store_false",
                           help="skip the negative controls (each criterion's arms rerun without its mechanism)")
     validate.add_argument("--3d", dest="three_d", action="store_true",
@@ -31,13 +32,14 @@ def add_validate_command(commands) -> None:
 def _validate(args) -> int:
     from tqdm import tqdm
 
+    from ..sweep.engine import engine_from
     from . import report, runner
 
     started = time.monotonic()
     tasks = runner.plan(args.studies, seeds=args.seeds, quick=args.quick, out_dir=args.out, device=args.device,
                         controls=args.controls, three_d=args.three_d)
     with tqdm(total=len(tasks), unit="run", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
-        results = runner.execute(tasks, workers=args.workers, progress=bar.update)
+        results = runner.execute(tasks, engine_from(args), progress=bar.update, log=_log)
     checks = runner.check(results, quick=args.quick)
     print(report.table(checks, quick=args.quick))
     command = "abm validate " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else "abm validate"
@@ -46,6 +48,10 @@ def _validate(args) -> int:
     print(f"abm validate: report {path}")
     print(f"{len(failed)} counted predictions failed")
     return CRITERIA_FAILED if failed else 0
+
+
+def _log(message) -> None:
+    print(f"abm validate: {message}", file=sys.stderr)
 
 
 VALIDATE_HANDLERS = {"validate": _validate}

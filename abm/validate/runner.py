@@ -9,8 +9,6 @@ continues where it stopped and a changed config reruns exactly its own runs and 
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from ..calibrate.spec import refuse_calibration_seeds
@@ -97,19 +95,32 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
     return tasks
 
 
-def execute(tasks, workers=None, progress=None):
-    """Run tasks in worker processes, wave after wave (a protocol's stages in order); returns
-    {(study, ablated): {arm: [metrics ...]}} in seed order, a stage's metrics joined to its arm's."""
+def execute(tasks, engine=None, progress=None, log=lambda message: None):
+    """Run tasks on the engine's Dask cluster (default: local worker processes, one per core), wave
+    after wave (a protocol's stages in order); returns {(study, ablated): {arm: [metrics ...]}} in
+    seed order, a stage's metrics joined to its arm's. A failed run stops the validation (every
+    criterion needs every run); an input error names the run it stopped."""
+    from distributed import as_completed
+
+    from ..errors import AbmError
+    from ..sweep.engine import open_client, task_resources, with_cli_options
+    from ..sweep.spec import LocalEngine
+
+    engine = engine or with_cli_options(LocalEngine(kind="local"))
     results: dict = {}
-    workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with open_client(engine, len(tasks), log=log) as client:
         for wave in sorted({task.wave for task in tasks}):
-            futures = {pool.submit(run_task, task): task for task in tasks if task.wave == wave}
+            futures = {client.submit(run_task, task, pure=False, resources=task_resources(engine)): task
+                       for task in tasks if task.wave == wave}
             for future in as_completed(futures):
                 task = futures[future]
-                metrics = future.result()
+                try:
+                    metrics = future.result()
+                except AbmError as error:  # the user's input: one line, naming the run it stopped
+                    raise type(error)(f"{task.out}: {error}") from None
                 if task.arm is not None:
                     results.setdefault(task.key, {}).setdefault(task.arm, {}).setdefault(task.seed, {}).update(metrics)
+                future.release()
                 if progress is not None:
                     progress(1)
     return {key: {arm: [by_seed[s] for s in sorted(by_seed)] for arm, by_seed in arms.items()}
