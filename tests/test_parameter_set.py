@@ -47,9 +47,9 @@ def test_the_set_labels_every_parameter_of_every_built_in_cell_type():
 def test_a_tissue_specific_value_applies_only_in_its_tissue():
     liver, _ = load_config(ROOT / "configs" / "correia2021_liver.yaml")
     gel, _ = load_config(ROOT / "configs" / "chan2020_organoid.yaml")
-    kill = load_parameter_set(SET).parameters["cells.nk.kill_probability_per_contact"]
-    assert liver.cells.nk.kill_probability_per_contact == kill.tissues["liver"].value
-    assert gel.cells.nk.kill_probability_per_contact == kill.value
+    death = load_parameter_set(SET).parameters["cells.nk.death_rate_per_h"]
+    assert liver.cells.nk.death_rate_per_h == death.tissues["liver"].value
+    assert gel.cells.nk.death_rate_per_h == death.value
     assert gel.cells.nk.move_rate_per_h == liver.cells.nk.move_rate_per_h  # not declared: the same everywhere
 
 
@@ -114,8 +114,8 @@ MUTATIONS = {  # a value no scenario (or only some) uses: each must still fail e
     "negative_in_a_tissue": (("cells", "tumor", "motility_rate_per_h", "tissues", "blood", "value"), -1.0,
                              "cells.tumor.motility_rate_per_h.tissues.blood.value: Input should be greater than or "
                              "equal to 0 (got -1.0)"),
-    "null_tissue_value": (("cells", "nk", "kill_probability_per_contact", "tissues", "liver", "value"), None,
-                          "cells.nk.kill_probability_per_contact.tissues.liver.value: Input should be a valid "
+    "null_tissue_value": (("cells", "nk", "death_rate_per_h", "tissues", "liver", "value"), None,
+                          "cells.nk.death_rate_per_h.tissues.liver.value: Input should be a valid "
                           "number (got None)"),
     "unknown_tissue": (("cells", "nk", "move_rate_per_h", "tissues", "bone"),
                        {"value": 1.0, "reason": "r", "source": "s"},
