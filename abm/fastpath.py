@@ -32,6 +32,7 @@ FUSED_KEYS = {
     "tumor.division_rate_per_h": ANY,
     "tumor.cytokine_division_boost": ANY, "tumor.cytokine_half_max": ANY,  # need a field: inert here
     "nk.conjugation_time_min": 0.0, "nk.inhibitory_receptor_gain_per_contact": ANY,
+    "tumor.activating_ligand_shedding_per_h": 0.0,  # education scales by the CD155 left: all of it without shedding
     "nk.kill_probability_per_contact": ANY, "nk.inhibitory_receptor_weight": ANY,
     "tumor.activating_ligand_single": ANY, "tumor.activating_ligand_cluster_loss": ANY,
     "tumor.inhibitory_ligand_single": ANY, "tumor.inhibitory_ligand_cluster_gain": ANY,

@@ -2,7 +2,8 @@
 
 - Patrol: random walk, biased up the tumor-derived chemoattractant.
 - Contact: touching a viable tumor cell, a free NK cell conjugates with one (chosen uniformly)
-  for a conjugation time; each contact raises its inhibitory receptors (TIGIT/KLRG1: education).
+  for a conjugation time; each contact raises its inhibitory receptors (TIGIT/KLRG1: education),
+  in proportion to the CD155 the target has not shed (activation induces them).
   Exhausted cells still bind (their receptors still meet the tumor's ligands) but no longer kill.
 - Kill: at the end of the conjugate the target dies (turns caspase+) with probability
       p = p_max * L * A / (A + I + w R) * (1 - s [target touches a bound DP T cell])
@@ -14,7 +15,9 @@
 - Exposed: past a receptor threshold the cell is tumor-exposed: it barely kills, and touching
   tumor cells divide faster (a tumor rule, tumor.exposed_nk_division_boost; mechanism unknown,
   Chan 2020).
-- IFN-gamma: secreted while active, more while conjugated.
+- IFN-gamma: secreted while active, more while conjugated, times the cell's effector share
+  A / (A + I + w R) against an isolated target: education lowers IFN-gamma as it lowers killing
+  (tumor-exposed NK cells lose both: Gill 2012, Chan 2020).
 - CXCL12 (Correia 2021): the cell switches into and out of quiescence (no secretion, no killing,
   no division); per step it enters with probability p H and leaves with p (1 - H), H a Hill
   function of the CXCL12 it senses, so at steady state a fraction H is quiescent (the seed's
@@ -182,9 +185,13 @@ def conjugation(ctx, cells, params: NKParams) -> None:
 
 
 def education(ctx, cells, params: NKParams) -> None:
+    """Each new contact raises the inhibitory receptors by the gain times the share of CD155 the target
+    has not shed: CD155 is the ligand that both activates (DNAM-1) and engages TIGIT, and activation
+    induces KLRG1 (Robbins 2002); a target that shed it (Ichise 2022) no longer educates."""
     xp = ctx.xp
-    cells.receptors = xp.where(cells.starts, cells.receptors + xp.float32(params.config.inhibitory_receptor_gain_per_contact),
-                               cells.receptors)
+    target = xp.maximum(ctx.lattice.occupancy[xp.where(cells.starts, cells.partner_site, 0)].astype(xp.int64), 0)
+    gain = xp.float32(params.config.inhibitory_receptor_gain_per_contact) * ctx.agents["activating_ligand_left"][target]
+    cells.receptors = xp.where(cells.starts, cells.receptors + gain, cells.receptors)
 
 
 def contact_kill(ctx, cells, params: NKParams) -> None:
@@ -274,7 +281,16 @@ def finish(ctx, cells, params: NKParams) -> None:
     cells.intents.update("state", cells.slots, state)
 
 
+def effector_share(xp, activating, inhibitory, weight, receptors):
+    """A / (A + I + w R): the share of its effector function an NK cell keeps against a target with
+    activating ligand A and inhibitory ligand I, through its inhibitory receptors R of weight w."""
+    return activating / (activating + inhibitory + xp.float32(weight) * receptors)
+
+
 def ifng_secretion(ctx, cells, params: NKParams):
+    """An NK cell secretes IFN-gamma at its rate (more while conjugated) times its effector share
+    against an isolated target, the receptor balance that also sets its kill probability: education
+    (TIGIT/KLRG1) lowers both, and their blockade restores both."""
     xp, c = ctx.xp, params.config
     state = cells.column("state")
     in_contact = c.ifng_secretion_per_min if c.ifng_secretion_in_contact_per_min is None \
@@ -282,7 +298,10 @@ def ifng_secretion(ctx, cells, params: NKParams):
     active = cells.behaviours.get("ifng_secretion", xp.float32(c.ifng_secretion_per_min * ctx.dt_min))
     rate = xp.where(state == S["conjugated"], xp.float32(in_contact * ctx.dt_min), active)
     silent = (state == S["quiescent"]) | (state == S["exhausted"])
-    rate = xp.where(silent, xp.float32(0), rate).astype(xp.float32)
+    tumor = ctx.params["tumor"].config
+    share = effector_share(xp, xp.float32(tumor.activating_ligand_single), xp.float32(tumor.inhibitory_ligand_single),
+                           params.receptor_weight, cells.column("inhibitory_receptors"))
+    rate = xp.where(silent, xp.float32(0), rate * share).astype(xp.float32)
     return Secretion("ifng", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
 
 
@@ -330,8 +349,9 @@ NK = CellType(
         Rule("conjugation", conjugation, "a free NK cell that is not quiescent, touching a viable tumor cell, "
              "conjugates with one",
              ("nk.conjugation_time_min",)),
-        Rule("education", education, "in NK cells, each new tumor contact raises the inhibitory receptors",
-             ("nk.inhibitory_receptor_gain_per_contact",),
+        Rule("education", education, "in NK cells, each new tumor contact raises the inhibitory receptors, less "
+             "as the target has shed its activating ligand (CD155)",
+             ("nk.inhibitory_receptor_gain_per_contact", "tumor.activating_ligand_shedding_per_h"),
              when=lambda c: c.cells.nk.inhibitory_receptor_gain_per_contact > 0),
         Rule("contact_kill", contact_kill,
              "at the end of a conjugate the NK cell kills its target with a probability set by the target's "
@@ -351,7 +371,9 @@ NK = CellType(
         Rule("tumor_exposure", tumor_exposure, "NK cells whose inhibitory receptors pass a threshold are "
              "tumor-exposed", ("nk.exposed_threshold",)),
         Rule("ifng_secretion", ifng_secretion, "NK cells secrete IFN-gamma, more while conjugated, none while "
-             "quiescent or exhausted", ("nk.ifng_secretion_per_min", "nk.ifng_secretion_in_contact_per_min"),
+             "quiescent or exhausted; their inhibitory receptors lower it as they lower killing",
+             ("nk.ifng_secretion_per_min", "nk.ifng_secretion_in_contact_per_min", "nk.inhibitory_receptor_weight",
+              "tumor.activating_ligand_single", "tumor.inhibitory_ligand_single"),
              phase="secrete", when=lambda c: _fields(c, "ifng")),
         Rule("il15_uptake", il15_uptake, "NK cells take up IL-15", ("nk.il15_uptake_per_min",), phase="secrete",
              when=lambda c: c.cells.nk.il15_uptake_per_min > 0 and _fields(c, "il15")),

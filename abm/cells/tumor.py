@@ -31,6 +31,7 @@ from ..kernels.neighbours import site_at_offset
 from ..kernels.philox import probability_threshold, rate_threshold
 from ..rules import Secretion, as_threshold
 from ..rules.cohesion import cohesive_moves, held_contacts
+from ..rules.conjugates import held_by_nk
 from ..spec import Behaviour, Category, CellType, Column, Dying, FieldUse, Rule, Therapy
 
 STATES = ("proliferating", "invasive", "dormant", "apoptotic")
@@ -231,9 +232,11 @@ def division(ctx, cells, params: TumorParams) -> None:
 
 
 def leader_migration(ctx, cells, params: TumorParams) -> None:
-    """Leaders keep their direction while the site ahead is free, else take a new one."""
+    """Leaders keep their direction while the site ahead is free, else take a new one; a leader held
+    in an NK conjugate stays."""
     xp, slots = ctx.xp, cells.slots
     leading = cells.alive & (cells.state == S["invasive"]) & (cells.new_state == S["invasive"])
+    leading = leading & ~held_by_nk(ctx, slots)  # locked in an NK conjugate until the kill is decided
     words = ctx.draws("tumor.neighbour_choice", slots)
     free_mask = ctx.mask(slots, "empty")
     heading = ctx.agents["heading"][slots].astype(xp.int32)
@@ -389,7 +392,8 @@ TUMOR = CellType(
              "cycling tumor cells divide into a free neighbouring site, faster by their inherited division "
              "boost; neutrophil cytokine shortens the cycle",
              ("tumor.division_rate_per_h", "tumor.cytokine_division_boost", "tumor.cytokine_half_max")),
-        Rule("leader_migration", leader_migration, "invasive leaders migrate into free matrix with persistence",
+        Rule("leader_migration", leader_migration, "invasive leaders migrate into free matrix with persistence, "
+             "except while an NK cell holds them in a conjugate",
              ("tumor.invasive_move_rate_per_h", "tumor.invasive_persistence"),
              when=lambda c: c.cells.tumor.invasive_move_rate_per_h > 0 and c.cells.tumor.leader_rate_per_h > 0),
         Rule("suspension_walk", suspension_walk,
