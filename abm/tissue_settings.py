@@ -1,5 +1,5 @@
 """Settings that shape outcomes, declared once per tissue (configs/parameters/tissue_settings.yaml):
-immune cell densities, durations, lesion and outgrowth sizes. A study scenario of a tissue must use
+immune cell densities, NK cells per organoid, durations, lesion and outgrowth sizes. A study scenario of a tissue must use
 them in every arm, so no scenario tunes its own outcome with a value its tissue does not declare."""
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ def scenario_settings(config) -> dict[str, float | None]:
     """The values of the declared settings a resolved scenario uses."""
     densities = {entry.cell_type: entry.density_per_mm3 for entry in config.placement
                  if getattr(entry, "density_per_mm3", None) is not None}
+    nk_counts = [entry.count for entry in config.placement  # NK cells placed by number (Chan's co-culture)
+                 if entry.cell_type == "nk" and getattr(entry, "count", None) is not None]
     return {"nk_density_per_mm3": densities.get("nk"), "stellate_density_per_mm3": densities.get("stellate"),
+            "nk_per_organoid": sum(nk_counts) if nk_counts else None,
             "duration_h": config.time.duration_h, "lesion_min_cells": config.validation.lesion_min_cells,
             "outgrowth_cells": config.validation.outgrowth_cells}
 

@@ -1,13 +1,15 @@
 """Chan 2020 (issue 21, item 3): NK education lowers IFN-gamma through the receptor balance that
 lowers killing; a tumor cell held in an NK conjugate does not crawl away before the kill is decided;
-the GPU code path equals NumPy."""
+the NK cells per organoid are a declared, labelled setting; the GPU code path equals NumPy."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from abm import TissueModel
+from abm.config import load_config
 from abm.testing import assert_same_state, host_gpu, model_state  # noqa: F401 (host_gpu: a pytest fixture)
+from abm.tissue_settings import differences, load_settings
 from abm.validate.metrics import STATE, TYPE_CODE
 from run_helpers import ROOT
 
@@ -70,6 +72,18 @@ def test_a_leader_held_in_an_nk_conjugate_does_not_crawl_away():
         free_sites.update(cells["site"][(cells["cell_type"] == TYPE_CODE["tumor"]) & ~is_target].tolist())
     assert held_at is not None  # the held cell did turn leader ...
     assert len(free_sites) > 3  # ... and the leader no NK cell holds crawled off
+
+
+def test_the_nk_cells_per_organoid_are_declared_and_an_arm_cannot_change_them():
+    declared = load_settings()["collagen_gel"]["nk_per_organoid"]
+    for arm in ("no_nk", "healthy_nk", "exposed_nk", "exposed_nk_tigit_klrg1_block"):
+        config = load_config(ORGANOID, arm=arm, check_sources=False)[0]
+        assert differences(config, load_settings(), arm) == []
+        assert sum(p.count for p in config.placement if p.cell_type == "nk") == declared
+    more = load_config(ORGANOID, {"placement.1.count": declared + 3}, arm="healthy_nk", check_sources=False)[0]
+    assert differences(more, load_settings(), "chan2020") == [
+        f"chan2020: nk_per_organoid is {declared + 3}, but tissue collagen_gel declares {declared} "
+        "(tissue_settings.yaml)"]
 
 
 def test_educated_secretion_and_held_leaders_on_the_gpu_code_path_equal_numpy(host_gpu):
