@@ -1,6 +1,7 @@
 """Settings that shape outcomes, declared once per tissue (configs/parameters/tissue_settings.yaml):
-immune cell densities, NK cells per organoid, durations, lesion and outgrowth sizes. A study scenario of a tissue must use
-them in every arm, so no scenario tunes its own outcome with a value its tissue does not declare."""
+immune cell densities, NK cells per organoid, durations, lesion and outgrowth sizes. A study scenario
+of a tissue must use them in every arm, so no scenario tunes its own outcome with a value its tissue
+does not declare."""
 from __future__ import annotations
 
 from pathlib import Path
