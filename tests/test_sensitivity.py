@@ -54,7 +54,7 @@ def test_factors_are_assumed_parameters_that_active_rules_read(chan, correia):
 
 def test_calibrated_and_measured_are_held_and_switches_zeros_absent_types_excluded(chan, correia):
     assert "cells.nk.kill_probability_per_contact (measured)" in correia.held
-    assert "cells.nk.proliferation_rate_per_h (calibrated)" in correia.held
+    assert "cells.tumor.death_rate_per_h (calibrated)" in correia.held
     assert not any(f.key == "cells.nk.kill_probability_per_contact" for f in correia.factors)
     reasons = {e.key: e.reason for e in correia.excluded}
     assert reasons["cells.tumor.ifng_responsive"].startswith("a switch")
