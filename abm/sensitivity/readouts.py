@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..validate.design import Criterion, criteria_path, load_criteria
-from ..validate.endpoints import per_run
-from ..validate.evaluate import contrast
+from ..validate.evaluate import contrast, equivalence_margin
 
 SCREENED_DIMENSION = "2d"  # the studies' scenarios are 2D: a criterion is screened where it is tested first
 NOT_MEASURABLE = float("nan")
@@ -54,15 +53,6 @@ def claimed_side(c: Criterion) -> str:
         return f"abs < {c.margin.fraction:g} x abs(log ratio {reference})"
     bound = c.null_share if c.test == "binomial" else 0
     return f"{'<' if c.direction == 'less' else '>'} {bound:g}"
-
-
-def equivalence_margin(c: Criterion, by_arm) -> float:
-    """The equivalence margin of the point's runs, as evaluate.run_test computes it."""
-    reference = [per_run(by_arm[arm], c.endpoint) for arm in c.margin.reference]
-    if not min(map(len, reference)):
-        return NOT_MEASURABLE
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(c.margin.fraction * abs(np.log(np.mean(reference[0]) / np.mean(reference[1]))))
 
 
 def measure(c: Criterion, by_arm) -> Measure:

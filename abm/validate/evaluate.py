@@ -42,13 +42,21 @@ def run_test(c: Criterion, by_arm, alpha: float) -> tuple[Inference, list, str]:
             result = inference.binomial(a, c.null_share, c.direction)
         return result, [a, np.full(len(a), c.null_share or 0.0)], f"{_mean(a):.3g} of {len(a)} runs"
     if c.test == "equivalence_log":
-        ref = [per_run(by_arm[arm], c.endpoint) for arm in c.margin.reference]
-        margin = c.margin.fraction * abs(np.log(_mean(ref[0]) / _mean(ref[1]))) if min(map(len, ref)) else np.nan
-        result = inference.equivalence_log(values[0], values[1], float(margin))
+        result = inference.equivalence_log(values[0], values[1], equivalence_margin(c, by_arm))
         return result, values, measured + f"; margin {c.margin.fraction:g} x the {c.margin.reference[0]} effect"
     test = {"mann_whitney": inference.mann_whitney, "count_model": inference.count_model,
             "fisher": inference.fisher}[c.test]
     return test(values[0], values[1], c.direction), values, measured
+
+
+def equivalence_margin(c: Criterion, by_arm) -> float:
+    """The equivalence margin on the log scale: the declared fraction of the reference contrast's own
+    |log(mean / mean)| in the same runs; NaN where a reference arm has no value."""
+    reference = [per_run(by_arm[arm], c.endpoint) for arm in c.margin.reference]
+    if not min(map(len, reference)):
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(c.margin.fraction * abs(np.log(np.mean(reference[0]) / np.mean(reference[1]))))
 
 
 def holds(c: Criterion, result: Inference, alpha: float) -> bool:
