@@ -20,10 +20,34 @@ def _ifng_released(receptors: float, **more) -> float:
     """IFN-gamma in the field after one step of one free NK cell with these inhibitory receptors."""
     overrides = {"lattice.shape": [15, 15], "time.duration_h": 0.1, "fields.ifng.decay_per_min": 0.0,
                  "placement": [{"pattern": "scatter", "cell_type": "nk", "count": 1}],
-                 "cells.nk.initial_inhibitory_receptors": receptors, "cells.nk.move_rate_per_h": 0.0, **more}
+                 "cells.nk.initial_inhibitory_receptors": receptors, "cells.nk.move_rate_per_h": 0.0,
+                 "cells.nk.ifng_secretion_per_min": 0.05, **more}  # a tonic release (0 in the gel) to measure
     model = TissueModel(ORGANOID, device="cpu", arm="healthy_nk", seed=3, overrides=overrides)
     model.step()
     return float(np.asarray(model.field_snapshot()["ifng"]).sum())
+
+
+def _ifng_of_a_conjugate(steps: int, **more) -> float:
+    """IFN-gamma in the field after `steps` steps of one NK cell beside one tumor cell, bound at once,
+    never killing; no tonic release (the gel's)."""
+    overrides = {"lattice.shape": [15, 15], "time.duration_h": 1.0, "fields.ifng.decay_per_min": 0.0,
+                 "placement": [{"pattern": "ball", "cell_type": "tumor", "count": 1},
+                               {"pattern": "scatter", "cell_type": "nk", "count": 1, "outer_radius_um": 25.0}],
+                 "cells.nk.kill_probability_per_contact": 0.0, "cells.nk.conjugation_time_min": 10_000.0,
+                 "cells.nk.move_rate_per_h": 0.0, "cells.tumor.division_rate_per_h": 0.0,
+                 "cells.tumor.death_rate_per_h": 0.0, "cells.tumor.leader_rate_per_h": 0.0, **more}
+    model = TissueModel(ORGANOID, device="cpu", arm="healthy_nk", seed=3, overrides=overrides)
+    for _ in range(steps):
+        model.step()
+    return float(np.asarray(model.field_snapshot()["ifng"]).sum())
+
+
+def test_nk_cells_release_ifng_on_recognising_a_target_and_not_once_it_shed_cd155():
+    assert _ifng_released(0.0, **{"cells.nk.ifng_secretion_per_min": 0.0}) == 0  # no target, no release
+    bound = _ifng_of_a_conjugate(4)
+    assert bound > 0 and _ifng_of_a_conjugate(1) == 0  # the conjugate forms in step 1's decide phase
+    shed = _ifng_of_a_conjugate(4, **{"cells.tumor.activating_ligand_shedding_per_h": 60.0})
+    assert shed < 1e-3 * bound  # stripped of CD155 within minutes, the target no longer triggers it
 
 
 def test_an_educated_nk_cell_secretes_less_ifng_than_a_naive_one():

@@ -75,13 +75,14 @@ def test_nk_behaviours_respond_to_grammar_rules():
                 "behaviour": behaviour, "half_max": 1e-6, "hill_n": 2, "saturation": 0.0}
 
     values = {"time.duration_h": 12.0, "cells.nk.kill_probability_per_contact": 1.0,
-              "fields.ifng.production_per_min": 0.01, "fields.ifng.initial_value": 0.43}
+              "fields.ifng.production_per_min": 0.01, "fields.ifng.initial_value": 0.43,
+              "cells.nk.ifng_secretion_per_min": 0.05}  # a tonic rate for the signal to drive down
     base = _run("hand_written", **values)
     assert base.totals["kills"] > 0
     no_kill = _run("hand_written", **values, rules=[rule("kill_probability_per_contact")])
     assert no_kill.totals["kills"] == 0 and no_kill.totals["contacts_single"] > 0
     silent = _run("hand_written", **values, rules=[rule("ifng_secretion")])  # the active rate to 0
-    no_active_rate = _run("hand_written", **values, **{"cells.nk.ifng_secretion_per_min": 0.0})
+    no_active_rate = _run("hand_written", **{**values, "cells.nk.ifng_secretion_per_min": 0.0})
     assert_same_state(model_state(silent), model_state(no_active_rate))
     still = _run("neither", **{**values, "placement.0.count": 0}, rules=[rule("motility")])
     assert still.totals["moves"] == 0

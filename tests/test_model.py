@@ -47,7 +47,7 @@ def test_births_minus_deaths_is_the_change_in_count_and_invariants_hold_every_st
 def test_three_dimensional_lattice_with_von_neumann_contacts():
     model = TissueModel("configs/default.yaml", device="cpu", overrides={
         **SMALL, "lattice.shape": [16, 16, 16], "lattice.neighbourhood": "von_neumann",
-        "debug.check_invariants": True})
+        "debug.check_invariants": True, "cells.nk.ifng_secretion_per_min": 0.05})  # a tonic release to diffuse
     n0 = model.cells.n
     model.run(200)
     assert model.cells.n - n0 == model.totals["births"] - model.totals["deaths"]

@@ -178,7 +178,7 @@ def test_placement_sliders_keep_every_placement_on_the_lattice(tmp_path):
 
 
 def test_field_figure_has_a_colour_bar_in_the_fields_units(with_fields):
-    model = TissueModel(with_fields)
+    model = TissueModel(with_fields, overrides={"cells.nk.ifng_secretion_per_min": 0.05})  # a field to draw
     model.run(3)
     fig = field_figure(model, "ifng")
     (ax,) = fig.axes

@@ -235,20 +235,29 @@ def effector_share(xp, activating, inhibitory, weight, receptors):
 
 
 def ifng_secretion(ctx, cells, params: NKParams):
-    """An NK cell secretes IFN-gamma at its rate (more while conjugated) times its effector share
-    against an isolated target, the receptor balance that also sets its kill probability: education
-    (TIGIT/KLRG1) lowers both, and their blockade restores both."""
+    """An NK cell releases IFN-gamma when it recognises a target (Fauriat 2010): while conjugated, at the
+    contact rate times its effector share, the receptor balance that also sets its kill probability,
+    times the share of activating ligand (CD155) the target has not shed. Education (TIGIT/KLRG1)
+    lowers it and their blockade restores it; a target stripped of CD155 no longer triggers it. A free
+    NK cell secretes at the tonic rate (none in most tissues: a tissue exception) times its share
+    against an isolated target; quiescent and exhausted cells are silent."""
     xp, c = ctx.xp, params.config
-    state = cells.column("state")
+    state, receptors = cells.column("state"), cells.column("inhibitory_receptors")
     in_contact = c.ifng_secretion_per_min if c.ifng_secretion_in_contact_per_min is None \
         else c.ifng_secretion_in_contact_per_min
-    active = cells.behaviours.get("ifng_secretion", xp.float32(c.ifng_secretion_per_min * ctx.dt_min))
-    rate = xp.where(state == S["conjugated"], xp.float32(in_contact * ctx.dt_min), active)
+    tonic = cells.behaviours.get("ifng_secretion", xp.float32(c.ifng_secretion_per_min * ctx.dt_min))
+    tumor = ctx.params["tumor"]
+    isolated = effector_share(xp, xp.float32(tumor.config.activating_ligand_single),
+                              xp.float32(tumor.config.inhibitory_ligand_single), params.receptor_weight, receptors)
+    conjugated = state == S["conjugated"]
+    target = ctx.lattice.occupancy[xp.where(conjugated, xp.maximum(cells.column("partner_site"), 0), 0)].astype(xp.int64)
+    safe = xp.maximum(target, 0)
+    present = conjugated & (target >= 0) & (ctx.agents["id"][safe] == cells.column("partner"))
+    # the target's CD155 left; not its clustering context, as neighbours are sensed after secretion
+    recognised = ctx.agents["activating_ligand_left"][safe] * isolated
+    rate = xp.where(present, xp.float32(in_contact * ctx.dt_min) * recognised, xp.where(conjugated, 0, tonic * isolated))
     silent = (state == S["quiescent"]) | (state == S["exhausted"])
-    tumor = ctx.params["tumor"].config
-    share = effector_share(xp, xp.float32(tumor.activating_ligand_single), xp.float32(tumor.inhibitory_ligand_single),
-                           params.receptor_weight, cells.column("inhibitory_receptors"))
-    rate = xp.where(silent, xp.float32(0), rate * share).astype(xp.float32)
+    rate = xp.where(silent, xp.float32(0), rate).astype(xp.float32)
     return Secretion("ifng", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
 
 
@@ -317,10 +326,12 @@ NK = CellType(
              when=lambda c: c.cells.nk.death_rate_per_h > 0),
         Rule("tumor_exposure", tumor_exposure, "NK cells whose inhibitory receptors pass a threshold are "
              "tumor-exposed", ("nk.exposed_threshold",)),
-        Rule("ifng_secretion", ifng_secretion, "NK cells secrete IFN-gamma, more while conjugated, none while "
-             "quiescent or exhausted; their inhibitory receptors lower it as they lower killing",
+        Rule("ifng_secretion", ifng_secretion, "NK cells secrete IFN-gamma on recognising a target (and at their "
+             "tissue's tonic rate), less as their inhibitory receptors rise and as the target sheds CD155; none "
+             "while quiescent or exhausted",
              ("nk.ifng_secretion_per_min", "nk.ifng_secretion_in_contact_per_min", "nk.inhibitory_receptor_weight",
-              "tumor.activating_ligand_single", "tumor.inhibitory_ligand_single"),
+              "tumor.activating_ligand_single", "tumor.inhibitory_ligand_single",
+              "tumor.activating_ligand_shedding_per_h"),
              phase="secrete", when=lambda c: _fields(c, "ifng")),
         Rule("il15_uptake", il15_uptake, "NK cells take up IL-15", ("nk.il15_uptake_per_min",), phase="secrete",
              when=lambda c: c.cells.nk.il15_uptake_per_min > 0 and _fields(c, "il15")),

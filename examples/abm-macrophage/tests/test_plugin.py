@@ -18,7 +18,9 @@ import yaml
 HERE = Path(__file__).resolve().parent.parent
 CONFIG = HERE / "configs" / "macrophage_organoid.yaml"
 SMALL = ["--set", "lattice.shape=[50,50]", "--set", "time.duration_h=4", "--set", "placement.0.count=120",
-         "--set", "placement.1.count=20", "--set", "placement.2.count=40", "--set", "output.snapshot_every_steps=10"]
+         "--set", "placement.1.count=20", "--set", "placement.2.count=40", "--set", "output.snapshot_every_steps=10",
+         # a tonic NK IFN-gamma release (NK cells otherwise release it only in contact), to polarise in 4 h
+         "--set", "cells.nk.ifng_secretion_per_min=0.05"]
 
 
 def abm(*args, timeout=300, check=True):
