@@ -8,7 +8,8 @@ from abm.config import load_config
 from abm.validate.studies import STUDIES, config_path
 
 KEYS = ("caspase_any", "area_fold_change", "inverse_circularity", "cells_outside_organoid", "colonies",
-        "lesions", "lesion_burden", "polyclonal_lesions", "largest_lesion_ever", "first_outgrowth_h",
+        "lesions", "lesion_burden", "polyclonal_lesions", "seeded_lesions", "seeded_polyclonal_lesions",
+        "seeded_monoclonal_lesions", "largest_lesion_ever", "first_outgrowth_h",
         "seeded_tumor_cells", "clusters_final", "kill_probability_single", "kill_probability_clustered",
         "ki67_neutrophil_clusters_24h", "ki67_single_24h", "ki67_all_24h", "ki67_seeded_24h", "nk_initial", "nk_final",
         "nk_at_first_outgrowth", "tumor_final", "kills", "kills_single_n", "contacts_single_n",
@@ -26,6 +27,9 @@ def synthetic_run(rng, **fixed) -> dict:
     for count in ("colonies", "lesion_burden", "clusters_final", "largest_lesion_ever", "kills"):
         run[count] = float(rng.integers(1, 10))  # counts are whole numbers
     run["polyclonal_lesions"] = float(rng.integers(0, run["lesions"] + 1))
+    run["seeded_lesions"] = float(rng.integers(1, 10))
+    run["seeded_polyclonal_lesions"] = float(rng.integers(0, run["seeded_lesions"] + 1))
+    run["seeded_monoclonal_lesions"] = run["seeded_lesions"] - run["seeded_polyclonal_lesions"]
     run.update(fixed)
     return run
 

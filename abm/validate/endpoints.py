@@ -21,12 +21,22 @@ def polyclonal_share(run) -> float:
     return run["polyclonal_lesions"] / run["lesions"] if run["lesions"] > 0 else float("nan")
 
 
+def seeded_polyclonal_share(run) -> float:
+    """Share of the lesions, each read by the seeding unit that founded it, made of two or more clones."""
+    return run["seeded_polyclonal_lesions"] / run["seeded_lesions"] if run["seeded_lesions"] > 0 else float("nan")
+
+
 def monoclonal_lesions(run) -> float:
     return run["lesions"] - run["polyclonal_lesions"]
 
 
 def lesions_per_seeded_cell(run) -> float:
     return run["lesions"] / run["seeded_tumor_cells"] if run["seeded_tumor_cells"] > 0 else float("nan")
+
+
+def seeded_lesions_per_seeded_cell(run) -> float:
+    """Lesions, each read by the seeding unit that founded it, per seeded tumor cell."""
+    return run["seeded_lesions"] / run["seeded_tumor_cells"] if run["seeded_tumor_cells"] > 0 else float("nan")
 
 
 def grew_out(run) -> float:
@@ -41,8 +51,9 @@ def nk_fell_before_outgrowth(run) -> float:
     return float(run["nk_at_first_outgrowth"] < run["nk_initial"])
 
 
-DERIVED = {f.__name__: f for f in (colonies, polyclonal_share, monoclonal_lesions, lesions_per_seeded_cell,
-                                   grew_out, nk_fell_before_outgrowth)}
+DERIVED = {f.__name__: f for f in (colonies, polyclonal_share, seeded_polyclonal_share, monoclonal_lesions,
+                                   lesions_per_seeded_cell, seeded_lesions_per_seeded_cell, grew_out,
+                                   nk_fell_before_outgrowth)}
 
 
 def _reader(endpoint: str):

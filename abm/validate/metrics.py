@@ -94,6 +94,30 @@ def lesions(snapshot, min_cells: int):
     return found
 
 
+def seeded_lesions(first, last, min_cells: int) -> list[dict]:
+    """Lesions by the seeding unit that founded them, read from lineage (as a multicolour lineage
+    tracing reads nodules), so that lesions growing into each other stay apart. A seeding unit is a
+    group of touching tumor cells at the first snapshot (a single cell or a cluster); it founded a
+    lesion when its viable descendants at the last snapshot number at least min_cells. Returns one
+    dict per such lesion: size, founders (cells of its unit) and clones (founding cells with viable
+    descendants: a lesion of two or more is polyclonal)."""
+    is_tumor = first["agents"]["cell_type"] == TUMOR
+    labels, _ = ndimage.label(first["cell_type"] == TUMOR, structure=np.ones((3,) * first["cell_type"].ndim))
+    founders = first["agents"]["clone"][is_tumor]
+    units = labels.ravel()[first["agents"]["site"][is_tumor]]
+    agents = last["agents"]
+    viable = (agents["cell_type"] == TUMOR) & (last["cell_state"].ravel()[agents["site"]] != APOPTOTIC)
+    clone_alive, descendants = np.unique(agents["clone"][viable], return_counts=True)
+    order = np.argsort(founders)
+    known = np.isin(clone_alive, founders)
+    unit_of_alive = units[order][np.searchsorted(founders[order], clone_alive[known])]
+    size = np.bincount(unit_of_alive, weights=descendants[known], minlength=units.max(initial=0) + 1)
+    clones = np.bincount(unit_of_alive, minlength=size.size)
+    cells = np.bincount(units, minlength=size.size)
+    return [{"size": int(size[u]), "founders": int(cells[u]), "clones": int(clones[u])}
+            for u in np.nonzero(size >= min_cells)[0]]
+
+
 def cluster_count(snapshot, min_cells: int = 2) -> int:
     """Groups of at least min_cells touching viable tumor cells."""
     viable = _viable_tumor(snapshot)
@@ -175,6 +199,7 @@ def run_metrics(path, validation) -> dict:
         dx = float(run.attrs["dx_um"])
         window = float(_tumor_setting(run, "ki67_window_h", 24.0)) * 60.0
         found = lesions(last, validation.lesion_min_cells)
+        by_unit = seeded_lesions(first, last, validation.lesion_min_cells)
         largest, first_outgrowth_h, at_24h = 0, float("nan"), None
         for step in steps:
             snap = run.snapshot(step)
@@ -198,6 +223,9 @@ def run_metrics(path, validation) -> dict:
         "lesions": len(found),
         "lesion_burden": float(sum(lesion["size"] for lesion in found)),
         "polyclonal_lesions": float(sum(lesion["clones"] >= 2 for lesion in found)),
+        "seeded_lesions": float(len(by_unit)),
+        "seeded_polyclonal_lesions": float(sum(lesion["clones"] >= 2 for lesion in by_unit)),
+        "seeded_monoclonal_lesions": float(sum(lesion["clones"] == 1 for lesion in by_unit)),
         "largest_lesion_ever": float(largest),
         "first_outgrowth_h": first_outgrowth_h,
         "seeded_tumor_cells": float(tumor_first),
