@@ -16,22 +16,9 @@ def colonies(run) -> float:
     return run["colonies"]
 
 
-def polyclonal_share(run) -> float:
-    """Share of the run's lesions made of two or more clones."""
-    return run["polyclonal_lesions"] / run["lesions"] if run["lesions"] > 0 else float("nan")
-
-
 def seeded_polyclonal_share(run) -> float:
     """Share of the lesions, each read by the seeding unit that founded it, made of two or more clones."""
     return run["seeded_polyclonal_lesions"] / run["seeded_lesions"] if run["seeded_lesions"] > 0 else float("nan")
-
-
-def monoclonal_lesions(run) -> float:
-    return run["lesions"] - run["polyclonal_lesions"]
-
-
-def lesions_per_seeded_cell(run) -> float:
-    return run["lesions"] / run["seeded_tumor_cells"] if run["seeded_tumor_cells"] > 0 else float("nan")
 
 
 def seeded_lesions_per_seeded_cell(run) -> float:
@@ -51,8 +38,7 @@ def nk_fell_before_outgrowth(run) -> float:
     return float(run["nk_at_first_outgrowth"] < run["nk_initial"])
 
 
-DERIVED = {f.__name__: f for f in (colonies, polyclonal_share, seeded_polyclonal_share, monoclonal_lesions,
-                                   lesions_per_seeded_cell, seeded_lesions_per_seeded_cell, grew_out,
+DERIVED = {f.__name__: f for f in (colonies, seeded_polyclonal_share, seeded_lesions_per_seeded_cell, grew_out,
                                    nk_fell_before_outgrowth)}
 
 
