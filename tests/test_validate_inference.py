@@ -47,6 +47,21 @@ def test_equivalence_is_tost_on_the_log_scale():
     assert small.p > 0.05  # no power: no claim of equivalence
 
 
+def test_count_equivalence_is_tost_on_the_count_models_log_rate_ratio():
+    rng = np.random.default_rng(2)
+    a, b = rng.poisson(5.0, 30), rng.poisson(5.0, 30)
+    result = inference.equivalence_count(a, b, margin_log=0.5)
+    fitted = inference._negative_binomial(a, b)
+    coef, se = fitted[:2] if fitted is not None else inference._poisson_glm(a, b)
+    expected = max(scipy_stats.norm.sf((coef + 0.5) / se), scipy_stats.norm.cdf((coef - 0.5) / se))
+    assert result.p == pytest.approx(expected) and result.p < 0.05
+    assert result.low < result.estimate < result.high and "90 % CI" in result.effect
+    assert inference.equivalence_count(rng.poisson(15.0, 30), b, margin_log=0.5).p > 0.5  # 3x apart
+    assert inference.equivalence_count(a[:4], b[:4], margin_log=0.1).p > 0.05  # no power, no claim
+    none = inference.equivalence_count(np.zeros(30), b, margin_log=0.5)
+    assert none.p is None or not np.isfinite(none.p)  # an arm without events: undefined, not a verdict
+
+
 def test_count_model_is_a_negative_binomial_glm_with_a_sound_error_rate():
     """Under the null (same NB in both arms) one-sided p < 0.05 in about 5 % of 200 studies of 30 vs
     30 runs; with a true rate ratio of 0.5 nearly always."""

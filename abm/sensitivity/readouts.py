@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..validate.design import Criterion, criteria_path, load_criteria
+from ..validate.design import EQUIVALENCE, Criterion, criteria_path, load_criteria
 from ..validate.evaluate import contrast, equivalence_margin
 
 SCREENED_DIMENSION = "2d"  # the studies' scenarios are 2D: a criterion is screened where it is tested first
@@ -48,7 +48,7 @@ def claimed_side(c: Criterion) -> str:
     """Where the effect must lie for the claim to hold, in words (no '|': it goes in Markdown tables)."""
     if c.test == "target":
         return f"within {c.target.value:g} +/- {c.target.tolerance:g}"
-    if c.test == "equivalence_log":
+    if c.test in EQUIVALENCE:
         reference = " / ".join(c.margin.reference)
         return f"abs < {c.margin.fraction:g} x abs(log ratio {reference})"
     bound = c.null_share if c.test == "binomial" else 0
@@ -63,14 +63,14 @@ def measure(c: Criterion, by_arm) -> Measure:
             return Measure(NOT_MEASURABLE, NOT_MEASURABLE, scale)
         with np.errstate(divide="ignore", invalid="ignore"):
             effect = float(statistic(*samples))
-            bound = equivalence_margin(c, by_arm) if c.test == "equivalence_log" else 0.0
+            bound = equivalence_margin(c, by_arm) if c.test in EQUIVALENCE else 0.0
     except (KeyError, ValueError, ZeroDivisionError):  # a metric the runs lack: nothing to judge
         return Measure(NOT_MEASURABLE, NOT_MEASURABLE)
-    if np.isnan(effect) or (c.test in ("target", "equivalence_log") and not np.isfinite([effect, bound]).all()):
+    if np.isnan(effect) or (c.test in ("target", *EQUIVALENCE) and not np.isfinite([effect, bound]).all()):
         return Measure(effect, NOT_MEASURABLE, scale)
     if c.test == "target":
         holds = abs(effect - c.target.value) <= c.target.tolerance
-    elif c.test == "equivalence_log":
+    elif c.test in EQUIVALENCE:
         holds = abs(effect) < bound
     else:
         null = c.null_share if c.test == "binomial" else 0.0

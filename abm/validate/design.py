@@ -21,7 +21,8 @@ from ..errors import ConfigError
 CRITERIA = Path(__file__).resolve().parents[2] / "configs" / "criteria"
 
 TESTS = ("mann_whitney", "count_model", "fisher", "binomial", "logrank", "spearman_dose", "wilcoxon_paired",
-         "equivalence_log", "target")
+         "equivalence_log", "equivalence_count", "target")
+EQUIVALENCE = ("equivalence_log", "equivalence_count")  # margin tests: the effect within +/- a margin
 
 
 class _Strict(BaseModel):
@@ -36,9 +37,11 @@ class StudyFigure(_Strict):
 
 class Margin(_Strict):
     """An equivalence margin on the log scale: `fraction` of the reference contrast's own log effect
-    (|log(mean of reference[0] / mean of reference[1])|) in the same runs."""
+    (|log(mean of reference[0] / mean of reference[1])|) in the same runs, on the criterion's endpoint
+    or the one named ("raises A but not B": B's effect within a fraction of A's)."""
     reference: tuple[str, str]
     fraction: float = Field(gt=0, le=1)
+    endpoint: str | None = None  # the reference contrast's endpoint, when not the criterion's own
 
 
 class Target(_Strict):
@@ -59,7 +62,7 @@ class Criterion(_Strict):
     arms: tuple[str, ...]  # compared arms, in the order the test reads them (a dose series: rising dose)
     direction: Literal["less", "greater", "later"] = "less"  # the first arm against the second (or the null)
     null_share: float | None = Field(default=None, ge=0, le=1)  # binomial: the share tested against
-    margin: Margin | None = None  # equivalence_log
+    margin: Margin | None = None  # equivalence_log, equivalence_count
     target: Target | None = None  # target
     control_direction: Literal["less", "greater"] | None = None  # the sign with - without should take
     mechanism: tuple[str, ...] = ()  # rules the claim rests on: the negative control ablates them
@@ -69,7 +72,8 @@ class Criterion(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self):
-        needs = {"binomial": "null_share", "equivalence_log": "margin", "target": "target"}
+        needs = {"binomial": "null_share", "equivalence_log": "margin", "equivalence_count": "margin",
+                 "target": "target"}
         if self.test in needs and getattr(self, needs[self.test]) is None:
             raise ValueError(f"test {self.test} needs {needs[self.test]}")
         if self.kind != "prediction" and not self.why:

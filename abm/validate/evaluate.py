@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import inference
-from .design import CriteriaFile, Criterion
+from .design import EQUIVALENCE, CriteriaFile, Criterion
 from .endpoints import paired, per_run, time_to_event
 from .inference import Inference
 from .stats import holm
@@ -41,8 +41,9 @@ def run_test(c: Criterion, by_arm, alpha: float) -> tuple[Inference, list, str]:
         else:
             result = inference.binomial(a, c.null_share, c.direction)
         return result, [a, np.full(len(a), c.null_share or 0.0)], f"{_mean(a):.3g} of {len(a)} runs"
-    if c.test == "equivalence_log":
-        result = inference.equivalence_log(values[0], values[1], equivalence_margin(c, by_arm))
+    if c.test in EQUIVALENCE:
+        test = inference.equivalence_log if c.test == "equivalence_log" else inference.equivalence_count
+        result = test(values[0], values[1], equivalence_margin(c, by_arm))
         return result, values, measured + f"; margin {c.margin.fraction:g} x the {c.margin.reference[0]} effect"
     test = {"mann_whitney": inference.mann_whitney, "count_model": inference.count_model,
             "fisher": inference.fisher}[c.test]
@@ -51,8 +52,9 @@ def run_test(c: Criterion, by_arm, alpha: float) -> tuple[Inference, list, str]:
 
 def equivalence_margin(c: Criterion, by_arm) -> float:
     """The equivalence margin on the log scale: the declared fraction of the reference contrast's own
-    |log(mean / mean)| in the same runs; NaN where a reference arm has no value."""
-    reference = [per_run(by_arm[arm], c.endpoint) for arm in c.margin.reference]
+    |log(mean / mean)| in the same runs (on the margin's endpoint, if it names one); NaN where a
+    reference arm has no value."""
+    reference = [per_run(by_arm[arm], c.margin.endpoint or c.endpoint) for arm in c.margin.reference]
     if not min(map(len, reference)):
         return float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -109,7 +111,7 @@ def contrast(c: Criterion, by_arm) -> tuple[list, callable, str]:
         return values[:1], _mean_axis, "share or mean of runs"
     if c.test == "fisher":
         return values, _difference, "difference of shares"
-    if c.test == "count_model":
+    if c.test in ("count_model", "equivalence_count"):
         return values, _log_rate_ratio, "log rate ratio (0.5 added)"
     if c.test == "equivalence_log":
         with np.errstate(divide="ignore", invalid="ignore"):

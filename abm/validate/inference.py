@@ -256,6 +256,25 @@ def equivalence_log(a, b, margin_log: float) -> Inference:
                      f"ratio of geometric means (90 % CI; margin x{np.exp(-margin_log):.3g}-x{np.exp(margin_log):.3g})")
 
 
+def equivalence_count(a, b, margin_log: float) -> Inference:
+    """Counts of a and b equivalent: the log rate ratio of the count model (negative binomial GLM,
+    Poisson where it does not converge) within +/- margin_log, two one-sided z-tests (TOST); effect
+    the rate ratio with its 90 % interval. Undefined where an arm has no event (no finite ratio)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if min(len(a), len(b)) < 2 or not np.isfinite(margin_log) or margin_log <= 0:
+        why = "fewer than 2 runs" if min(len(a), len(b)) < 2 else "the reference contrast gives no margin"
+        return undefined("rate ratio", why)
+    if a.sum() == 0 or b.sum() == 0:
+        return undefined("rate ratio", "an arm has no event: no finite rate ratio")
+    fitted = _negative_binomial(a, b)
+    coef, se = fitted[:2] if fitted is not None else _poisson_glm(a, b)
+    p = max(stats.norm.sf((coef + margin_log) / se), stats.norm.cdf((coef - margin_log) / se))
+    half = stats.norm.ppf(1 - ALPHA) * se
+    model = "negative binomial GLM" if fitted is not None else "Poisson GLM"
+    return Inference(float(p), float(np.exp(coef)), float(np.exp(coef - half)), float(np.exp(coef + half)),
+                     f"rate ratio ({model}; 90 % CI; margin x{np.exp(-margin_log):.3g}-x{np.exp(margin_log):.3g})")
+
+
 def share_of_runs(a) -> Inference:
     """The share of runs with a yes, Clopper-Pearson interval: an estimate, not a test."""
     result = binomial(a, 0.5, "two-sided")
