@@ -28,12 +28,19 @@ class FromRunPlacement(Strict):
     columns: list[str] = Field(
         default_factory=list, description="agent columns carried with each cell (e.g. inhibitory_receptors, "
                                           "state); the others start as for newly placed cells")
-    layout: Literal["scatter", "clonal"] = Field(
+    layout: Literal["scatter", "clonal", "groups"] = Field(
         description="scatter: `count` cells on random free sites within the radii around the centre; "
-                    "clonal: one cell per block of block_um x block_um (x block_um), as many as fit")
+                    "clonal: one cell per block of block_um x block_um (x block_um), as many as fit; "
+                    "groups: the source's groups of touching cells (this type with its escorts), each moved "
+                    "whole to a random free spot (abm/placement_groups.py)")
     count: Annotated[int, Field(ge=0)] | None = Field(
         None, description="cells placed, drawn at random from the source's (scatter: required; clonal: "
-                          "at most, default all that fit); fewer source cells place fewer")
+                          "at most, default all that fit; groups: required, whole groups drawn while the "
+                          "cells of this type stay within it); fewer source cells place fewer")
+    escorts: list[str] = Field(
+        default_factory=list, description="groups: cell types carried with the groups they touch (placed "
+                                          "free: they bind again by their own rule)")
+    min_spacing_um: NonNegative = Field(0.0, description="groups: least distance between group centres, um")
     inner_radius_um: NonNegative = Field(0.0, description="scatter: only sites at least this far from the centre")
     outer_radius_um: Positive | None = Field(None, description="scatter: only sites at most this far from the centre")
     center_um: list[float] | None = Field(None, description="scatter: centre in micrometres; default lattice centre")
@@ -41,8 +48,13 @@ class FromRunPlacement(Strict):
 
     @model_validator(mode="after")
     def _layout_keys(self):
-        if self.layout == "scatter" and self.count is None:
-            raise ValueError("layout scatter needs count")
+        if self.layout in ("scatter", "groups") and self.count is None:
+            raise ValueError(f"layout {self.layout} needs count")
+        if self.layout != "groups" and (self.escorts or self.min_spacing_um):
+            raise ValueError("escorts and min_spacing_um are for layout groups")
+        if self.layout == "groups" and (self.outer_radius_um is not None or self.inner_radius_um or self.center_um
+                                        or self.block_um is not None):
+            raise ValueError("layout groups places whole groups anywhere: radii, center_um and block_um are not its")
         if self.layout == "clonal" and self.block_um is None:
             raise ValueError("layout clonal needs block_um")
         if self.layout == "clonal" and (self.outer_radius_um is not None or self.inner_radius_um or self.center_um):
@@ -62,7 +74,7 @@ class FromRunPlacement(Strict):
 
     def cells(self, lattice) -> int:
         """The most cells this entry can place (the source may hold fewer)."""
-        if self.layout == "scatter":
+        if self.layout in ("scatter", "groups"):
             return self.count
         fit = self.blocks(lattice)
         return fit if self.count is None else min(self.count, fit)
@@ -77,6 +89,9 @@ def check_names(entry: FromRunPlacement, spec, key: str) -> None:
         if name not in spec.columns or name in NOT_CARRIED:
             allowed = ", ".join(c for c in spec.columns if c not in NOT_CARRIED)
             raise ValueError(f"{key}.columns.{i}: {name!r} cannot be carried (columns: {allowed})")
+    for i, name in enumerate(entry.escorts):
+        if name not in spec.state:
+            raise ValueError(f"{key}.escorts.{i}: no cell type {name!r} in this model (types: {', '.join(spec.state)})")
     states = spec.state.get(entry.cell_type, {})
     for i, name in enumerate(entry.states or ()):
         if name not in states:

@@ -117,6 +117,7 @@ def place(config, seed: int):
     """Every placement entry, in order: ([(cell_type, sites, carried columns)], provenance of the
     runs that from_run entries read)."""
     from .placement_from_run import from_run
+    from .placement_groups import groups_from_run
 
     shape, dx_um = tuple(config.lattice.shape), config.lattice.dx_um
     taken = np.empty(0, dtype=np.int64)
@@ -129,6 +130,13 @@ def place(config, seed: int):
         elif entry.pattern == "scatter":
             sites = scatter(shape, dx_um, entry.cells(config.lattice), taken, rng, entry.center_um,
                             entry.inner_radius_um, entry.outer_radius_um)
+        elif entry.pattern == "from_run" and entry.layout == "groups":
+            groups, provenance = groups_from_run(config, entry, index, seed, taken, rng)
+            sources.append(provenance)
+            for cell_type, sites, columns in groups:
+                taken = np.concatenate([taken, sites])
+                placed.append((cell_type, sites, columns))
+            continue
         elif entry.pattern == "from_run":
             sites, columns, provenance = from_run(config, entry, index, seed, taken, rng)
             sources.append(provenance)

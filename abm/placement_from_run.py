@@ -26,8 +26,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_source(path: Path, key: str):
-    """(agents of the last snapshot, type names, state names by type) of a completed run."""
+def read_source(path: Path, key: str, lattice: bool = False):
+    """(agents of the last snapshot, type names, state names by type) of a completed run, and with
+    `lattice` its (shape, dx_um) too."""
     from .io.reader import Run
 
     try:
@@ -36,7 +37,8 @@ def read_source(path: Path, key: str):
                 status = run.attrs.get("status", "unknown")
                 raise ValueError(f"{key}.file: {path} is not a completed run (status {status}); finish it first "
                                  f"(abm run --resume {path})")
-            return run.snapshot()["agents"], run.cell_types, run.cell_states
+            found = run.snapshot()["agents"], run.cell_types, run.cell_states
+            return (*found, run.lattice_shape, run.dx_um) if lattice else found
     except OutputError as error:
         raise ValueError(f"{key}.file: {error}") from None
 

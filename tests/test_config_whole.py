@@ -47,7 +47,7 @@ def test_a_bad_arm_fails_a_run_of_another_arm(tmp_path, source, bad, message):
     path = _edited(tmp_path, source, edit)
     last = list(yaml.safe_load(path.read_text())["arms"])[-1]
     with pytest.raises(ConfigError) as error:
-        load_config(path)
+        load_config(path, check_sources=False)  # a stage config's source runs are another test's matter
     text = str(error.value)
     assert f"{path} (arm {last}" in text and message in text and "\n" not in text
 

@@ -40,3 +40,15 @@ def test_validate_3d_runs_the_3d_tissues_on_3d_lattices_with_their_own_folders(t
         organoid = task.key[0].endswith(THREE_D) and task.config_arm is not None  # pre-culture, assay: a dish
         assert (len(config.lattice.shape) == 3) == organoid
         assert (f"{THREE_D}/" in task.out) == task.key[0].endswith(THREE_D)
+
+
+def test_the_clusters_of_each_assay_arm_seed_the_lung_under_the_same_arm(tmp_path):
+    from abm.validate.protocol import AFTER
+    from abm.validate.runner import plan
+
+    tasks = [t for t in plan(["nw2025_clustering"], quick=True, out_dir=str(tmp_path), controls=False)
+             if t.wave == AFTER]
+    assert {t.arm for t in tasks} == {"wild_type", "plxnb2_knockout", "anti_vla4"}
+    for task in tasks:  # the stage's own arm of that name (anti-VLA-4 still in force), the arm's assay run
+        assert task.config_arm == task.arm and task.prefix == "lung_seeding." and task.metrics == "run"
+        assert task.overrides["placement.0.file"] == f"{tmp_path}/nw2025_clustering/{task.arm}/seed{{seed:03d}}.h5"

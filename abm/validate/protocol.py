@@ -1,6 +1,7 @@
 """Studies whose protocol is several runs: a run before the arms (NK cells pre-cultured with tumor
 cells, chan2020_preculture.yaml) and a run after each arm (a colony assay of the organoid's
-surviving tumor cells, chan2020_colony_assay.yaml).
+surviving tumor cells, chan2020_colony_assay.yaml; the lung seeded with an aggregation assay's
+clusters, northwestern2025_lung_seeding.yaml, read as "lung_seeding.<read-out>").
 
 Each stage is an ordinary run file under runs/validate/<study>/[without-<rules>/]: before/seedN.h5,
 <arm>/seedN.h5, after/<arm>/seedN.h5. A stage's `from_run` placements are pointed (override of
@@ -35,6 +36,7 @@ class Task:
     ablate: tuple
     metrics: str | None  # "run": every read-out (metrics.run_metrics); "assay": colonies; None
     overrides: dict = field(default_factory=dict)
+    prefix: str = ""  # put before each metric's name (a stage's read-outs beside its arm's own)
 
 
 def _template(path: Path) -> str:
@@ -85,10 +87,14 @@ def study_tasks(study, key, folder: Path, seeds, quick: bool, device: str, arm_o
 
 
 def _after_tasks(stage: Stage, key, folder: Path, arm: str, seeds, quick: bool, device: str) -> list[Task]:
+    """A stage run per arm and seed, reading that arm's run; it runs the arm of the same name where its
+    config declares one (a systemic treatment still in force in the next organ)."""
     after = str(config_path(stage))
-    overrides = {**_quick(after, quick), **_sources(after, None, folder / arm)}
-    return [Task(key, arm, seed, AFTER, after, None, _seed_file(folder / stage.name / arm, seed), device, key[1],
-                 "assay", overrides) for seed in seeds]
+    stage_arm = arm if arm in load_config(after, check_sources=False)[0].arms else None
+    overrides = {**_quick(after, quick), **_sources(after, stage_arm, folder / arm)}
+    prefix = f"{stage.name}." if stage.metrics == "run" else ""
+    return [Task(key, arm, seed, AFTER, after, stage_arm, _seed_file(folder / stage.name / arm, seed), device, key[1],
+                 stage.metrics, overrides, prefix) for seed in seeds]
 
 
 def assay_metrics(path, validation) -> dict:

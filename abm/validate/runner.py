@@ -33,6 +33,8 @@ def run_task(task: Task) -> dict:
     if not _complete_with_config(task.out, to_yaml(resolved)):
         run_to_file(task.config, overrides=overrides, arm=task.config_arm, out=task.out, device=task.device,
                     overwrite=True, progress=False, log=lambda message: None, ablate=task.ablate)
+    if task.metrics == "run" and task.prefix:  # a stage's read-outs, beside its arm's
+        return {task.prefix + name: value for name, value in run_metrics(task.out, resolved.validation).items()}
     if task.metrics == "run":
         return {**run_metrics(task.out, resolved.validation), "seed": task.seed}  # the seed itself, for metrics.csv
     return assay_metrics(task.out, resolved.validation) if task.metrics == "assay" else {}

@@ -15,6 +15,7 @@ class Stage:
 
     name: str  # its folder under the study's runs
     config: str  # file name in configs/
+    metrics: str = "assay"  # after the arms: "assay" (colonies) or "run" (every read-out, as "<name>.<key>")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ STUDIES = {
         Study("correia2021", "correia2021_liver.yaml"),
         Study("szczerba2019", "szczerba2019_neutrophils.yaml"),
         Study("nw2025_seeding", "northwestern2025_seeding.yaml"),
-        Study("nw2025_clustering", "northwestern2025_clustering.yaml"),
+        Study("nw2025_clustering", "northwestern2025_clustering.yaml",
+              after=Stage("lung_seeding", "northwestern2025_lung_seeding.yaml", metrics="run")),
     )
 }
 
