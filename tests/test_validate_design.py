@@ -72,8 +72,13 @@ def test_freeze_status_names_the_commit_and_catches_an_edited_file(tmp_path):
     git("add", path.name)
     git("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "design")
     assert freeze_status(path).startswith("committed ") and "NOT FROZEN" not in freeze_status(path)
+    used = load_criteria(path).file_sha256
     path.write_text(GOOD.replace("seeds_per_arm: 10", "seeds_per_arm: 12"))
     assert "NOT FROZEN: the file in use differs" in freeze_status(path)
+    # committed after the design was read (mid-run): the design used is still not the committed one
+    git("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qam", "design changed")
+    assert "NOT FROZEN" not in freeze_status(path) and "NOT FROZEN" in freeze_status(path, used)
+    assert load_criteria.__wrapped__(path).file_sha256 != used
 
 
 def _correia(il15_lesions, seed=0, n=30):

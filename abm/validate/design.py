@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import ConfigError
 
@@ -99,6 +99,12 @@ class CriteriaFile(_Strict):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     multiple_testing: Literal["holm"] = "holm"  # within the study's primary predictions, per dimension
     criteria: tuple[Criterion, ...]
+    _sha256: str = PrivateAttr("")  # of the bytes this design was read from (load_criteria)
+
+    @property
+    def file_sha256(self) -> str:
+        """SHA-256 of the file as it was read: the design used, even if the file changes later."""
+        return self._sha256
 
     @model_validator(mode="after")
     def _unique(self):
@@ -118,17 +124,20 @@ def load_criteria(path: Path) -> CriteriaFile:
     """The criteria file, checked whole; a one-line error naming the file and the key."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw)
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the criteria file ({error.strerror})") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
     try:
-        return CriteriaFile.model_validate(data)
+        design = CriteriaFile.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "top level"
         raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+    design._sha256 = hashlib.sha256(raw).hexdigest()
+    return design
 
 
 def check_arms(design: CriteriaFile, arms, path: Path) -> None:
@@ -145,8 +154,9 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def freeze_status(path: Path) -> str:
-    """The commit that last changed the file and whether the file in use is that version."""
+def freeze_status(path: Path, used_sha256: str | None = None) -> str:
+    """The commit that last changed the file, and whether the design used (its bytes' SHA-256; by
+    default the file as it is now) is that commit's version."""
     path = Path(path)
 
     def git(*args, check=True):
@@ -155,12 +165,14 @@ def freeze_status(path: Path) -> str:
     try:
         git("rev-parse", "--is-inside-work-tree")
         last = git("log", "-1", "--format=%h %cI", "--", path.name, check=False)  # "" before the first commit
-        changed = git("status", "--porcelain", "--", path.name)
+        committed = subprocess.run(["git", "-C", str(path.parent), "show", f"{last.split()[0]}:./{path.name}"],
+                                   capture_output=True, timeout=30).stdout if last else b""
     except (OSError, subprocess.SubprocessError):
         return "not in a git checkout: freeze not checkable"
     if not last:
         return "NOT FROZEN: never committed"
-    return f"committed {last}" + ("; NOT FROZEN: the file in use differs from that commit" if changed else "")
+    same = hashlib.sha256(committed).hexdigest() == (used_sha256 or sha256(path))
+    return f"committed {last}" + ("" if same else "; NOT FROZEN: the file in use differs from that commit")
 
 
 def criterion_kind(study: str, criterion_id: str) -> tuple[str, str]:

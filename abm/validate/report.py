@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .checks import counted
-from .design import criteria_path, freeze_status, load_criteria, sha256
+from .design import criteria_path, freeze_status, load_criteria
 from .robustness import robust_text
 
 FIGURE_METRICS = {
@@ -138,7 +138,8 @@ def _design_lines(results, seeds_used) -> list[str]:
     for study in dict.fromkeys(name.removesuffix("@3d") for name, _ in results):
         path = criteria_path(study)
         design = load_criteria(path)
-        lines.append(f"| {design.title} | configs/criteria/{path.name} | `{sha256(path)}` | {freeze_status(path)} | "
+        used = design.file_sha256  # the design the checks used, read at the validation's start
+        lines.append(f"| {design.title} | configs/criteria/{path.name} | `{used}` | {freeze_status(path, used)} | "
                      f"{design.seeds_per_arm} / {seeds_used.get(study, '-')} |")
     return lines + [""]
 
