@@ -21,7 +21,7 @@ def test_a_quick_validation_runs_the_controls_and_reports_both(tmp_path):
     row = next(line for line in report.splitlines() if "emt_restores_sensitivity" in line)
     assert "| nk.contact_kill |" in row  # its control ran
     assert "after EMT a cell has no epithelial context" in row  # labelled built-in, whatever its outcome
-    assert "Summary: 4 results; 2 predictions counted" in report
+    assert "Summary: 5 results; 3 predictions counted" in report
     assert "configs/criteria/lo2020.yaml | `" in report  # the design's hash
     metrics = (out / "metrics.csv").read_text().splitlines()
     assert metrics[0].startswith("study,arm,seed,ablated,") and any(",nk.contact_kill," in m for m in metrics)
