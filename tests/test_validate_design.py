@@ -82,8 +82,8 @@ def test_freeze_status_names_the_commit_and_catches_an_edited_file(tmp_path):
 
 
 def _correia(il15_lesions, seed=0, n=30):
-    return synthetic_study("correia2021", n=n, seed=seed, il15=lambda rng, i: {"lesions": float(il15_lesions(rng))},
-                           stellate_activation=lambda rng, i: {"lesions": float(rng.poisson(6))})
+    return synthetic_study("correia2021", n=n, seed=seed, il15=lambda rng, i: {"seeded_lesions": float(il15_lesions(rng))},
+                           stellate_activation=lambda rng, i: {"seeded_lesions": float(rng.poisson(6))})
 
 
 def test_holm_runs_within_the_studys_primary_family_only():
@@ -115,7 +115,7 @@ def test_the_control_is_judged_on_the_effect_with_minus_without_its_mechanism():
 
     assert il15(gone).status == "validated" and il15(gone).control.high < 0
     assert il15(same).status == "passes without its mechanism"
-    nan = {("nk.il15_proliferation",): {arm: [{**run, "lesions": float("nan")} for run in runs]
+    nan = {("nk.il15_proliferation",): {arm: [{**run, "seeded_lesions": float("nan")} for run in runs]
                                          for arm, runs in with_it.items()}}
     assert il15(nan).status == "PASS (control not testable)" and il15(nan).control.state == "not testable"
 
