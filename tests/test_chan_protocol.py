@@ -12,6 +12,7 @@ from abm import TissueModel
 from abm.io.reader import Run
 from abm.plugins import builtin_spec
 from abm.validate import runner, studies
+from abm.validate.design import criteria_path, load_criteria
 from abm.validate.metrics import colony_count
 from run_helpers import ROOT, standalone_raw
 
@@ -102,7 +103,10 @@ def test_one_small_protocol_end_to_end_through_the_validate_runner(tmp_path, mon
     monkeypatch.setattr(studies, "CONFIGS", configs)
     out = tmp_path / "v"
     tasks = runner.plan(["chan2020"], quick=True, out_dir=str(out))
-    assert {t.wave for t in tasks} == {0, 1, 2} and len(tasks) == 5 * (1 + 4 + 4)  # main + 4 controls
+    design = load_criteria(criteria_path("chan2020"))
+    per_control = [1 + 2 * len(runner.control_arms(design, rules)) for rules in runner.control_sets(design)]
+    assert per_control == [3, 9, 7, 5]  # a control reruns the pre-culture and only its criteria's arms
+    assert {t.wave for t in tasks} == {0, 1, 2} and len(tasks) == (1 + 4 + 4) + sum(per_control)
     results = runner.execute(tasks, _local(2))
 
     chan = out / "chan2020"

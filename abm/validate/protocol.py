@@ -60,9 +60,11 @@ def _quick(path, quick: bool) -> dict:
     return dict(load_config(path, check_sources=False)[0].validation.quick_overrides) if quick else {}
 
 
-def study_tasks(study, key, folder: Path, seeds, quick: bool, device: str, arm_overrides=None) -> list[Task]:
-    """The runs of one study (or one of its controls, `key[1]` ablated): stages and arms, every seed.
-    `arm_overrides` change the arms only (a 3D organoid is still pre-cultured and plated in a dish)."""
+def study_tasks(study, key, folder: Path, seeds, quick: bool, device: str, arm_overrides=None,
+                arms=None) -> list[Task]:
+    """The runs of one study (or one of its controls, `key[1]` ablated): stages and arms (all, or
+    those named in `arms`), every seed. `arm_overrides` change the arms only (a 3D organoid is still
+    pre-cultured and plated in a dish)."""
     path, ablate = config_path(study), key[1]
     config = load_config(path, check_sources=False)[0]
     quick_overrides = _quick(path, quick)
@@ -75,7 +77,7 @@ def study_tasks(study, key, folder: Path, seeds, quick: bool, device: str, arm_o
         for seed in seeds:
             tasks.append(Task(key, None, seed, BEFORE, before, None, _seed_file(folder / study.before.name, seed),
                               device, ablate, None, _quick(before, quick)))
-    for arm in config.arms:
+    for arm in (a for a in config.arms if arms is None or a in arms):
         overrides = {**quick_overrides, **(arm_overrides or {}),
                      **(_sources(path, arm, folder / study.before.name) if study.before is not None else {})}
         for seed in seeds:

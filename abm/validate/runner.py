@@ -71,7 +71,8 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
     come from the criteria file (the design), unless `seeds` or `quick` say otherwise. With
     `three_d`, studies whose tissue is 3D (validation.three_d_overrides) and whose criteria
     declare a 3D version run their arms again on a 3D lattice, as many seeds, under
-    runs/validate/<study>@3d/ (no controls: the 2D runs carry them)."""
+    runs/validate/<study>@3d/ (no controls: the 2D runs carry them). A control reruns only the
+    arms its criteria compare (control_arms)."""
     unknown = [name for name in names if name not in STUDIES]
     if unknown:
         raise ConfigError(f"validate: unknown study {unknown[0]!r} (studies: {', '.join(STUDIES)})")
@@ -93,7 +94,7 @@ def plan(names, seeds=None, quick=False, out_dir="runs/validate", device="cpu", 
             for ablate in ablations:
                 folder = Path(out_dir) / label / (f"without-{'+'.join(ablate)}" if ablate else "")
                 tasks += study_tasks(study, (label, ablate), folder, range(first, first + count), quick, device,
-                                     arm_overrides)
+                                     arm_overrides, control_arms(design, ablate) if ablate else None)
     return tasks
 
 
@@ -132,6 +133,16 @@ def execute(tasks, engine=None, progress=None, log=lambda message: None):
 def control_sets(design) -> list[tuple[str, ...]]:
     """The distinct rule sets the criteria rest on: one set of control runs each."""
     return list(dict.fromkeys(tuple(c.mechanism) for c in design.criteria if c.mechanism))
+
+
+def control_arms(design, rules: tuple[str, ...]) -> tuple[str, ...]:
+    """The arms a control without `rules` reruns: those its criteria compare (margin references too),
+    not the study's others, which no control reads."""
+    arms = []
+    for c in design.criteria:
+        if tuple(c.mechanism) == tuple(rules):
+            arms += list(c.arms) + (list(c.margin.reference) if c.margin else [])
+    return tuple(dict.fromkeys(arms))
 
 
 def check(results, quick=False):
