@@ -96,7 +96,7 @@ def test_the_dose_response_criterion_needs_lesions_to_fall_with_the_dose():
 
     def holds(means):
         rng = np.random.default_rng(0)
-        runs = {arm: [{"lesions": float(x)} for x in rng.poisson(m, 8)] for arm, m in zip(criterion.arms, means)}
+        runs = {arm: [{"seeded_lesions": float(x)} for x in rng.poisson(m, 8)] for arm, m in zip(criterion.arms, means)}
         return evaluate.holds(criterion, evaluate.run_test(criterion, runs, 0.05)[0], 0.05)
 
     assert holds([4, 2, 0.2, 0])

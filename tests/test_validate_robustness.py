@@ -30,3 +30,17 @@ def test_the_report_reads_robustness_from_the_screening(tmp_path, monkeypatch):
     (tmp_path / "correia2021").mkdir()
     (tmp_path / "correia2021" / "robustness.csv").write_text("point,old readout\n0,1.0\n")  # not criteria's
     assert robustness.robust_text("correia2021", "baseline_dormancy") == "- (not screened)"
+
+
+def test_metrics_csv_holds_every_studys_columns(tmp_path):
+    """A study's stage read-outs (lung_seeding.<key>) only in its rows: the others leave them empty."""
+    import csv
+
+    results = {("chan2020", ()): {"no_nk": [{"seed": 500, "colonies": 3.0}]},
+               ("nw2025_clustering", ("tcell.vcam1_binding",)): {
+                   "wild_type": [{"seed": 500, "tumor_clustered_fraction": 0.9, "lung_seeding.seeded_lesions": 12.0}]}}
+    report._write_metrics(tmp_path / "metrics.csv", results)
+    with open(tmp_path / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["colonies"] == "3.0" and rows[0]["lung_seeding.seeded_lesions"] == ""
+    assert rows[1]["lung_seeding.seeded_lesions"] == "12.0" and rows[1]["ablated"] == "tcell.vcam1_binding"

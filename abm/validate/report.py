@@ -145,16 +145,15 @@ def _design_lines(results, seeds_used) -> list[str]:
 
 
 def _write_metrics(path: Path, results) -> None:
+    """One row per run; the columns every study's runs have between them (a stage's read-outs,
+    "lung_seeding.<key>", only in its study's rows: empty elsewhere)."""
+    rows = [{"study": study, "arm": arm, "seed": run.get("seed", index), "ablated": "+".join(ablated), **run}
+            for (study, ablated), by_arm in results.items() for arm, runs in by_arm.items()
+            for index, run in enumerate(runs)]
     with open(path, "w", newline="") as handle:
-        writer = None
-        for (study, ablated), by_arm in results.items():
-            for arm, runs in by_arm.items():
-                for index, run in enumerate(runs):
-                    row = {"study": study, "arm": arm, "seed": run.get("seed", index), "ablated": "+".join(ablated), **run}
-                    if writer is None:
-                        writer = csv.DictWriter(handle, fieldnames=list(row))
-                        writer.writeheader()
-                    writer.writerow(row)
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def write(out_dir, results, checks, command, quick, wall_s: float | None = None) -> Path:
