@@ -43,7 +43,7 @@ def read_source(path: Path, key: str, lattice: bool = False):
         raise ValueError(f"{key}.file: {error}") from None
 
 
-def _candidates(entry, agents, types, states, key) -> np.ndarray:
+def candidates(entry, agents, types, states, key) -> np.ndarray:
     """Rows of the source's agents table that the entry may take, in id order."""
     if entry.cell_type not in types:
         raise ValueError(f"{key}.file: the source run has no cell type {entry.cell_type!r}")
@@ -88,7 +88,7 @@ def from_run(config, entry, index, seed, taken, rng):
     key = f"placement.{index}"
     path = entry.source(seed)
     agents, types, states = read_source(path, key)
-    rows = _candidates(entry, agents, types, states, key)
+    rows = candidates(entry, agents, types, states, key)
     shape, dx_um = tuple(config.lattice.shape), config.lattice.dx_um
     count = min(len(rows), entry.cells(config.lattice))
     if entry.layout == "scatter":

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from .placement_from_run import _candidates, carried_columns, file_sha256, read_source
+from .placement_from_run import candidates, carried_columns, file_sha256, read_source
 
 
 def groups_from_run(config, entry, index, seed, taken, rng):
@@ -29,7 +29,7 @@ def groups_from_run(config, entry, index, seed, taken, rng):
     unknown = [name for name in entry.escorts if name not in types]
     if unknown:
         raise ValueError(f"{key}.escorts: the source run has no cell type {unknown[0]!r}")
-    main = _candidates(entry, agents, types, states, key)
+    main = candidates(entry, agents, types, states, key)
     escort = np.nonzero(np.isin(agents["cell_type"], [types.index(name) for name in entry.escorts]))[0]
     rows = np.concatenate([main, escort])
     group = _group_of(agents["site"][rows], source_shape)
