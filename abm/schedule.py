@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import grammar
+from .engine.cell_rules import CellRule
+from .engine.compiled_type import CompiledType
 from .rules import Intents, StepContext, TypeStep
 
 
@@ -19,6 +21,7 @@ class TypeSchedule:
     decide: list = field(default_factory=list)  # Rule, in order
     secrete: list = field(default_factory=list)
     grammar: dict = field(default_factory=dict)  # rule name -> [(Behaviour, [GrammarRule])] evaluated before it
+    compiled: object = None  # per-cell rules: the type's composed phases (abm/engine/compiled_type.py)
 
 
 class Schedule:
@@ -41,6 +44,8 @@ class Schedule:
                     and (r.active(config) or r.name in driven)]
             schedule = TypeSchedule(name, declared, [r for r in runs if r.phase == "decide"],
                                     [r for r in runs if r.phase == "secrete"], driven)
+            if declared.rules and all(isinstance(r, CellRule) for r in declared.rules):
+                schedule.compiled = CompiledType(spec, schedule, config)
             self.types[name] = schedule
 
     def rule_names(self) -> list[str]:
@@ -70,6 +75,9 @@ class Schedule:
         """Secretion entries of every type with cells, in type then rule order."""
         out = []
         for t, slots in self._with_cells(ctx):
+            if t.compiled is not None:
+                out.extend(t.compiled.secrete(ctx, slots))
+                continue
             cells = TypeStep(ctx, t.name, slots, None)
             for rule in t.secrete:
                 self._grammar_before(ctx, cells, t, rule, ctx.params[t.name])
@@ -86,6 +94,9 @@ class Schedule:
                 continue
             params = ctx.params[t.name]
             intents.proposer = t.name
+            if t.compiled is not None:
+                t.compiled.decide(ctx, slots, intents)
+                continue
             cells = TypeStep(ctx, t.name, slots, intents)
             if t.declared.begin is not None:
                 t.declared.begin(ctx, cells, params)

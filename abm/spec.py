@@ -136,6 +136,8 @@ class Behaviour:
     around it; `base_key`: the config key(s) the base comes from, for the table and `abm rules`;
     `requires(config)`: what the acting rule needs to run when a grammar rule drives the
     behaviour in a config where the rule's own `when` is false (e.g. its field); None: nothing.
+    `threshold`: for per-cell rules that decide with an integer threshold, the parameter holding
+    it (rounded on the host from the rate) while no signal sets the behaviour.
     """
 
     name: str
@@ -146,6 +148,7 @@ class Behaviour:
     current: Callable | None = None
     base_key: str = ""
     requires: Callable | None = None
+    threshold: str | None = None
 
     def drivable(self, config) -> bool:
         """Can a grammar rule drive this behaviour in `config` (its acting rule can run)?"""
@@ -173,6 +176,8 @@ class CellType:
     dying: Dying | None = None
     behaviours: tuple[Behaviour, ...] = ()
     describe: str = ""
+    working: dict = field(default_factory=dict)  # per-cell rules: values shared by the type's rules, with
+    # their start each step (a constant, or the input it starts as; abm/engine/cell_rules.py)
 
 
 def hashed_purpose(type_name: str, purpose: str) -> int:

@@ -35,6 +35,15 @@ def cases():
 
 
 def digest(case, steps: int) -> tuple[str, dict]:
+    """The case's digests; a case that cannot run (a stage whose source run is missing) records
+    its one-line error instead, so the other cases are still compared."""
+    try:
+        return _digest(case, steps)
+    except Exception as error:  # noqa: BLE001 - reported per case, compared like a digest
+        return f"{Path(case[0]).name}:{case[1] or '-'}", {"error": str(error).splitlines()[0][:300]}
+
+
+def _digest(case, steps: int) -> tuple[str, dict]:
     path, arm = case
     raw = yaml.safe_load(Path(path).read_text())
     dt = float((raw.get("time") or {}).get("dt_min", 6.0))

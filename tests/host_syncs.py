@@ -204,6 +204,7 @@ class CountingCupy(types.ModuleType):
     """NumPy behind CuPy's names; results are DeviceArrays; syncing calls are counted."""
 
     RawModule = None  # set below: HostRawModule whose kernels count their launches
+    compile_target = "cpu"  # per-cell kernels (abm/engine) run compiled for the host; each launch counts one
 
     def __getattr__(self, name):
         attribute = getattr(np, name)
@@ -266,11 +267,23 @@ def counting_launchers(name: str):
 
 def syncs_per_step(model, steps: int) -> list[collections.Counter]:
     """Run `steps` steps; the syncs of each step by kind, and its array operations under
-    the key "operations"."""
+    the key "operations" (a per-cell kernel's launch is one)."""
+    from abm.engine import compiled_type
+
+    real_launch = compiled_type.launch
+
+    def counted_launch(*args):
+        Syncs.operations += 1
+        real_launch(*args)
+
     counts = []
-    for _ in range(steps):
-        Syncs.counts, Syncs.sites, Syncs.operations = collections.Counter(), collections.Counter(), 0
-        model.step()
-        counts.append(Syncs.counts.copy())
-        counts[-1]["operations"] = Syncs.operations
+    compiled_type.launch = counted_launch
+    try:
+        for _ in range(steps):
+            Syncs.counts, Syncs.sites, Syncs.operations = collections.Counter(), collections.Counter(), 0
+            model.step()
+            counts.append(Syncs.counts.copy())
+            counts[-1]["operations"] = Syncs.operations
+    finally:
+        compiled_type.launch = real_launch
     return counts

@@ -9,9 +9,10 @@ from pydantic import Field
 
 from ..configtypes import NonNegative, Positive, Strict
 from ..interventions import Inflammation
+from ..engine.cell_rules import cell_rule
+from ..engine.scalar import happens
 from ..kernels.philox import rate_threshold
-from ..rules import Secretion
-from ..spec import Behaviour, Category, CellType, FieldUse, Rule, Therapy
+from ..spec import Behaviour, Category, CellType, FieldUse, Therapy
 
 STATES = ("quiescent", "activated")
 S = {name: code for code, name in enumerate(STATES)}
@@ -44,19 +45,25 @@ def prepare(cells, dt_min: float, in_force: dict) -> StellateParams:
                           c.cxcl12_secretion_per_min * dt_min, c)
 
 
-def inflammatory_activation(ctx, cells, params: StellateParams) -> None:
-    quiescent = cells.column("state") == S["quiescent"]
-    threshold = cells.threshold("activation", params.activation_threshold)  # a signal's chance, if one set it
-    activates = quiescent & ctx.happens(cells.draws("state_change")[0], threshold)
-    cells.intents.update("state", cells.slots, ctx.xp.int8(S["activated"]), where=activates)
+QUIESCENT, ACTIVATED = S["quiescent"], S["activated"]
 
 
-def cxcl12_secretion(ctx, cells, params: StellateParams):
-    xp = ctx.xp
-    active = cells.column("state") == S["activated"]  # quiescent cells add nothing
-    secreting = cells.behaviours.get("cxcl12_secretion", xp.float32(params.config.cxcl12_secretion_per_min * ctx.dt_min))
-    rate = xp.where(active, secreting, xp.float32(0))
-    return Secretion("cxcl12", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
+@cell_rule("tissue inflammation activates quiescent stellate cells (Hill response of the level)",
+           returns="new_state",
+           reads=("stellate.activation_rate_per_h", "stellate.inflammation_level", "stellate.inflammation_half_max"))
+def inflammatory_activation(state, new_state, draws_state_change, threshold_activation):
+    """A quiescent cell activates with the chance the tissue's inflammation sets (or a signal's)."""
+    if state == QUIESCENT and happens(draws_state_change[0], threshold_activation):
+        return ACTIVATED
+    return new_state
+
+
+@cell_rule("activated stellate cells secrete CXCL12", returns="secrete_cxcl12", phase="secrete",
+           reads=("stellate.cxcl12_secretion_per_min",),
+           when=lambda c: c.cells.stellate.cxcl12_secretion_per_min > 0 and "cxcl12" in c.fields)
+def cxcl12_secretion(state, behaviour_cxcl12_secretion):
+    """Activated cells add CXCL12 at their site; quiescent ones add nothing."""
+    return behaviour_cxcl12_secretion if state == ACTIVATED else np.float32(0.0)
 
 
 STELLATE = CellType(
@@ -67,21 +74,15 @@ STELLATE = CellType(
     prepare=prepare,
     categories=(Category("stellate", None, "any stellate cell"),),
     purposes={"state_change": 9},  # the key from before the spec existed: bit-identical runs
-    rules=[
-        Rule("inflammatory_activation", inflammatory_activation,
-             "tissue inflammation activates quiescent stellate cells (Hill response of the level)",
-             ("stellate.activation_rate_per_h", "stellate.inflammation_level", "stellate.inflammation_half_max")),
-        Rule("cxcl12_secretion", cxcl12_secretion, "activated stellate cells secrete CXCL12",
-             ("stellate.cxcl12_secretion_per_min",), phase="secrete",
-             when=lambda c: c.cells.stellate.cxcl12_secretion_per_min > 0 and "cxcl12" in c.fields),
-    ],
+    rules=[inflammatory_activation, cxcl12_secretion],
     fields=(FieldUse("cxcl12", "CXCL12, secreted by activated stellate cells", "a.u."),),
     therapies=(Therapy("stellate_activation", Inflammation,
                        "liver injury: inflammation that activates hepatic stellate cells"),),
     behaviours=(
         Behaviour("activation", lambda p: p.activation_probability, "1/h",
                   "activation of a quiescent cell (the base: the Hill response of the tissue's inflammation)",
-                  used_by="inflammatory_activation", base_key="stellate.activation_rate_per_h"),
+                  used_by="inflammatory_activation", base_key="stellate.activation_rate_per_h",
+                  threshold="activation_threshold"),
         Behaviour("cxcl12_secretion", lambda p: p.cxcl12_secretion_per_step, "1/min",
                   "CXCL12 secretion of an activated cell", used_by="cxcl12_secretion",
                   base_key="stellate.cxcl12_secretion_per_min", requires=lambda c: "cxcl12" in c.fields),

@@ -29,6 +29,7 @@ class HostArrayModule(types.ModuleType):
     """Looks like a CuPy module to the model (it is not numpy), computes with NumPy."""
 
     cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(memGetInfo=lambda: (2**34, 2**34)))
+    compile_target = "cudasim"  # per-cell kernels: their CUDA form, run by numba-cuda's simulator
 
     def __getattr__(self, name):
         return getattr(np, name)

@@ -1,0 +1,96 @@
+"""What a per-cell rule may call: scalar functions of one cell, compiled with the rule for the
+CPU (numba) and the GPU (numba-cuda), and plain Python when JIT is off (NUMBA_DISABLE_JIT=1).
+
+Each is `register_jitable`: numba inlines it into whichever target compiles the rule, so one
+source serves both. Arithmetic keeps the array twins' types exactly (float32 products, integer
+thresholds), so a compiled step gives the bits of the array step: no float64 literal may meet a
+float32 value here (numba would promote the product to float64), hence the explicit casts.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba.extending import register_jitable
+
+from ..kernels.philox_constants import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, ROUNDS
+
+TWO_TO_32 = 4294967296.0
+
+
+@register_jitable
+def philox(seed_lo, seed_hi, step, purpose, cell_id):
+    """The four uint32 words (as uint64) of one cell for (seed, step, purpose): Philox4x32-10,
+    the same counter-based draw as kernels/philox.py (counter: id low, id high, step, purpose)."""
+    low, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
+    m0, m1 = np.uint64(PHILOX_M0), np.uint64(PHILOX_M1)
+    w0, w1 = np.uint64(PHILOX_W0), np.uint64(PHILOX_W1)
+    agent = np.uint64(cell_id)
+    c0, c1 = agent & low, agent >> shift
+    c2, c3 = np.uint64(step) & low, np.uint64(purpose) & low
+    k0, k1 = np.uint64(seed_lo), np.uint64(seed_hi)
+    for round_index in range(ROUNDS):
+        if round_index > 0:
+            k0 = (k0 + w0) & low
+            k1 = (k1 + w1) & low
+        p0 = c0 * m0
+        p2 = c2 * m1
+        c0, c1, c2, c3 = (p2 >> shift) ^ c1 ^ k0, p2 & low, (p0 >> shift) ^ c3 ^ k1, p0 & low
+    return c0, c1, c2, c3
+
+
+@register_jitable
+def happens(word, threshold):
+    """A Bernoulli decision: the draw below an integer threshold in [0, 2**32] (host-rounded)."""
+    return np.uint64(word) < np.uint64(threshold)
+
+
+@register_jitable
+def as_threshold(probability):
+    """A float32 chance as the integer threshold: p * 2**32 in float64, truncated (exact)."""
+    return np.uint64(np.float64(np.float32(probability)) * TWO_TO_32)
+
+
+@register_jitable
+def happens_with(word, probability):
+    """A Bernoulli decision with a float32 chance computed in the step."""
+    return np.uint64(word) < as_threshold(probability)
+
+
+@register_jitable
+def hill(concentration, half_max_to_n, exponent):
+    """x^n / (K^n + x^n) in float32 by repeated products (no pow: identical on CPU and GPU);
+    `half_max_to_n` is K^n as float32, computed once on the host."""
+    x = np.float32(concentration)
+    xn = x
+    for _ in range(exponent - 1):
+        xn = np.float32(xn * x)
+    return np.float32(xn / np.float32(half_max_to_n + xn))
+
+
+@register_jitable
+def pick_from_mask(mask, word, n_offsets):
+    """The (word mod popcount)-th set bit of a neighbour mask, -1 for an empty mask."""
+    mask = np.uint32(mask)
+    total = 0
+    for j in range(32):
+        total += (mask >> np.uint32(j)) & np.uint32(1)
+    if total == 0:
+        return -1
+    k = np.uint64(word) % np.uint64(total)
+    seen = np.uint64(0)
+    for j in range(min(n_offsets, 32)):
+        if (mask >> np.uint32(j)) & np.uint32(1):
+            if seen == k:
+                return j
+            seen += np.uint64(1)
+    return -1
+
+
+@register_jitable
+def site_at_offset(site, offset_index, ny, nz, offsets):
+    """The flat site at neighbour offset `offset_index` of `site` (C order; 2D as nz = 1);
+    offset -1 reads as offset 0, as the array twin does (the caller masks it)."""
+    j = max(offset_index, 0)
+    z = site % nz
+    y = (site // nz) % ny
+    x = site // (ny * nz)
+    return ((x + offsets[j, 0]) * ny + (y + offsets[j, 1])) * nz + (z + offsets[j, 2])

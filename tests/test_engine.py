@@ -1,0 +1,108 @@
+"""Per-cell rules composed into one kernel per phase (abm/engine): the numba kernel gives the bits of
+the same source run by the interpreter, the composed grammar those of the array grammar, and a rule
+that names an input the framework does not have is a one-line error."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from abm import TissueModel
+from abm.engine import compiled_type
+from abm.engine.cell_rules import cell_rule
+from abm.engine.compose import compose
+from abm.errors import ConfigError
+from abm.grammar import GrammarRule, modulate
+from abm.rules import TypeStep
+from run_helpers import ROOT, assert_same_state, model_state
+
+LIVER = str(ROOT / "configs" / "correia2021_liver.yaml")
+SMALL_LIVER = {"time.duration_h": 12.0, "interventions.stellate_activation.start_h": 0.0}
+
+
+def _liver(target, monkeypatch, **overrides):
+    monkeypatch.setattr(compiled_type, "target_of", lambda xp: target)
+    model = TissueModel(LIVER, device="cpu", arm="stellate_activation", overrides={**SMALL_LIVER, **overrides})
+    model.run()
+    return model
+
+
+def test_the_compiled_kernel_gives_the_bits_of_the_same_source_run_by_the_interpreter(monkeypatch):
+    compiled, interpreted = (_liver(target, monkeypatch) for target in ("cpu", "python"))
+    activated = compiled.datacollector.get_model_vars_dataframe()["stellate.activated"].iloc[-1]
+    assert activated > 0  # the rule acted: inflammation activated stellate cells, which secrete CXCL12
+    assert float(compiled.fields["cxcl12"].max()) > 0
+    assert_same_state(model_state(compiled), model_state(interpreted))
+
+
+def test_the_generated_kernel_reads_as_the_types_rules():
+    model = TissueModel(LIVER, device="cpu", arm="stellate_activation")
+    programs = model.schedule.types["stellate"].compiled.programs
+    decide, secrete = programs["decide"].source, programs["secrete"].source
+    assert "# tissue inflammation activates quiescent stellate cells" in decide
+    assert "rule_0_inflammatory_activation(col_state[i], new_state, draws_state_change, p.activation_threshold)" \
+        in decide
+    assert "out_new_state[k] = new_state" in decide
+    assert "out_secrete_cxcl12[k] = secrete_cxcl12" in secrete
+
+
+@cell_rule("probe: the behaviour's value, written where a test reads it", returns="new_state_age_min")
+def _probe(behaviour_activation):
+    return behaviour_activation
+
+
+def _grammar(signal, direction, saturation, **more):
+    return GrammarRule(cell_type="stellate", signal=signal, direction=direction, behaviour="activation",
+                       half_max=more.pop("half_max", 0.5), hill_n=more.pop("hill_n", 2), saturation=saturation,
+                       **more)
+
+
+def test_the_composed_grammar_gives_the_bits_of_the_array_grammar():
+    """Increasing and decreasing rules of every signal kind on one behaviour, one of them blocked."""
+    rules = [_grammar("cxcl12", "increases", 2.0), _grammar("neighbours.empty", "increases", 1.5, half_max=3.0),
+             _grammar("contact.nk", "decreases", 0.01, hill_n=1),
+             _grammar("time_in_state_min", "decreases", 0.0, half_max=30.0, blocked_by=["cxcr4_block"])]
+    model = TissueModel(LIVER, device="cpu", arm="cxcr4_block", overrides={"interventions.cxcr4_block.start_h": 0.0})
+    model.run(3)
+    model.fields["cxcl12"][...] = np.random.default_rng(1).random(model.fields["cxcl12"].shape, dtype=np.float32)
+    model.intervene()
+    ctx = model.sense()
+    slots = ctx.slots_of("stellate")
+    behaviour = model.spec.behaviour("stellate", "activation")
+    expected = modulate(ctx, TypeStep(ctx, "stellate", slots, None), rules, float(behaviour.base(
+        ctx.params["stellate"])), behaviour.units)
+
+    class Scheduled:  # what Schedule hands to CompiledType: the probe, with the grammar on its behaviour
+        name, declared, decide, secrete = "stellate", model.spec.types["stellate"], [_probe], []
+        grammar = {"_probe": [(behaviour, rules)]}
+
+    got = compiled_type.CompiledType(model.spec, Scheduled, model.config)._run(ctx, "decide", slots)
+    assert np.array_equal(got["new_state_age_min"], expected) and len(np.unique(expected)) > 10
+
+
+def test_a_rule_naming_an_input_the_framework_lacks_is_a_one_line_error():
+    @cell_rule("a rule with a typo", returns="new_state")
+    def typo(stat):
+        return stat
+
+    model = TissueModel(LIVER, device="cpu")
+    with pytest.raises(ConfigError) as error:
+        compose(model.spec, "stellate", model.spec.types["stellate"], [typo], {}, (), "decide")
+    assert "stellate.typo: stat" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_gpu_target_compiles_from_the_same_source_without_contracting_multiply_adds():
+    """numba-cuda compiles the composed kernels to PTX (no GPU needed); fastmath off: no fma, so
+    float32 products round as on the CPU. Run on a GPU by tests/test_gpu.py."""
+    from abm.testing import cuda_compile
+
+    why_not = cuda_compile.available()
+    if why_not:
+        pytest.skip(why_not)
+    model = TissueModel(LIVER, device="cpu", arm="stellate_activation", overrides=SMALL_LIVER)
+    model.run(2)
+    model.intervene()
+    for phase, ctx in (("decide", model.sense()), ("secrete", model._context())):
+        compiled = model.schedule.types["stellate"].compiled
+        program = compiled.programs[phase]
+        code = cuda_compile.ptx(program, compiled.arguments(ctx, phase, ctx.slots_of("stellate")))
+        assert f".entry" in code and "fma.rn.f32" not in code
