@@ -45,12 +45,15 @@ class Schedule:
             schedule = TypeSchedule(name, declared, [r for r in runs if r.phase == "decide"],
                                     [r for r in runs if r.phase == "secrete"], driven)
             if declared.rules and all(isinstance(r, CellRule) for r in declared.rules):
+                if isinstance(declared.finish, CellRule):  # what the rules decided, as the cell's state
+                    schedule.decide = schedule.decide + [declared.finish]
                 schedule.compiled = CompiledType(spec, schedule, config)
             self.types[name] = schedule
 
     def rule_names(self) -> list[str]:
         """Full names of the rules that run (for `abm rules`, the fused step's allow-list)."""
-        return [f"{name}.{rule.name}" for name, t in self.types.items() for rule in t.decide + t.secrete]
+        return [f"{name}.{rule.name}" for name, t in self.types.items() for rule in t.decide + t.secrete
+                if rule is not t.declared.finish]
 
     def _with_cells(self, ctx: StepContext):
         """Types that have cells now: a type's rules act on its own cells only, and skipping the

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from pydantic import Field
 
 from ..configtypes import NonNegative, Positive, Probability, Strict
+from ..engine.cell_rules import cell_rule, current_value
 from ..interventions import Switch
-from ..rules import Secretion
 from ..rules import escort
-from ..spec import Behaviour, Category, CellType, FieldUse, Rule, Therapy
+from ..spec import Behaviour, Category, CellType, FieldUse, Therapy
 
 STATES = ("free", "bound")
 S = {name: code for code, name in enumerate(STATES)}
@@ -35,26 +36,29 @@ class NeutrophilConfig(Strict):
 class NeutrophilParams:
     thresholds: dict
     cytokine_secretion_per_step: float  # of a free cell: the behaviour's base
+    cytokine_secretion_bound_per_step: float
     config: object
 
 
 def prepare(cells, dt_min: float, in_force: dict) -> NeutrophilParams:
     c = cells.neutrophil
-    return NeutrophilParams(escort.thresholds(c, dt_min), c.cytokine_secretion_per_min * dt_min, c)
+    return NeutrophilParams(escort.thresholds(c, dt_min), c.cytokine_secretion_per_min * dt_min,
+                            c.cytokine_secretion_bound_per_min * dt_min, c)
 
 
-def cytokine_secretion(ctx, cells, params: NeutrophilParams):
-    xp = ctx.xp
-    rate = cells.behaviour("cytokine_secretion")
-    return Secretion("neutrophil_cytokine", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
+@cell_rule("neutrophils secrete IL-6/IL-1beta-like cytokine, more while bound", "secrete_neutrophil_cytokine",
+           ("neutrophil.cytokine_secretion_per_min", "neutrophil.cytokine_secretion_bound_per_min"),
+           phase="secrete", when=lambda c: "neutrophil_cytokine" in c.fields)
+def cytokine_secretion(behaviour_cytokine_secretion):
+    return behaviour_cytokine_secretion
 
 
-def secretion_now(cells, params: NeutrophilParams):
+@current_value
+def secretion_now(state, p):
     """Cytokine added per step by each cell: more while bound to a tumor cell."""
-    xp, c, dt_min = cells.ctx.xp, params.config, cells.ctx.dt_min
-    bound = cells.column("state") == S["bound"]
-    return xp.where(bound, xp.float32(c.cytokine_secretion_bound_per_min * dt_min),
-                    xp.float32(c.cytokine_secretion_per_min * dt_min)).astype(xp.float32)
+    if state == escort.BOUND:
+        return np.float32(p.cytokine_secretion_bound_per_step)
+    return np.float32(p.cytokine_secretion_per_step)
 
 
 NEUTROPHIL = CellType(
@@ -67,14 +71,9 @@ NEUTROPHIL = CellType(
                 Category("neutrophil_bound", lambda xp, cells: cells["state"] == S["bound"],
                          "a neutrophil bound to a tumor cell")),
     purposes=dict(escort.PURPOSES),
-    rules=escort.escort_rules("neutrophil", "neutrophils", NeutrophilConfig) + [
-        Rule("cytokine_secretion", cytokine_secretion,
-             "neutrophils secrete IL-6/IL-1beta-like cytokine, more while bound",
-             ("neutrophil.cytokine_secretion_per_min", "neutrophil.cytokine_secretion_bound_per_min"),
-             phase="secrete", when=lambda c: "neutrophil_cytokine" in c.fields),
-    ],
-    begin=escort.begin,
-    finish=escort.finish,
+    rules=escort.escort_rules("neutrophil", "neutrophils", NeutrophilConfig) + [cytokine_secretion],
+    working=dict(escort.WORKING),
+    finish=escort.FINISH,
     fields=(FieldUse("neutrophil_cytokine", "IL-6/IL-1beta-like signal of neutrophils; shortens the tumor cycle"),),
     therapies=(Therapy("neutrophil_depletion", Switch, "anti-Ly6G: neutrophils are removed", depletes=True),),
     behaviours=escort.escort_behaviours("neutrophil") + (

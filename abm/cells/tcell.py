@@ -48,8 +48,8 @@ TCELL = CellType(
                          "a T cell bound to a tumor cell")),
     purposes=dict(escort.PURPOSES),
     rules=escort.escort_rules("tcell", "T cells", TCellConfig),
-    begin=escort.begin,
-    finish=escort.finish,
+    working=dict(escort.WORKING),
+    finish=escort.FINISH,
     therapies=(Therapy("anti_vla4", Blockade, "anti-VLA-4: T cells bind VCAM1 less"),),
     behaviours=escort.escort_behaviours("tcell"),
 )

@@ -26,7 +26,9 @@ What a rule may read (parameter names):
   all_<column>           a column of every cell (index it with a slot: another cell's value)
   occupancy, categories  site -> slot (-1 empty); slot -> neighbour category (-1 none)
   neighbour_counts, neighbour_masks   every cell's neighbour table (slot, category)
-  offsets, lattice_shape, field_<field>   the neighbour offsets, (nx, ny, nz), a whole field
+  category_<name>        the code of a neighbour category (a constant: compare with `categories`)
+  offsets, lattice_shape, field_<field>   the neighbour offsets, (nx, ny, nz), a whole field (an
+                         empty array where the config does not simulate it)
 What it may return (names in `returns`):
   new_<column>, working values, behaviour_<name> (a base the signals then modulate)
   move_to / divide_into, daughter_state / kill_site, kill_clustered / follows   (-1: none; a

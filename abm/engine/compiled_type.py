@@ -145,5 +145,6 @@ def arrays(ctx) -> dict:
     values["offsets"], values["lattice_shape"] = lattice.kernel_tables
     for name, flat in ctx.fields_flat.items():
         values[f"field_{name}"] = flat
+    values["no_field"] = xp.zeros(0, dtype=xp.float32)
     ctx._arrays = values
     return values

@@ -96,14 +96,16 @@ class Composer:
             return self._array("col_" + name[4:])
         if name in WHOLE_ARRAYS:
             return self._array(name)
-        if name.startswith("field_") and name[6:] in self.fields:
-            return self._array(name)
+        if name.startswith("field_"):  # a field the config does not simulate reads as an empty array
+            return self._array(name if name[6:] in self.fields else "no_field")
         if name.startswith("new_") and name[4:] in spec.columns:
             self._define(name, self._column(name[4:]))
             self._output(name, spec.columns[name[4:]].numpy_dtype, name)
             return name
         if name in self.declared.working:
             return name  # defined at the top of the loop
+        if name.startswith("category_") and name[9:] in spec.category:
+            return str(spec.category[name[9:]])
         if name.startswith("draws_"):
             purpose = f"{self.type_name}.{name[6:]}"
             if purpose not in spec.purposes:
