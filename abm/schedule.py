@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import grammar
+from .errors import ConfigError
 from .engine.cell_rules import CellRule
 from .engine.compiled_type import CompiledType
 from .rules import Intents, StepContext, TypeStep
@@ -44,7 +45,13 @@ class Schedule:
                     and (r.active(config) or r.name in driven)]
             schedule = TypeSchedule(name, declared, [r for r in runs if r.phase == "decide"],
                                     [r for r in runs if r.phase == "secrete"], driven)
-            if declared.rules and all(isinstance(r, CellRule) for r in declared.rules):
+            per_cell = [r.name for r in declared.rules if isinstance(r, CellRule)]
+            if per_cell and len(per_cell) < len(declared.rules):
+                array = next(r.name for r in declared.rules if not isinstance(r, CellRule))
+                raise ConfigError(f"cell type {name}: rule {array} is an array rule (run(ctx, cells, params)) and "
+                                  f"the type's rules are per-cell rules: write it as a per-cell rule "
+                                  f"(docs/extending.md, 'Per-cell rules')")
+            if per_cell:
                 if isinstance(declared.finish, CellRule):  # what the rules decided, as the cell's state
                     schedule.decide = schedule.decide + [declared.finish]
                 schedule.compiled = CompiledType(spec, schedule, config)

@@ -162,7 +162,7 @@ def test_abm_rules_shows_the_block(capsys):
     assert main(["rules", GRAMMAR, "--arm", "neither", "--set", f"rules=[{rule}]"]) == 0
     out = capsys.readouterr().out
     assert "blocked by cytokine_blockade" in out
-    assert "behaviour tumor.apoptosis (1/h, base 0.002376)" in out
+    assert "behaviour tumor.apoptosis (1/h, base 0.001443)" in out
     assert "cells.nk.exposed_threshold = " in out and "(receptor level)" in out
 
 

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.cell_rules import cell_function, cell_rule, current_value
+from ..engine.scalar import happens_with, hill, pick_from_mask, site_at_offset
 from ..interventions import Blockade, CytokineSource, Switch, efficiency
 from ..kernels.philox import probability_threshold, rate_threshold
-from ..rules import Secretion, where_true
-from ..rules.movement import propose_moves
-from ..spec import Behaviour, Category, CellType, Column, FieldUse, Rule, Therapy
-from . import tumor as tumor_cells
+from ..rules.walk import walk_step
+from ..spec import Behaviour, Category, CellType, Column, FieldUse, Therapy
 from .nk_config import NKConfig  # the keys an NK cell takes, with units, in their own file
 
 STATES = ("active", "conjugated", "exposed", "exhausted", "quiescent")
@@ -57,12 +57,30 @@ class NKParams:
     tcell_suppression: float
     move_probability: float
     ifng_secretion_per_step: float
+    ifng_in_contact_per_step: float
+    il15_keep: float  # share of IL-15 left at the cell's site after its uptake in one step
+    il15_half_max_to_n: np.float32
+    cxcl12_half_max_to_n: np.float32
+    cxcl12_hill_n: int
+    max_kills: int
+    conjugation_time_min: float
+    receptor_gain: float  # inhibitory receptors gained per new contact with a target that kept its CD155
+    exposed_threshold: float
+    il15_survival_gain: float
+    activating_ligand_single: float  # the target's NK ligands (tumor config), read by the kill and IFN-gamma
+    activating_ligand_cluster_loss: float
+    inhibitory_ligand_single: float
+    inhibitory_ligand_cluster_gain: float
+    epithelial_neighbours_half: float
     config: object
 
 
 def prepare(cells, dt_min: float, in_force: dict) -> NKParams:
-    c = cells.nk
+    c, t = cells.nk, cells.tumor
     per_min = 1.0 / 60.0
+    in_contact = c.ifng_secretion_per_min if c.ifng_secretion_in_contact_per_min is None \
+        else c.ifng_secretion_in_contact_per_min
+    cxcl12_half_max = c.cxcl12_quiescence_half_max or 1.0
     return NKParams(
         move_threshold=rate_threshold(c.move_rate_per_h * per_min, dt_min),
         bias_threshold=probability_threshold(c.chemotaxis_bias),
@@ -75,197 +93,263 @@ def prepare(cells, dt_min: float, in_force: dict) -> NKParams:
         tcell_suppression=cells.tcell.nk_suppression,
         move_probability=float(-np.expm1(-c.move_rate_per_h * per_min * dt_min)),
         ifng_secretion_per_step=c.ifng_secretion_per_min * dt_min,
+        ifng_in_contact_per_step=in_contact * dt_min,
+        il15_keep=1.0 / (1.0 + c.il15_uptake_per_min * dt_min),
+        il15_half_max_to_n=np.float32(np.float32(c.il15_half_max) ** 1),
+        cxcl12_half_max_to_n=np.float32(np.float32(cxcl12_half_max) ** c.cxcl12_quiescence_hill_n),
+        cxcl12_hill_n=c.cxcl12_quiescence_hill_n,
+        max_kills=c.max_kills,
+        conjugation_time_min=c.conjugation_time_min,
+        receptor_gain=c.inhibitory_receptor_gain_per_contact,
+        exposed_threshold=c.exposed_threshold,
+        il15_survival_gain=c.il15_survival_gain,
+        activating_ligand_single=t.activating_ligand_single,
+        activating_ligand_cluster_loss=t.activating_ligand_cluster_loss,
+        inhibitory_ligand_single=t.inhibitory_ligand_single,
+        inhibitory_ligand_cluster_gain=t.inhibitory_ligand_cluster_gain,
+        epithelial_neighbours_half=t.epithelial_neighbours_half,
         config=c,
     )
+
+
+ACTIVE, CONJUGATED, EXPOSED, EXHAUSTED, QUIESCENT = (S[name] for name in STATES)
+# What the rules of one NK cell share in a step (abm/engine/cell_rules.py): each starts as given.
+WORKING = {
+    "receptors": "inhibitory_receptors",  # the TIGIT/KLRG1 level, raised by education
+    "exhausted": False, "quiescent": False, "exposed": False,
+    "able": True,  # neither exhausted nor quiescent: may kill
+    "binding": True,  # not quiescent: may conjugate
+    "starts": False, "conjugated": False, "ends": False,  # a conjugate starts, holds, ends this step
+    "new_partner": "partner", "new_partner_site": "partner_site",
+}
 
 
 # ---------------------------------------------------------------- the rules, in the order they run
 
 
-def begin(ctx, cells, params: NKParams) -> None:
-    xp, c = ctx.xp, params.config
-    cells.receptors = cells.column("inhibitory_receptors")
-    cells.il15 = ctx.hill(ctx.local_concentration["il15"][cells.slots], c.il15_half_max, 1)
-    cells.exhausted = cells.quiescent = cells.exposed = None
-    cells.able = xp.ones(cells.n, dtype=bool)  # neither exhausted nor quiescent: may kill
-    cells.binding = xp.ones(cells.n, dtype=bool)  # not quiescent: may conjugate
-    cells.starts = xp.zeros(cells.n, dtype=bool)
-    cells.partner, cells.partner_site = cells.column("partner"), cells.column("partner_site")
-    cells.conjugated = cells.ends = xp.zeros(cells.n, dtype=bool)
+@cell_rule("NK cells that reached max_kills kills are exhausted: they still bind tumor cells but no longer kill",
+           ("exhausted", "able"), ("nk.max_kills",), when=lambda c: c.cells.nk.max_kills > 0)
+def exhaustion(kills, p):
+    exhausted = kills >= p.max_kills
+    return exhausted, not exhausted
 
 
-def exhaustion(ctx, cells, params: NKParams) -> None:
-    cells.exhausted = cells.column("kills") >= params.config.max_kills
-    cells.able = ~cells.exhausted
-
-
-def cxcl12_quiescence(ctx, cells, params: NKParams) -> None:
+@cell_rule("NK cells switch into quiescence at a rate that rises with the CXCL12 they sense (Hill), and out of "
+           "it at a rate that falls with it", ("quiescent", "able", "binding"),
+           ("nk.cxcl12_quiescence_half_max", "nk.cxcl12_quiescence_hill_n", "nk.quiescence_switch_rate_per_h"),
+           when=lambda c: c.cells.nk.cxcl12_quiescence_half_max is not None
+           and c.cells.nk.quiescence_switch_rate_per_h > 0 and _fields(c, "cxcl12"))
+def cxcl12_quiescence(state, conc_cxcl12, draws_quiescence, able, p):
     """Active cells enter quiescence with probability p H, quiescent ones leave it with p (1 - H):
     H, the Hill response to the sensed CXCL12, is then the steady-state quiescent fraction."""
-    xp, c = ctx.xp, params.config
-    sensed = ctx.local_concentration["cxcl12"][cells.slots] * xp.float32(params.cxcl12_sensitivity)
-    response = ctx.hill(sensed, c.cxcl12_quiescence_half_max, c.cxcl12_quiescence_hill_n)
-    was_quiescent = cells.column("state") == S["quiescent"]
-    toward_other = xp.where(was_quiescent, xp.float32(1) - response, response)
-    switches = ctx.happens_with(cells.draws("quiescence")[0],
-                                xp.float32(params.quiescence_switch_probability) * toward_other)
-    cells.quiescent = was_quiescent ^ switches
-    cells.able = cells.able & ~cells.quiescent
-    cells.binding = ~cells.quiescent
+    sensed = np.float32(conc_cxcl12 * np.float32(p.cxcl12_sensitivity))
+    response = hill(sensed, p.cxcl12_half_max_to_n, p.cxcl12_hill_n)
+    was_quiescent = state == QUIESCENT
+    toward_other = np.float32(np.float32(1.0) - response) if was_quiescent else response
+    switches = happens_with(draws_quiescence[0], np.float32(np.float32(p.quiescence_switch_probability) * toward_other))
+    quiescent = was_quiescent != switches
+    return quiescent, able and not quiescent, not quiescent
 
 
-def conjugation(ctx, cells, params: NKParams) -> None:
-    """A free NK cell that is not quiescent, touching a viable tumor cell, binds one of them (an
-    exhausted one too: it binds but will not kill); the conjugate ends after the conjugation time
-    (at once when it is 0)."""
-    xp, agents = ctx.xp, ctx.agents
-    was_conjugated = (cells.partner >= 0) & cells.binding
-    touches, target_site, _ = ctx.random_neighbour(cells.slots, cells.draws("kill")[1],
-                                                   "tumor_epithelial", "tumor_mesenchymal")
-    cells.starts = cells.binding & ~was_conjugated & touches
-    target_slot = xp.maximum(ctx.lattice.occupancy[xp.where(cells.starts, target_site, 0)].astype(xp.int64), 0)
-    cells.partner = xp.where(cells.starts, agents["id"][target_slot], xp.where(was_conjugated, cells.partner, -1))
-    cells.partner_site = xp.where(cells.starts, target_site, xp.where(was_conjugated, cells.partner_site, -1))
-    age = xp.where(cells.starts, xp.float32(0), cells.column("state_age_min"))
-    cells.conjugated = cells.starts | was_conjugated
-    cells.ends = cells.conjugated & (age >= xp.float32(params.config.conjugation_time_min - 1e-4))
+@cell_rule("a free NK cell that is not quiescent, touching a viable tumor cell, conjugates with one",
+           ("starts", "conjugated", "ends", "new_partner", "new_partner_site"), ("nk.conjugation_time_min",))
+def conjugation(binding, partner, new_partner, new_partner_site, state_age_min, site, mask_tumor_epithelial,
+                mask_tumor_mesenchymal, draws_kill, occupancy, all_id, offsets, lattice_shape, p):
+    """It binds one of the touching tumor cells (an exhausted cell too: it binds but will not kill);
+    the conjugate ends after the conjugation time (at once when it is 0)."""
+    was_conjugated = partner >= 0 and binding
+    offset = pick_from_mask(mask_tumor_epithelial | mask_tumor_mesenchymal, draws_kill[1], offsets.shape[0])
+    target_site = site_at_offset(site, offset, lattice_shape[1], lattice_shape[2], offsets)
+    starts = binding and not was_conjugated and offset >= 0
+    if starts:
+        new_partner = all_id[max(np.int64(occupancy[target_site]), np.int64(0))]
+        new_partner_site = target_site
+    elif not was_conjugated:
+        new_partner, new_partner_site = np.int64(-1), np.int64(-1)
+    age = np.float32(0.0) if starts else state_age_min
+    conjugated = starts or was_conjugated
+    ends = conjugated and age >= np.float32(p.conjugation_time_min - 1e-4)
+    return starts, conjugated, ends, new_partner, new_partner_site
 
 
-def education(ctx, cells, params: NKParams) -> None:
-    """Each new contact raises the inhibitory receptors by the gain times the share of CD155 the target
-    has not shed: CD155 is the ligand that both activates (DNAM-1) and engages TIGIT, and activation
-    induces KLRG1 (Robbins 2002); a target that shed it (Ichise 2022) no longer educates."""
-    xp = ctx.xp
-    target = xp.maximum(ctx.lattice.occupancy[xp.where(cells.starts, cells.partner_site, 0)].astype(xp.int64), 0)
-    gain = xp.float32(params.config.inhibitory_receptor_gain_per_contact) * ctx.agents["activating_ligand_left"][target]
-    cells.receptors = xp.where(cells.starts, cells.receptors + gain, cells.receptors)
+@cell_rule("in NK cells, each new tumor contact raises the inhibitory receptors, less as the target has shed "
+           "its activating ligand (CD155)", "receptors",
+           ("nk.inhibitory_receptor_gain_per_contact", "tumor.activating_ligand_shedding_per_h"),
+           when=lambda c: c.cells.nk.inhibitory_receptor_gain_per_contact > 0)
+def education(starts, receptors, new_partner_site, occupancy, all_activating_ligand_left, p):
+    """CD155 both activates (DNAM-1) and engages TIGIT, and activation induces KLRG1 (Robbins 2002): a
+    target that shed it (Ichise 2022) no longer educates."""
+    if not starts:
+        return receptors
+    target = max(np.int64(occupancy[new_partner_site]), np.int64(0))
+    return np.float32(receptors + np.float32(np.float32(p.receptor_gain) * all_activating_ligand_left[target]))
 
 
-def contact_kill(ctx, cells, params: NKParams) -> None:
-    """Kill attempts of conjugates that end now, by cells that are not exhausted, against targets
-    still there and viable."""
-    xp, agents = ctx.xp, ctx.agents
-    attempts = cells.ends & cells.able
-    killers, sites, partner, receptors, word = where_true(xp, attempts, cells.slots, cells.partner_site,
-                                                          cells.partner, cells.receptors, cells.draws("kill")[0])
-    target = ctx.lattice.occupancy[xp.maximum(sites, 0)].astype(xp.int64)
-    safe = xp.maximum(target, 0)
-    category = ctx.category[safe]
-    present = (target >= 0) & (agents["id"][safe] == partner) & (
-        (category == ctx.spec.category["tumor_epithelial"]) | (category == ctx.spec.category["tumor_mesenchymal"]))
-    activating, inhibitory, engaged = tumor_cells.ligands(ctx, safe, ctx.params["tumor"])
-    weight = xp.float32(params.receptor_weight)
-    most = xp.float32(params.kill_probability)  # p_max, unless signals set it per NK cell (grammar)
-    if "kill_probability_per_contact" in cells.behaviours:
-        most = where_true(xp, attempts, cells.behaviours["kill_probability_per_contact"])[0]
-    probability = most * engaged * activating / (activating + inhibitory + weight * receptors)
-    if params.tcell_suppression > 0:
-        guarded = ctx.count(safe, "tcell_bound") > 0
-        probability = xp.where(guarded, probability * xp.float32(1 - params.tcell_suppression), probability)
-    succeeds = present & ctx.happens_with(word, probability)
-    clustered = ctx.count(safe, "tumor_epithelial", "tumor_mesenchymal") > 0
-    cells.intents.kill(killers, sites, clustered, where=succeeds)
-    cells.intents.tally("contacts_single", (present & ~clustered).sum())
-    cells.intents.tally("contacts_clustered", (present & clustered).sum())
+@cell_function
+def target_ligands(target, categories, neighbour_counts, all_activating_ligand_left, epithelial, p):
+    """(activating, inhibitory, engaged) NK ligands of a tumor cell: the more epithelial tumor
+    neighbours an epithelial cell has, the fewer activating and the more inhibitory ligands (Lo 2020;
+    after EMT a cell looks single); engaged: the share of activating ligand (CD155) not yet shed."""
+    clustering = np.float32(0.0)
+    if categories[target] == epithelial:
+        n_epithelial = np.float32(neighbour_counts[target, epithelial])
+        clustering = np.float32(n_epithelial / np.float32(n_epithelial + np.float32(p.epithelial_neighbours_half)))
+    activating = np.float32(np.float32(p.activating_ligand_single) * np.float32(
+        np.float32(1.0) - np.float32(np.float32(p.activating_ligand_cluster_loss) * clustering)))
+    inhibitory = np.float32(np.float32(p.inhibitory_ligand_single)
+                            + np.float32(np.float32(p.inhibitory_ligand_cluster_gain) * clustering))
+    return activating, inhibitory, all_activating_ligand_left[target]
 
 
-def release(ctx, cells, params: NKParams) -> None:
-    """Conjugates that ended let go of their target (killed or not)."""
-    xp = ctx.xp
-    cells.partner = xp.where(cells.ends, -1, cells.partner)
-    cells.partner_site = xp.where(cells.ends, -1, cells.partner_site)
-    cells.conjugated = cells.conjugated & ~cells.ends
+@cell_rule("at the end of a conjugate the NK cell kills its target with a probability set by the target's "
+           "ligands and its own inhibitory receptors",
+           ("kill_site", "kill_clustered", "tally_contacts_single", "tally_contacts_clustered"),
+           ("nk.kill_probability_per_contact", "nk.inhibitory_receptor_weight", "tumor.activating_ligand_single",
+            "tumor.activating_ligand_cluster_loss", "tumor.inhibitory_ligand_single",
+            "tumor.inhibitory_ligand_cluster_gain", "tumor.epithelial_neighbours_half", "tcell.nk_suppression"))
+def contact_kill(ends, able, new_partner, new_partner_site, receptors, draws_kill,
+                 behaviour_kill_probability_per_contact, occupancy, all_id, categories, neighbour_counts,
+                 all_activating_ligand_left, category_tumor_epithelial, category_tumor_mesenchymal,
+                 category_tcell_bound, p):
+    """A conjugate that ends, of a cell that is not exhausted, against a target still there and viable:
+    p = p_max * L * A / (A + I + w R) * (1 - s [the target touches a bound DP T cell])."""
+    if not (ends and able):
+        return np.int64(-1), False, 0, 0
+    target = np.int64(occupancy[max(new_partner_site, np.int64(0))])
+    safe = max(target, np.int64(0))
+    category = categories[safe]
+    present = (target >= 0 and all_id[safe] == new_partner
+               and (category == category_tumor_epithelial or category == category_tumor_mesenchymal))
+    activating, inhibitory, engaged = target_ligands(safe, categories, neighbour_counts,
+                                                     all_activating_ligand_left, category_tumor_epithelial, p)
+    probability = np.float32(np.float32(np.float32(behaviour_kill_probability_per_contact * engaged) * activating)
+                             / np.float32(np.float32(activating + inhibitory)
+                                          + np.float32(np.float32(p.receptor_weight) * receptors)))
+    if neighbour_counts[safe, category_tcell_bound] > 0:
+        probability = np.float32(probability * np.float32(1.0 - p.tcell_suppression))
+    clustered = neighbour_counts[safe, category_tumor_epithelial] + neighbour_counts[safe, category_tumor_mesenchymal] > 0
+    succeeds = present and happens_with(draws_kill[0], probability)
+    return (new_partner_site if succeeds else np.int64(-1), clustered,
+            1 if present and not clustered else 0, 1 if present and clustered else 0)
 
 
-def patrol(ctx, cells, params: NKParams) -> None:
-    threshold = params.move_threshold
-    if "motility" in cells.behaviours:  # per cell, from signals (grammar): chance per step as a threshold
-        threshold = (cells.behaviours["motility"].astype(ctx.xp.float64) * float(2**32)).astype(ctx.xp.uint64)
-    destinations, moves = propose_moves(ctx, cells.slots, threshold, "nk.move",
-                                        params.bias_threshold, "chemoattractant", walking=~cells.conjugated)
-    cells.intents.move(cells.slots, destinations, where=moves)
+@cell_rule("NK cells let go of their target when a conjugate ends",
+           ("new_partner", "new_partner_site", "conjugated"))
+def release(ends, conjugated, new_partner, new_partner_site):
+    if ends:
+        return np.int64(-1), np.int64(-1), False
+    return new_partner, new_partner_site, conjugated
 
 
-def il15_proliferation(ctx, cells, params: NKParams) -> None:
-    xp = ctx.xp
-    words = cells.draws("proliferation")
-    has_free, site, _ = ctx.random_neighbour(cells.slots, words[1], "empty")
-    divides = cells.able & ~cells.conjugated & has_free & ctx.happens_with(words[0], cells.behaviour("proliferation"))
-    cells.intents.divide(cells.slots, site, xp.full(cells.n, S["active"], dtype=xp.int8), where=divides)
+@cell_rule("NK cells not in a conjugate random-walk, some moves up the chemoattractant", "move_to",
+           ("nk.move_rate_per_h", "nk.chemotaxis_bias"))
+def patrol(conjugated, site, mask_empty, draws_move, threshold_motility, field_chemoattractant, offsets,
+           lattice_shape, p):
+    steps, destination = walk_step(site, mask_empty, draws_move, threshold_motility, p.bias_threshold,
+                                   field_chemoattractant, offsets, lattice_shape)
+    return destination if steps and not conjugated else np.int64(-1)
 
 
-def death(ctx, cells, params: NKParams) -> None:
-    probability = cells.behaviour("death")
-    cells.intents.die(cells.slots, where=ctx.happens_with(cells.draws("proliferation")[2], probability))
+@cell_rule("in NK cells, local IL-15 increases division", ("divide_into", "daughter_state"),
+           ("nk.proliferation_rate_per_h", "nk.il15_half_max"), when=lambda c: c.cells.nk.proliferation_rate_per_h > 0)
+def il15_proliferation(able, conjugated, site, mask_empty, draws_proliferation, behaviour_proliferation, offsets,
+                       lattice_shape):
+    offset = pick_from_mask(mask_empty, draws_proliferation[1], offsets.shape[0])
+    divides = (able and not conjugated and offset >= 0
+               and happens_with(draws_proliferation[0], behaviour_proliferation))
+    if not divides:
+        return np.int64(-1), np.int8(ACTIVE)
+    return site_at_offset(site, offset, lattice_shape[1], lattice_shape[2], offsets), np.int8(ACTIVE)
 
 
-def proliferation_now(cells, params: NKParams):
+@cell_rule("NK cells die at a rate that local IL-15 lowers", "dies",
+           ("nk.death_rate_per_h", "nk.il15_survival_gain", "nk.il15_half_max"),
+           when=lambda c: c.cells.nk.death_rate_per_h > 0)
+def death(draws_proliferation, behaviour_death):
+    return happens_with(draws_proliferation[2], behaviour_death)
+
+
+@current_value
+def proliferation_now(conc_il15, p):
     """Division chance per step: the IL-15 response scales the saturating rate."""
-    return cells.ctx.xp.float32(params.proliferation_probability) * cells.il15
+    return np.float32(np.float32(p.proliferation_probability) * hill(conc_il15, p.il15_half_max_to_n, 1))
 
 
-def death_now(cells, params: NKParams):
+@current_value
+def death_now(conc_il15, p):
     """Death chance per step: IL-15 removes part of it."""
-    xp = cells.ctx.xp
-    return xp.float32(params.death_probability) * (
-        xp.float32(1) - xp.float32(params.config.il15_survival_gain) * cells.il15)
+    il15 = hill(conc_il15, p.il15_half_max_to_n, 1)
+    return np.float32(np.float32(p.death_probability)
+                      * np.float32(np.float32(1.0) - np.float32(np.float32(p.il15_survival_gain) * il15)))
 
 
-def tumor_exposure(ctx, cells, params: NKParams) -> None:
-    cells.exposed = cells.receptors >= ctx.xp.float32(params.config.exposed_threshold)
+@cell_rule("NK cells whose inhibitory receptors pass a threshold are tumor-exposed", "exposed",
+           ("nk.exposed_threshold",))
+def tumor_exposure(receptors, p):
+    return receptors >= np.float32(p.exposed_threshold)
 
 
-def finish(ctx, cells, params: NKParams) -> None:
-    xp = ctx.xp
-    state = xp.full(cells.n, S["active"], dtype=xp.int8)
-    for mask, name in ((cells.exposed, "exposed"), (cells.conjugated, "conjugated"),
-                       (cells.quiescent, "quiescent"), (cells.exhausted, "exhausted")):
-        if mask is not None:  # later states win
-            state = xp.where(mask, xp.int8(S[name]), state)
-    cells.intents.update("inhibitory_receptors", cells.slots, cells.receptors)
-    cells.intents.update("partner", cells.slots, cells.partner)
-    cells.intents.update("partner_site", cells.slots, cells.partner_site)
-    cells.intents.update("state", cells.slots, state)
+@cell_function
+def nk_state(exposed, conjugated, quiescent, exhausted):
+    """Later states win: exhausted over quiescent over conjugated over exposed."""
+    if exhausted:
+        return np.int8(EXHAUSTED)
+    if quiescent:
+        return np.int8(QUIESCENT)
+    if conjugated:
+        return np.int8(CONJUGATED)
+    if exposed:
+        return np.int8(EXPOSED)
+    return np.int8(ACTIVE)
 
 
-def effector_share(xp, activating, inhibitory, weight, receptors):
+@cell_rule("an NK cell's state and receptors after its rules", ("new_state", "new_inhibitory_receptors"))
+def finish(exposed, conjugated, quiescent, exhausted, receptors):
+    return nk_state(exposed, conjugated, quiescent, exhausted), receptors
+
+
+@cell_function
+def effector_share(activating, inhibitory, weight, receptors):
     """A / (A + I + w R): the share of its effector function an NK cell keeps against a target with
     activating ligand A and inhibitory ligand I, through its inhibitory receptors R of weight w."""
-    return activating / (activating + inhibitory + xp.float32(weight) * receptors)
+    return np.float32(activating / np.float32(np.float32(activating + inhibitory)
+                                              + np.float32(np.float32(weight) * receptors)))
 
 
-def ifng_secretion(ctx, cells, params: NKParams):
+@cell_rule("NK cells secrete IFN-gamma on recognising a target (and at their tissue's tonic rate), less as their "
+           "inhibitory receptors rise and as the target sheds CD155; none while quiescent or exhausted",
+           "secrete_ifng",
+           ("nk.ifng_secretion_per_min", "nk.ifng_secretion_in_contact_per_min", "nk.inhibitory_receptor_weight",
+            "tumor.activating_ligand_single", "tumor.inhibitory_ligand_single",
+            "tumor.activating_ligand_shedding_per_h"),
+           phase="secrete", when=lambda c: _fields(c, "ifng"))
+def ifng_secretion(state, inhibitory_receptors, partner, partner_site, behaviour_ifng_secretion, occupancy, all_id,
+                   all_activating_ligand_left, p):
     """An NK cell releases IFN-gamma when it recognises a target (Fauriat 2010): while conjugated, at the
     contact rate times its effector share, the receptor balance that also sets its kill probability,
     times the share of activating ligand (CD155) the target has not shed. Education (TIGIT/KLRG1)
     lowers it and their blockade restores it; a target stripped of CD155 no longer triggers it. A free
     NK cell secretes at the tonic rate (none in most tissues: a tissue exception) times its share
     against an isolated target; quiescent and exhausted cells are silent."""
-    xp, c = ctx.xp, params.config
-    state, receptors = cells.column("state"), cells.column("inhibitory_receptors")
-    in_contact = c.ifng_secretion_per_min if c.ifng_secretion_in_contact_per_min is None \
-        else c.ifng_secretion_in_contact_per_min
-    tonic = cells.behaviours.get("ifng_secretion", xp.float32(c.ifng_secretion_per_min * ctx.dt_min))
-    tumor = ctx.params["tumor"]
-    isolated = effector_share(xp, xp.float32(tumor.config.activating_ligand_single),
-                              xp.float32(tumor.config.inhibitory_ligand_single), params.receptor_weight, receptors)
-    conjugated = state == S["conjugated"]
-    target = ctx.lattice.occupancy[xp.where(conjugated, xp.maximum(cells.column("partner_site"), 0), 0)].astype(xp.int64)
-    safe = xp.maximum(target, 0)
-    present = conjugated & (target >= 0) & (ctx.agents["id"][safe] == cells.column("partner"))
+    if state == QUIESCENT or state == EXHAUSTED:
+        return np.float32(0.0)
+    isolated = effector_share(np.float32(p.activating_ligand_single), np.float32(p.inhibitory_ligand_single),
+                              p.receptor_weight, inhibitory_receptors)
+    if state != CONJUGATED:
+        return np.float32(behaviour_ifng_secretion * isolated)
+    target = np.int64(occupancy[max(partner_site, np.int64(0))])
+    safe = max(target, np.int64(0))
+    if target < 0 or all_id[safe] != partner:
+        return np.float32(0.0)
     # the target's CD155 left; not its clustering context, as neighbours are sensed after secretion
-    recognised = ctx.agents["activating_ligand_left"][safe] * isolated
-    rate = xp.where(present, xp.float32(in_contact * ctx.dt_min) * recognised, xp.where(conjugated, 0, tonic * isolated))
-    silent = (state == S["quiescent"]) | (state == S["exhausted"])
-    rate = xp.where(silent, xp.float32(0), rate).astype(xp.float32)
-    return Secretion("ifng", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
+    recognised = np.float32(all_activating_ligand_left[safe] * isolated)
+    return np.float32(np.float32(p.ifng_in_contact_per_step) * recognised)
 
 
-def il15_uptake(ctx, cells, params: NKParams):
-    xp = ctx.xp
-    keep = xp.float32(1.0 / (1.0 + params.config.il15_uptake_per_min * ctx.dt_min))
-    ones = xp.ones(cells.n, dtype=xp.float32)
-    return Secretion("il15", cells.column("site"), ones * xp.float32(0), ones * keep)
+@cell_rule("NK cells take up IL-15", "keep_il15", ("nk.il15_uptake_per_min",), phase="secrete",
+           when=lambda c: c.cells.nk.il15_uptake_per_min > 0 and _fields(c, "il15"))
+def il15_uptake(p):
+    return np.float32(p.il15_keep)
 
 
 def initial_columns(xp, c: NKConfig, count: int) -> dict:
@@ -292,51 +376,9 @@ NK = CellType(
              Column("kills", np.int32, 0, 0, "cells killed so far")),
     # Keys kept from before the spec existed, so that runs reproduce bit for bit.
     purposes={"move": 4, "kill": 5, "proliferation": 7, "quiescence": None},
-    rules=[
-        Rule("exhaustion", exhaustion, "NK cells that reached max_kills kills are exhausted: they still bind "
-             "tumor cells but no longer kill",
-             ("nk.max_kills",), when=lambda c: c.cells.nk.max_kills > 0),
-        Rule("cxcl12_quiescence", cxcl12_quiescence,
-             "NK cells switch into quiescence at a rate that rises with the CXCL12 they sense (Hill), and out of "
-             "it at a rate that falls with it",
-             ("nk.cxcl12_quiescence_half_max", "nk.cxcl12_quiescence_hill_n", "nk.quiescence_switch_rate_per_h"),
-             when=lambda c: c.cells.nk.cxcl12_quiescence_half_max is not None
-             and c.cells.nk.quiescence_switch_rate_per_h > 0 and _fields(c, "cxcl12")),
-        Rule("conjugation", conjugation, "a free NK cell that is not quiescent, touching a viable tumor cell, "
-             "conjugates with one",
-             ("nk.conjugation_time_min",)),
-        Rule("education", education, "in NK cells, each new tumor contact raises the inhibitory receptors, less "
-             "as the target has shed its activating ligand (CD155)",
-             ("nk.inhibitory_receptor_gain_per_contact", "tumor.activating_ligand_shedding_per_h"),
-             when=lambda c: c.cells.nk.inhibitory_receptor_gain_per_contact > 0),
-        Rule("contact_kill", contact_kill,
-             "at the end of a conjugate the NK cell kills its target with a probability set by the target's "
-             "ligands and its own inhibitory receptors",
-             ("nk.kill_probability_per_contact", "nk.inhibitory_receptor_weight", "tumor.activating_ligand_single",
-              "tumor.activating_ligand_cluster_loss", "tumor.inhibitory_ligand_single",
-              "tumor.inhibitory_ligand_cluster_gain", "tumor.epithelial_neighbours_half", "tcell.nk_suppression")),
-        Rule("release", release, "NK cells let go of their target when a conjugate ends"),
-        Rule("patrol", patrol, "NK cells not in a conjugate random-walk, some moves up the chemoattractant",
-             ("nk.move_rate_per_h", "nk.chemotaxis_bias")),
-        Rule("il15_proliferation", il15_proliferation, "in NK cells, local IL-15 increases division",
-             ("nk.proliferation_rate_per_h", "nk.il15_half_max"),
-             when=lambda c: c.cells.nk.proliferation_rate_per_h > 0),
-        Rule("death", death, "NK cells die at a rate that local IL-15 lowers",
-             ("nk.death_rate_per_h", "nk.il15_survival_gain", "nk.il15_half_max"),
-             when=lambda c: c.cells.nk.death_rate_per_h > 0),
-        Rule("tumor_exposure", tumor_exposure, "NK cells whose inhibitory receptors pass a threshold are "
-             "tumor-exposed", ("nk.exposed_threshold",)),
-        Rule("ifng_secretion", ifng_secretion, "NK cells secrete IFN-gamma on recognising a target (and at their "
-             "tissue's tonic rate), less as their inhibitory receptors rise and as the target sheds CD155; none "
-             "while quiescent or exhausted",
-             ("nk.ifng_secretion_per_min", "nk.ifng_secretion_in_contact_per_min", "nk.inhibitory_receptor_weight",
-              "tumor.activating_ligand_single", "tumor.inhibitory_ligand_single",
-              "tumor.activating_ligand_shedding_per_h"),
-             phase="secrete", when=lambda c: _fields(c, "ifng")),
-        Rule("il15_uptake", il15_uptake, "NK cells take up IL-15", ("nk.il15_uptake_per_min",), phase="secrete",
-             when=lambda c: c.cells.nk.il15_uptake_per_min > 0 and _fields(c, "il15")),
-    ],
-    begin=begin,
+    rules=[exhaustion, cxcl12_quiescence, conjugation, education, contact_kill, release, patrol,
+           il15_proliferation, death, tumor_exposure, ifng_secretion, il15_uptake],
+    working=dict(WORKING),
     finish=finish,
     initial_columns=initial_columns,
     fields=(FieldUse("ifng", "IFN-gamma, secreted by NK cells"),
@@ -354,7 +396,7 @@ NK = CellType(
                   "the kill probability of a contact with an isolated target (p_max)", used_by="contact_kill",
                   base_key="nk.kill_probability_per_contact"),
         Behaviour("motility", lambda p: p.move_probability, "1/h", "random-walk steps", used_by="patrol",
-                  base_key="nk.move_rate_per_h"),
+                  base_key="nk.move_rate_per_h", threshold="move_threshold"),
         Behaviour("ifng_secretion", lambda p: p.ifng_secretion_per_step, "1/min",
                   "IFN-gamma secretion of an active (not conjugated) NK cell", used_by="ifng_secretion",
                   base_key="nk.ifng_secretion_per_min", requires=lambda c: _fields(c, "ifng")),
