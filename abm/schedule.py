@@ -52,6 +52,8 @@ class Schedule:
                                   f"the type's rules are per-cell rules: write it as a per-cell rule "
                                   f"(docs/extending.md, 'Per-cell rules')")
             if per_cell:
+                if isinstance(declared.begin, CellRule):  # what every rule of a cell reads
+                    schedule.decide = [declared.begin] + schedule.decide
                 if isinstance(declared.finish, CellRule):  # what the rules decided, as the cell's state
                     schedule.decide = schedule.decide + [declared.finish]
                 schedule.compiled = CompiledType(spec, schedule, config)
@@ -60,7 +62,7 @@ class Schedule:
     def rule_names(self) -> list[str]:
         """Full names of the rules that run (for `abm rules`, the fused step's allow-list)."""
         return [f"{name}.{rule.name}" for name, t in self.types.items() for rule in t.decide + t.secrete
-                if rule is not t.declared.finish]
+                if rule is not t.declared.finish and rule is not t.declared.begin]
 
     def _with_cells(self, ctx: StepContext):
         """Types that have cells now: a type's rules act on its own cells only, and skipping the

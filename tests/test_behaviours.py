@@ -87,41 +87,50 @@ def test_tumor_motility_and_apoptosis_rules_on_the_gpu_code_path_equal_numpy(hos
 READER = '''
 """A rule of a user's package that reads a behaviour's base and doubles it where a cell touches
 an NK cell (the tumor's behaviour `apoptosis`, acted on by tumor.apoptosis)."""
-from abm.spec import Rule
+import numpy as np
 
-SEEN = {}
+from abm.engine import cell_rule
+
+SEEN = []
 
 
-def nk_stress(ctx, cells, params):
-    xp = ctx.xp
-    base = cells.behaviour("apoptosis")  # per cell: anoikis has raised it for isolated cells
-    SEEN["base"] = base
-    touching = ctx.count(cells.slots, "nk", "nk_exposed") > 0
-    cells.behaviours["apoptosis"] = xp.where(touching, base * xp.float32(2), base).astype(xp.float32)
+@cell_rule("in tumor cells, touching an NK cell doubles apoptosis", "behaviour_apoptosis")
+def nk_stress(behaviour_apoptosis, count_nk, count_nk_exposed):
+    SEEN.append(behaviour_apoptosis)  # per cell: anoikis has raised it for isolated cells (run uncompiled)
+    if count_nk + count_nk_exposed > 0:
+        return np.float32(behaviour_apoptosis * np.float32(2.0))
+    return behaviour_apoptosis
 
 
 def register(spec):
-    spec.add_rule("tumor", Rule("nk_stress", nk_stress, "in tumor cells, touching an NK cell doubles apoptosis"),
-                  before="apoptosis")
+    spec.add_rule("tumor", nk_stress, before="apoptosis")
 '''
 
 
 @pytest.mark.parametrize("config, arm", [(GRAMMAR, "hand_written"), (str(ROOT / "configs" / "lo2020_ctc_clusters.yaml"),
                                                                      None)], ids=["liver", "lung"])
 def test_a_python_rule_reads_a_behaviours_base_and_sets_it(tmp_path, monkeypatch, config, arm):
+    """Run by the interpreter (the uncompiled reference), so that the rule can record what it read."""
+    from abm.engine import compiled_type
+
     (tmp_path / "nk_stress.py").write_text(textwrap.dedent(READER))
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(compiled_type, "target_of", lambda xp: "python")
     model = TissueModel(config, device="cpu", arm=arm, overrides={"plugins": ["nk_stress"]})
-    model.step()
+    tumor_cells = model.count("tumor")
     import nk_stress
 
+    nk_stress.SEEN.clear()  # the module outlives one test
+    model.step()
+
     params = next(iter(model._params_cache.values()))["tumor"]
-    base = nk_stress.SEEN["base"]
+    base = np.array(nk_stress.SEEN)
+    assert len(base) == tumor_cells and base.dtype == np.float32  # once per cell
     if model.config.cells.tumor.isolated_death_rate_per_h == 0:  # liver: no anoikis, the base itself
-        assert base == params.death_probability
+        assert set(base.tolist()) == {np.float32(params.death_probability)}
     else:  # lung: anoikis has raised it for isolated cells
         values = {np.float32(params.death_threshold / 2**32), np.float32(params.isolated_death_threshold / 2**32)}
-        assert base.dtype == np.float32 and set(np.unique(base).tolist()) == values
+        assert set(np.unique(base).tolist()) == values
 
 
 # ---------------------------------------------------------------- therapies that block grammar rules

@@ -9,7 +9,7 @@ import pytest
 from scipy import ndimage
 
 from abm import TissueModel
-from abm.rules.cohesion import contact_table
+from abm.engine.compiled_type import contact_table
 from abm.kernels.neighbours import neighbour_offsets
 from abm.testing import assert_same_state, host_gpu, model_state  # noqa: F401 (host_gpu: a pytest fixture)
 from abm.testing.cuda_host import gxx_available

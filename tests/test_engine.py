@@ -106,3 +106,29 @@ def test_the_gpu_target_compiles_from_the_same_source_without_contracting_multip
         program = compiled.programs[phase]
         code = cuda_compile.ptx(program, compiled.arguments(ctx, phase, ctx.slots_of("stellate")))
         assert f".entry" in code and "fma.rn.f32" not in code
+
+
+def test_the_parallel_loop_gives_the_bits_of_the_serial_one(monkeypatch):
+    """Types with many cells run their kernel on all threads: each iteration writes its own cell only."""
+    from abm.engine import targets
+
+    serial = _liver("cpu", monkeypatch)
+    monkeypatch.setattr(targets, "PARALLEL_FROM", 0)
+    parallel = _liver("cpu", monkeypatch)
+    assert_same_state(model_state(serial), model_state(parallel))
+
+
+def test_cpu_kernels_are_cached_on_disk_under_a_name_made_of_their_sources(tmp_path, monkeypatch):
+    """A later process loads a type's compiled kernel instead of compiling it again; the file's name
+    hashes the composed loop and every source file it draws on, so a changed rule is a new file."""
+    from abm.engine import targets
+
+    monkeypatch.setenv("ABM_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setattr(targets, "_compiled", {})
+    model = TissueModel(LIVER, device="cpu", arm="stellate_activation", overrides=SMALL_LIVER)
+    model.run(2)
+    written = sorted(p.name for p in tmp_path.glob("abm_kernel_*.py"))
+    assert [name.split("_")[2:4] for name in written].count(["decide", "stellate"]) == 1
+    text = (tmp_path / written[0]).read_text()
+    assert "@njit(cache=True)" in text and "@njit(parallel=True, cache=True)" in text
+    assert list((tmp_path / "__pycache__").glob("*.nbi"))  # numba's index of the cached machine code

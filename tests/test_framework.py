@@ -26,19 +26,18 @@ CONFIGS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if p.name != "cali
 EXTRA_RULE = '''
 """A user's module adding one rule to tumor cells: touching an NK cell drives dormancy entry
 (the tumor type's behaviour `dormancy_entry`, acted on by its rule `dormancy`)."""
-from abm.spec import Rule
+import numpy as np
+
+from abm.engine import cell_rule
 
 
-def contact_arrest(ctx, cells, params):
-    xp = ctx.xp
-    touching = ctx.count(cells.slots, "nk", "nk_exposed") > 0
-    before = cells.behaviours.get("dormancy_entry", xp.zeros(cells.n, dtype=xp.float32))
-    cells.behaviours["dormancy_entry"] = xp.where(touching, xp.float32(0.5), before)
+@cell_rule("in tumor cells, touching an NK cell drives dormancy entry", "behaviour_dormancy_entry")
+def nk_contact_arrest(behaviour_dormancy_entry, count_nk, count_nk_exposed):
+    return np.float32(0.5) if count_nk + count_nk_exposed > 0 else behaviour_dormancy_entry
 
 
 def register(spec):
-    spec.add_rule("tumor", Rule("nk_contact_arrest", contact_arrest,
-                                "in tumor cells, touching an NK cell drives dormancy entry"), before="dormancy")
+    spec.add_rule("tumor", nk_contact_arrest, before="dormancy")
 '''
 
 

@@ -1,12 +1,21 @@
-"""abm/rules/movement.py: the chemotactic choice, all offsets at once, against the plain scan
-over the offsets it replaced (the reference below), on 2D and 3D lattices, ties included."""
-import types
-
+"""abm/rules/walk.py: the chemotactic choice of a per-cell rule, interpreted and compiled, against the
+plain scan over the offsets (the reference below), on 2D and 3D lattices, ties included."""
 import numpy as np
 import pytest
+from numba import njit
 
 from abm.kernels.neighbours import neighbour_offsets, neighbour_site, scan_neighbours_numpy, shape3
-from abm.rules.movement import uphill_offset
+from abm.rules.walk import uphill_offset
+
+
+def each_cell(sites, free_mask, field, offsets, lattice_shape):
+    out = np.empty(sites.shape[0], dtype=np.int64)
+    for k in range(sites.shape[0]):
+        out[k] = uphill_offset(sites[k], free_mask[k], field, offsets, lattice_shape)
+    return out
+
+
+each_cell_compiled = njit(each_cell)
 
 
 def uphill_offset_reference(sites, free_mask, field, shape, offsets):
@@ -39,14 +48,10 @@ def test_uphill_offset_equals_the_scan_over_offsets(shape, kind, levels):
     field = rng.random(n_sites).astype(np.float32)
     if levels:  # few distinct values: many ties between free neighbours
         field = np.floor(field * levels).astype(np.float32)
-    lattice = types.SimpleNamespace(shape=shape3(shape)[: len(shape)], offsets=offsets, offsets_device=offsets)
-    ctx = types.SimpleNamespace(xp=np, fields_flat={"chemoattractant": field}, lattice=lattice,
-                                agents={"site": sites})
-    slots = np.arange(sites.size)
-    got = uphill_offset(ctx, slots, free_mask, "chemoattractant")
+    offsets64, lattice_shape = offsets.astype(np.int64), np.array(shape3(shape), dtype=np.int64)
     expected = uphill_offset_reference(sites, free_mask, field, shape, offsets)
     assert (expected >= 0).any() and (expected < 0).any()
-    assert got.dtype == np.int32 and np.array_equal(got, expected)
-    flat = types.SimpleNamespace(**{**vars(ctx), "fields_flat": {"chemoattractant": np.zeros_like(field)}})
-    assert (uphill_offset(flat, slots, free_mask, "chemoattractant") == -1).all()  # no gradient: no climb
-    assert np.array_equal(uphill_offset(ctx, slots, free_mask, "absent"), np.full(sites.size, -1))
+    for run in (each_cell, each_cell_compiled):
+        assert np.array_equal(run(sites, free_mask, field, offsets64, lattice_shape), expected)
+        flat = np.zeros_like(field)  # no gradient: no climb
+        assert (run(sites, free_mask, flat, offsets64, lattice_shape) == -1).all()

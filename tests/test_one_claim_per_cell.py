@@ -18,25 +18,30 @@ CLUSTERING = str(ROOT / "configs" / "northwestern2025_clustering.yaml")  # blood
 PUSHY = '''
 """A user's rules for tumor cells that propose moves and divisions for every viable cell, every
 step, on top of the tumor's own walk and division."""
-from abm.spec import Rule
+import numpy as np
+
+from abm.engine import cell_rule, pick_from_mask, site_at_offset
 
 
-def push(ctx, cells, params):
-    has_free, site, _ = ctx.random_neighbour(cells.slots, cells.draws("division")[3], "empty")
-    cells.intents.move(cells.slots, site, where=has_free & cells.alive)
+@cell_rule("tumor cells step into a free neighbouring site", "move_to")
+def push(alive, site, mask_empty, draws_division, offsets, lattice_shape):
+    offset = pick_from_mask(mask_empty, draws_division[3], offsets.shape[0])
+    if alive and offset >= 0:
+        return site_at_offset(site, offset, lattice_shape[1], lattice_shape[2], offsets)
+    return np.int64(-1)
 
 
-def spawn(ctx, cells, params):
-    xp = ctx.xp
-    has_free, site, _ = ctx.random_neighbour(cells.slots, cells.draws("death")[3], "empty")
-    cells.intents.divide(cells.slots, site, xp.zeros(cells.n, dtype=xp.int8), where=has_free & cells.alive)
+@cell_rule("tumor cells divide into a free neighbouring site", ("divide_into", "daughter_state"))
+def spawn(alive, site, mask_empty, draws_death, offsets, lattice_shape):
+    offset = pick_from_mask(mask_empty, draws_death[3], offsets.shape[0])
+    if alive and offset >= 0:
+        return site_at_offset(site, offset, lattice_shape[1], lattice_shape[2], offsets), np.int8(0)
+    return np.int64(-1), np.int8(0)
 
 
 def register(spec):
-    spec.add_rule("tumor", Rule("push", push, "tumor cells step into a free neighbouring site"),
-                  before="suspension_walk")
-    spec.add_rule("tumor", Rule("spawn", spawn, "tumor cells divide into a free neighbouring site"),
-                  before="division")
+    spec.add_rule("tumor", push, before="suspension_walk")
+    spec.add_rule("tumor", spawn, before="division")
 '''
 
 SMALL = {"lattice.shape": [30, 30], "time.duration_h": 4.0, "placement.0.count": 60, "placement.1.count": 20,

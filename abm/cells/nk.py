@@ -38,7 +38,8 @@ from ..interventions import Blockade, CytokineSource, Switch, efficiency
 from ..kernels.philox import probability_threshold, rate_threshold
 from ..rules.walk import walk_step
 from ..spec import Behaviour, Category, CellType, Column, FieldUse, Therapy
-from .nk_config import NKConfig  # the keys an NK cell takes, with units, in their own file
+from .nk_config import NKConfig
+from .nk_recognition import effector_share, target_ligands  # the keys an NK cell takes, with units, in their own file
 
 STATES = ("active", "conjugated", "exposed", "exhausted", "quiescent")
 S = {name: code for code, name in enumerate(STATES)}
@@ -185,22 +186,6 @@ def education(starts, receptors, new_partner_site, occupancy, all_activating_lig
     return np.float32(receptors + np.float32(np.float32(p.receptor_gain) * all_activating_ligand_left[target]))
 
 
-@cell_function
-def target_ligands(target, categories, neighbour_counts, all_activating_ligand_left, epithelial, p):
-    """(activating, inhibitory, engaged) NK ligands of a tumor cell: the more epithelial tumor
-    neighbours an epithelial cell has, the fewer activating and the more inhibitory ligands (Lo 2020;
-    after EMT a cell looks single); engaged: the share of activating ligand (CD155) not yet shed."""
-    clustering = np.float32(0.0)
-    if categories[target] == epithelial:
-        n_epithelial = np.float32(neighbour_counts[target, epithelial])
-        clustering = np.float32(n_epithelial / np.float32(n_epithelial + np.float32(p.epithelial_neighbours_half)))
-    activating = np.float32(np.float32(p.activating_ligand_single) * np.float32(
-        np.float32(1.0) - np.float32(np.float32(p.activating_ligand_cluster_loss) * clustering)))
-    inhibitory = np.float32(np.float32(p.inhibitory_ligand_single)
-                            + np.float32(np.float32(p.inhibitory_ligand_cluster_gain) * clustering))
-    return activating, inhibitory, all_activating_ligand_left[target]
-
-
 @cell_rule("at the end of a conjugate the NK cell kills its target with a probability set by the target's "
            "ligands and its own inhibitory receptors",
            ("kill_site", "kill_clustered", "tally_contacts_single", "tally_contacts_clustered"),
@@ -306,14 +291,6 @@ def nk_state(exposed, conjugated, quiescent, exhausted):
 @cell_rule("an NK cell's state and receptors after its rules", ("new_state", "new_inhibitory_receptors"))
 def finish(exposed, conjugated, quiescent, exhausted, receptors):
     return nk_state(exposed, conjugated, quiescent, exhausted), receptors
-
-
-@cell_function
-def effector_share(activating, inhibitory, weight, receptors):
-    """A / (A + I + w R): the share of its effector function an NK cell keeps against a target with
-    activating ligand A and inhibitory ligand I, through its inhibitory receptors R of weight w."""
-    return np.float32(activating / np.float32(np.float32(activating + inhibitory)
-                                              + np.float32(np.float32(weight) * receptors)))
 
 
 @cell_rule("NK cells secrete IFN-gamma on recognising a target (and at their tissue's tonic rate), less as their "

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.cell_rules import cell_rule, current_value
+from ..engine.scalar import TWO_TO_32, as_threshold, happens, happens_with, hill, pick_from_mask, site_at_offset
 from ..interventions import Blockade, CytokineSource, Switch, efficiency
-from ..kernels.neighbours import site_at_offset
 from ..kernels.philox import probability_threshold, rate_threshold
-from ..rules import Secretion, as_threshold
-from ..rules.cohesion import cohesive_moves, held_contacts
+from ..rules.cohesion import held_contacts, keeping_contacts
 from ..rules.conjugates import held_by_nk
-from ..spec import Behaviour, Category, CellType, Column, Dying, FieldUse, Rule, Therapy
+from ..spec import Behaviour, Category, CellType, Column, Dying, FieldUse, Therapy
 from .tumor_config import TumorConfig  # the keys a tumor cell takes, with units, in their own file
 
 STATES = ("proliferating", "invasive", "dormant", "apoptotic")
@@ -53,6 +53,13 @@ class TumorParams:
     adhesion_staying: np.ndarray  # float32 per number of adhesive contacts: the chance to move left
     division_boost_per_step: float  # per touching exposed NK cell
     cytokine_boost: float  # after blockade
+    cytokine_half_max: float
+    ifng_half_max_to_n: np.float32
+    ifng_hill_n: int
+    max_division_boost: float
+    ligand_kept: np.float32  # share of the activating ligand (CD155) an arrested cell keeps over a step
+    chemoattractant_per_step: float
+    ifng_keep: float  # share of IFN-gamma left at the cell's site after its uptake in one step
     config: object
 
 
@@ -77,199 +84,198 @@ def prepare(cells, dt_min: float, in_force: dict) -> TumorParams:
         adhesion_staying=staying.astype(np.float32),
         division_boost_per_step=c.exposed_nk_division_boost_per_h * dt_min / 60.0,
         cytokine_boost=c.cytokine_division_boost * (1.0 - efficiency(in_force, "cytokine_blockade")),
+        cytokine_half_max=c.cytokine_half_max,
+        ifng_half_max_to_n=np.float32(np.float32(c.ifng_dormancy_half_max) ** c.ifng_dormancy_hill_n),
+        ifng_hill_n=c.ifng_dormancy_hill_n,
+        max_division_boost=c.max_division_boost,
+        ligand_kept=np.float32(np.exp(-c.activating_ligand_shedding_per_h * dt_min / 60.0)),
+        chemoattractant_per_step=c.chemoattractant_secretion_per_min * dt_min,
+        ifng_keep=1.0 / (1.0 + c.ifng_uptake_per_min * dt_min),
         config=c,
     )
 
 
-def ligands(ctx, slots, params: TumorParams):
-    """(activating, inhibitory, engaged) NK-ligand levels of tumor cells: the balance of activating and
-    inhibitory ligands from their epithelial neighbours, and the share of activating ligand not yet
-    shed (an NK contact engages, and can kill, only through what is left)."""
-    xp, c = ctx.xp, params.config
-    epithelial_self = ctx.category[slots] == ctx.spec.category["tumor_epithelial"]  # EMT/leader: no context
-    n_epi = ctx.count(slots, "tumor_epithelial").astype(xp.float32)
-    clustering = xp.where(epithelial_self, n_epi / (n_epi + xp.float32(c.epithelial_neighbours_half)), xp.float32(0))
-    activating = xp.float32(c.activating_ligand_single) * (xp.float32(1) - xp.float32(c.activating_ligand_cluster_loss) * clustering)
-    inhibitory = xp.float32(c.inhibitory_ligand_single) + xp.float32(c.inhibitory_ligand_cluster_gain) * clustering
-    return activating, inhibitory, ctx.agents["activating_ligand_left"][slots]
+PROLIFERATING, INVASIVE, DORMANT, APOPTOTIC = (S[name] for name in STATES)
+# What the rules of one tumor cell share in a step (set by `begin`, then by the rules).
+WORKING = {"viable": True, "alive": True, "tumor_neighbours": 0, "escorts": 0, "free_sites": 0,
+           "death_threshold": 0, "death_threshold_per_cell": False, "divides": False, "new_state": "state"}
 
 
 # ---------------------------------------------------------------- the rules, in the order they run
 
 
-def begin(ctx, cells, params: TumorParams) -> None:
-    """What every rule of a tumor cell reads: its state, its neighbours, whether it is viable."""
-    cells.state = cells.column("state")
-    cells.viable = cells.state != S["apoptotic"]
-    cells.alive = cells.viable  # viable and not starting apoptosis this step
-    cells.new_state = cells.state.copy()
-    cells.tumor_neighbours = ctx.count(cells.slots, "tumor_epithelial", "tumor_mesenchymal")
-    cells.escorts = ctx.count(cells.slots, "neutrophil_bound", "tcell_bound")
-    cells.free_sites = ctx.count(cells.slots, "empty")
-    cells.death_threshold = params.death_threshold
-    cells.divides = None
+@cell_rule("what every rule of a tumor cell reads: whether it is viable, its neighbours",
+           ("viable", "alive", "tumor_neighbours", "escorts", "free_sites", "death_threshold"))
+def begin(state, count_tumor_epithelial, count_tumor_mesenchymal, count_neutrophil_bound, count_tcell_bound,
+          count_empty, p):
+    viable = state != APOPTOTIC
+    return (viable, viable, count_tumor_epithelial + count_tumor_mesenchymal,
+            count_neutrophil_bound + count_tcell_bound, count_empty, np.uint64(p.death_threshold))
 
 
-def anoikis(ctx, cells, params: TumorParams) -> None:
-    isolated = (cells.tumor_neighbours == 0) & (cells.escorts == 0)
-    xp = ctx.xp
-    cells.death_threshold = xp.where(isolated, xp.uint64(params.isolated_death_threshold),
-                                     xp.uint64(params.death_threshold))
+@cell_rule("in tumor cells, touching no tumor cell and no bound escort raises apoptosis",
+           ("death_threshold", "death_threshold_per_cell"), ("tumor.isolated_death_rate_per_h",),
+           when=lambda c: c.cells.tumor.isolated_death_rate_per_h > 0)
+def anoikis(tumor_neighbours, escorts, p):
+    isolated = tumor_neighbours == 0 and escorts == 0
+    return np.uint64(p.isolated_death_threshold) if isolated else np.uint64(p.death_threshold), True
 
 
-def apoptosis(ctx, cells, params: TumorParams) -> None:
-    threshold = cells.threshold("apoptosis", cells.death_threshold)  # a signal's chance, if one set it
-    dies = cells.viable & ctx.happens(cells.draws("death")[0], threshold)
-    cells.intents.start_dying(cells.slots, where=dies)
-    cells.alive = cells.viable & ~dies
+@cell_rule("tumor cells start apoptosis (caspase+) at a baseline rate", ("starts_dying", "alive"),
+           ("tumor.death_rate_per_h", "tumor.caspase_duration_min"))
+def apoptosis(viable, death_threshold, has_behaviour_apoptosis, behaviour_apoptosis, draws_death):
+    threshold = as_threshold(behaviour_apoptosis) if has_behaviour_apoptosis else death_threshold
+    dies = viable and happens(draws_death[0], threshold)
+    return dies, viable and not dies
 
 
-def ifng_dormancy(ctx, cells, params: TumorParams) -> None:
-    xp, c = ctx.xp, params.config
-    response = ctx.hill(ctx.local_concentration["ifng"][cells.slots], c.ifng_dormancy_half_max, c.ifng_dormancy_hill_n)
-    cells.behaviours["dormancy_entry"] = xp.float32(params.dormancy_entry_probability) * response
-    cells.behaviours["dormancy_exit"] = xp.float32(params.dormancy_exit_probability) * (xp.float32(1) - response)
-
-
-def dormancy(ctx, cells, params: TumorParams) -> None:
-    xp, behaviours = ctx.xp, cells.behaviours
-    if "dormancy_entry" not in behaviours and "dormancy_exit" not in behaviours:
-        return  # nothing drives dormancy in this run
-    entry = behaviours.get("dormancy_entry")
-    leave = behaviours.get("dormancy_exit")
-    entry = xp.zeros(cells.n, dtype=xp.float32) if entry is None else entry
-    leave = xp.full(cells.n, params.dormancy_exit_probability, dtype=xp.float32) if leave is None else leave
-    word = cells.draws("death")[1]
-    dormant = cells.state == S["dormant"]
-    goes_dormant = cells.alive & ~dormant & ctx.happens_with(word, entry)
-    wakes = cells.alive & dormant & ctx.happens_with(word, leave)
-    cells.new_state = xp.where(goes_dormant, xp.int8(S["dormant"]), cells.new_state)
-    cells.new_state = xp.where(wakes, xp.int8(S["proliferating"]), cells.new_state)
-
-
-def invasion_leaders(ctx, cells, params: TumorParams) -> None:
-    xp = ctx.xp
-    words = cells.draws("state_change")
-    at_rim = (cells.new_state == S["proliferating"]) & (cells.free_sites > 0) & (cells.tumor_neighbours > 0)
-    becomes_leader = cells.alive & at_rim & ctx.happens(words[0], params.leader_threshold)
-    settles = cells.alive & (cells.state == S["invasive"]) & ctx.happens(words[1], params.leader_revert_threshold)
-    cells.new_state = xp.where(becomes_leader, xp.int8(S["invasive"]), cells.new_state)
-    cells.new_state = xp.where(settles, xp.int8(S["proliferating"]), cells.new_state)
-
-
-def division(ctx, cells, params: TumorParams) -> None:
-    xp, c = ctx.xp, params.config
-    words = cells.draws("division")
-    probability = cells.behaviours.get("division")
-    if probability is None:
-        probability = xp.full(cells.n, params.division_probability, dtype=xp.float32)
-    probability = probability * (xp.float32(1) + cells.column("division_boost"))  # inherited; 0 unless boosted
-    if params.cytokine_boost > 0 and "neutrophil_cytokine" in ctx.fields_flat:  # IL-6/IL-1beta shorten the cycle
-        response = ctx.hill(ctx.local_concentration["neutrophil_cytokine"][cells.slots], c.cytokine_half_max, 1)
-        probability = probability * (xp.float32(1) + xp.float32(params.cytokine_boost) * response)
-    cycling = cells.alive & (cells.new_state == S["proliferating"]) & (cells.state == S["proliferating"])
-    has_free, target, _ = ctx.random_neighbour(cells.slots, words[1], "empty")
-    cells.divides = cycling & has_free & ctx.happens_with(words[0], probability)
-    cells.intents.divide(cells.slots, target, xp.full(cells.n, S["proliferating"], dtype=xp.int8), where=cells.divides)
-
-
-def leader_migration(ctx, cells, params: TumorParams) -> None:
-    """Leaders keep their direction while the site ahead is free, else take a new one; a leader held
-    in an NK conjugate stays."""
-    xp, slots = ctx.xp, cells.slots
-    leading = cells.alive & (cells.state == S["invasive"]) & (cells.new_state == S["invasive"])
-    leading = leading & ~held_by_nk(ctx, slots)  # locked in an NK conjugate until the kill is decided
-    words = ctx.draws("tumor.neighbour_choice", slots)
-    free_mask = ctx.mask(slots, "empty")
-    heading = ctx.agents["heading"][slots].astype(xp.int32)
-    ahead_free = (heading >= 0) & (((free_mask >> xp.maximum(heading, 0).astype(xp.uint32)) & xp.uint32(1)) > 0)
-    keeps = ahead_free & ctx.happens(words[2], params.persistence_threshold)
-    has_free, _, new_heading = ctx.pick(slots, free_mask, words[1])
-    offset = xp.where(keeps, heading, new_heading)
-    destination = site_at_offset(ctx.agents["site"][slots], offset, ctx.lattice.shape,
-                                 ctx.lattice.offsets_device, xp=xp)
-    moves = leading & (keeps | has_free) & ctx.happens(words[0], params.invasive_move_threshold)
-    cells.intents.move(slots, destination, where=moves)
-    cells.intents.update("heading", slots, offset.astype(xp.int8), where=moves)
-
-
-def suspension_walk(ctx, cells, params: TumorParams) -> None:
-    """Adhesive contacts (Plexin-B2 neighbours, own bound escorts) hold a walking cell back, and a
-    move keeps them all (rules/cohesion.py): walking never splits a cluster."""
-    xp, agents, slots = ctx.xp, ctx.agents, cells.slots
-    divides = cells.divides if cells.divides is not None else xp.zeros(cells.n, dtype=bool)
-    walking = cells.alive & ~divides & (cells.new_state != S["invasive"]) & (cells.new_state != S["dormant"])
-    adhesive = xp.where(agents["plxnb2"][slots] > 0, cells.tumor_neighbours, 0) + \
-        xp.where(agents["vcam1"][slots] > 0, cells.escorts, 0)
-    contacts = xp.minimum(adhesive, 26)
-    if "motility" in cells.behaviours:  # a signal set the chance to move; adhesion still holds cells back
-        staying = _on_backend(xp, params.adhesion_staying)[contacts]
-        thresholds = as_threshold(xp, cells.behaviours["motility"] * staying)
-    else:
-        thresholds = _on_backend(xp, params.motility_thresholds)[contacts]
-    held = held_contacts(ctx, slots, agents["plxnb2"][slots] > 0, agents["vcam1"][slots] > 0)
-    destinations, moves = cohesive_moves(ctx, slots, thresholds, "tumor.neighbour_choice", walking, held)
-    cells.intents.move(slots, destinations, where=moves)
-
-
-def apoptosis_now(cells, params: TumorParams):
+@current_value
+def apoptosis_now(death_threshold, death_threshold_per_cell, p):
     """The chance of apoptosis per step that the tumor's own rules set (anoikis raises it for
     isolated cells): the base the grammar modulates."""
-    xp = cells.ctx.xp
-    threshold = cells.death_threshold
-    if isinstance(threshold, int):
-        return float(params.death_probability)
-    return (threshold.astype(xp.float64) / float(2**32)).astype(xp.float32)
+    if death_threshold_per_cell:
+        return np.float32(np.float64(death_threshold) / TWO_TO_32)
+    return np.float32(p.death_probability)
 
 
-def exposed_nk_division_boost(ctx, cells, params: TumorParams) -> None:
+@cell_rule("in tumor cells, local IFN-gamma increases dormancy entry and decreases exit (Hill response)",
+           ("behaviour_dormancy_entry", "behaviour_dormancy_exit"),
+           ("tumor.dormancy_entry_rate_per_h", "tumor.dormancy_exit_rate_per_h", "tumor.ifng_dormancy_half_max",
+            "tumor.ifng_dormancy_hill_n", "tumor.ifng_responsive"),
+           when=lambda c: c.cells.tumor.ifng_responsive and _has_fields(c, "ifng"))
+def ifng_dormancy(conc_ifng, p):
+    response = hill(conc_ifng, p.ifng_half_max_to_n, p.ifng_hill_n)
+    return (np.float32(np.float32(p.dormancy_entry_probability) * response),
+            np.float32(np.float32(p.dormancy_exit_probability) * np.float32(np.float32(1.0) - response)))
+
+
+@cell_rule("tumor cells enter and leave dormancy with the probabilities their signals set", "new_state")
+def dormancy(alive, state, new_state, has_behaviour_dormancy_entry, has_behaviour_dormancy_exit,
+             behaviour_dormancy_entry, behaviour_dormancy_exit, draws_death):
+    if not (has_behaviour_dormancy_entry or has_behaviour_dormancy_exit):
+        return new_state  # nothing drives dormancy in this run
+    dormant = state == DORMANT
+    if alive and not dormant and happens_with(draws_death[1], behaviour_dormancy_entry):
+        return np.int8(DORMANT)
+    if alive and dormant and happens_with(draws_death[1], behaviour_dormancy_exit):
+        return np.int8(PROLIFERATING)
+    return new_state
+
+
+@cell_rule("rim tumor cells still touching the mass become invasive leaders; leaders may settle again",
+           "new_state", ("tumor.leader_rate_per_h", "tumor.leader_revert_rate_per_h"),
+           when=lambda c: c.cells.tumor.leader_rate_per_h > 0 or c.cells.tumor.leader_revert_rate_per_h > 0)
+def invasion_leaders(alive, state, new_state, free_sites, tumor_neighbours, draws_state_change, p):
+    at_rim = new_state == PROLIFERATING and free_sites > 0 and tumor_neighbours > 0
+    becomes_leader = alive and at_rim and happens(draws_state_change[0], p.leader_threshold)
+    settles = alive and state == INVASIVE and happens(draws_state_change[1], p.leader_revert_threshold)
+    if settles:
+        return np.int8(PROLIFERATING)
+    return np.int8(INVASIVE) if becomes_leader else new_state
+
+
+@cell_rule("cycling tumor cells divide into a free neighbouring site, faster by their inherited division boost; "
+           "neutrophil cytokine shortens the cycle", ("divide_into", "daughter_state", "divides"),
+           ("tumor.division_rate_per_h", "tumor.cytokine_division_boost", "tumor.cytokine_half_max"))
+def division(alive, state, new_state, site, division_boost, behaviour_division, conc_neutrophil_cytokine,
+             field_neutrophil_cytokine, mask_empty, draws_division, offsets, lattice_shape, p):
+    probability = np.float32(behaviour_division * np.float32(np.float32(1.0) + division_boost))
+    if p.cytokine_boost > 0 and field_neutrophil_cytokine.shape[0] > 0:  # IL-6/IL-1beta shorten the cycle
+        response = hill(conc_neutrophil_cytokine, np.float32(p.cytokine_half_max), 1)
+        probability = np.float32(probability * np.float32(
+            np.float32(1.0) + np.float32(np.float32(p.cytokine_boost) * response)))
+    cycling = alive and new_state == PROLIFERATING and state == PROLIFERATING
+    offset = pick_from_mask(mask_empty, draws_division[1], offsets.shape[0])
+    divides = cycling and offset >= 0 and happens_with(draws_division[0], probability)
+    target = site_at_offset(site, offset, lattice_shape[1], lattice_shape[2], offsets) if divides else np.int64(-1)
+    return target, np.int8(PROLIFERATING), divides
+
+
+@cell_rule("invasive leaders migrate into free matrix with persistence, except while an NK cell holds them in a "
+           "conjugate", ("move_to", "new_heading"), ("tumor.invasive_move_rate_per_h", "tumor.invasive_persistence"),
+           when=lambda c: c.cells.tumor.invasive_move_rate_per_h > 0 and c.cells.tumor.leader_rate_per_h > 0)
+def leader_migration(alive, state, new_state, id, site, heading, new_heading, mask_empty, mask_of_type_nk,
+                     draws_neighbour_choice, occupancy, all_partner, all_partner_site, offsets, lattice_shape, p):
+    """Leaders keep their direction while the site ahead is free, else take a new one."""
+    leading = alive and state == INVASIVE and new_state == INVASIVE
+    if not leading or held_by_nk(id, site, mask_of_type_nk, occupancy, all_partner, all_partner_site, offsets,
+                                 lattice_shape):
+        return np.int64(-1), new_heading  # locked in an NK conjugate until the kill is decided
+    ahead_free = heading >= 0 and (np.uint32(mask_empty) >> np.uint32(max(heading, 0))) & np.uint32(1) > 0
+    keeps = ahead_free and happens(draws_neighbour_choice[2], p.persistence_threshold)
+    picked = pick_from_mask(mask_empty, draws_neighbour_choice[1], offsets.shape[0])
+    offset = np.int64(heading) if keeps else np.int64(picked)
+    if (keeps or picked >= 0) and happens(draws_neighbour_choice[0], p.invasive_move_threshold):
+        return site_at_offset(site, offset, lattice_shape[1], lattice_shape[2], offsets), np.int8(offset)
+    return np.int64(-1), new_heading
+
+
+@cell_rule("suspended tumor cells random-walk; each adhesive contact holds them back, and no move lets one go",
+           ("move_to", "move_holds", "move_turn_word"), ("tumor.motility_rate_per_h", "tumor.adhesion_per_contact"),
+           when=lambda c: c.cells.tumor.motility_rate_per_h > 0)
+def suspension_walk(alive, divides, new_state, id, site, plxnb2, vcam1, tumor_neighbours, escorts, mask_empty,
+                    mask_tumor_epithelial, mask_tumor_mesenchymal, mask_neutrophil_bound, mask_tcell_bound,
+                    has_behaviour_motility, behaviour_motility, table_adhesion_staying, table_motility_thresholds,
+                    draws_neighbour_choice, occupancy, all_partner, contact_table, offsets, lattice_shape):
+    """Adhesive contacts (Plexin-B2 neighbours, own bound escorts) hold a walking cell back, and a
+    move keeps them all (rules/cohesion.py): walking never splits a cluster."""
+    walking = alive and not divides and new_state != INVASIVE and new_state != DORMANT
+    adhesive = (tumor_neighbours if plxnb2 > 0 else 0) + (escorts if vcam1 > 0 else 0)
+    contacts = min(adhesive, 26)
+    if has_behaviour_motility:  # a signal set the chance to move; adhesion still holds cells back
+        threshold = as_threshold(np.float32(behaviour_motility * table_adhesion_staying[contacts]))
+    else:
+        threshold = table_motility_thresholds[contacts]
+    held = held_contacts(id, site, plxnb2 > 0, vcam1 > 0, mask_tumor_epithelial | mask_tumor_mesenchymal,
+                         mask_neutrophil_bound | mask_tcell_bound, occupancy, all_partner, offsets, lattice_shape)
+    allowed = keeping_contacts(mask_empty, held, contact_table) if held > 0 else np.uint32(mask_empty)
+    offset = pick_from_mask(allowed, draws_neighbour_choice[1], offsets.shape[0])
+    wants = walking and offset >= 0 and happens(draws_neighbour_choice[0], threshold)
+    destination = site_at_offset(site, offset, lattice_shape[1], lattice_shape[2], offsets)
+    return (destination if wants else np.int64(-1)), held, draws_neighbour_choice[2]
+
+
+@cell_rule("in tumor cells, contact with a tumor-exposed NK cell increases division (inherited by daughters)",
+           "new_division_boost", ("tumor.exposed_nk_division_boost_per_h", "tumor.max_division_boost"),
+           when=lambda c: c.cells.tumor.exposed_nk_division_boost_per_h > 0)
+def exposed_nk_division_boost(alive, division_boost, new_division_boost, count_nk_exposed, p):
     """Contact with exposed NK cells raises a heritable division boost (daughters inherit it), up to
     a cap. An assumption: Chan 2020 find more colonies with exposed NK cells than without NK but
     give no mechanism; division is what the organoid and the colony assay both express."""
-    xp = ctx.xp
-    exposed = ctx.count(cells.slots, "nk_exposed").astype(xp.float32)
-    raised = xp.minimum(cells.column("division_boost") + xp.float32(params.division_boost_per_step) * exposed,
-                        xp.float32(params.config.max_division_boost))
-    cells.intents.update("division_boost", cells.slots, raised, where=cells.alive & (exposed > 0))
+    exposed = np.float32(count_nk_exposed)
+    if not (alive and exposed > 0):
+        return new_division_boost
+    return min(np.float32(division_boost + np.float32(np.float32(p.division_boost_per_step) * exposed)),
+               np.float32(p.max_division_boost))
 
 
-def ligand_shedding(ctx, cells, params: TumorParams) -> None:
+@cell_rule("in tumor cells, time since arrest decreases the activating NK ligand (CD155 shed by thrombin)",
+           "new_activating_ligand_left", ("tumor.activating_ligand_shedding_per_h",),
+           when=lambda c: c.cells.tumor.activating_ligand_shedding_per_h > 0)
+def ligand_shedding(viable, activating_ligand_left, new_activating_ligand_left, p):
     """Arrested cells lose their activating NK ligand: thrombin at the arrest site cleaves CD155 within
     a day, after which NK contacts no longer kill (Ichise 2022). Daughters inherit what is left."""
-    kept = ctx.xp.float32(np.exp(-params.config.activating_ligand_shedding_per_h * ctx.dt_min / 60.0))
-    cells.intents.update("activating_ligand_left", cells.slots, cells.column("activating_ligand_left") * kept,
-                         where=cells.viable)
+    return np.float32(activating_ligand_left * p.ligand_kept) if viable else new_activating_ligand_left
 
 
-def finish(ctx, cells, params: TumorParams) -> None:
-    cells.intents.update("state", cells.slots, cells.new_state, where=cells.alive)
+@cell_rule("a tumor cell's state after its rules (a cell starting apoptosis keeps it: resolution sets it)",
+           "new_state")
+def finish(alive, state, new_state):
+    return new_state if alive else state
 
 
-def chemoattractant_secretion(ctx, cells, params: TumorParams):
-    xp = ctx.xp
-    viable = cells.column("state") != S["apoptotic"]  # caspase+ cells neither secrete nor take up
-    nothing, ones = xp.zeros(cells.n, dtype=xp.float32), xp.ones(cells.n, dtype=xp.float32)
-    rate = xp.where(viable, xp.float32(params.config.chemoattractant_secretion_per_min * ctx.dt_min), nothing)
-    return Secretion("chemoattractant", cells.column("site"), rate, ones)
+@cell_rule("viable tumor cells secrete the chemoattractant", "secrete_chemoattractant",
+           ("tumor.chemoattractant_secretion_per_min",), phase="secrete",
+           when=lambda c: c.cells.tumor.chemoattractant_secretion_per_min > 0 and _has_fields(c, "chemoattractant"))
+def chemoattractant_secretion(state, p):
+    return np.float32(p.chemoattractant_per_step) if state != APOPTOTIC else np.float32(0.0)
 
 
-def ifng_uptake(ctx, cells, params: TumorParams):
-    xp = ctx.xp
-    viable = cells.column("state") != S["apoptotic"]
-    nothing, ones = xp.zeros(cells.n, dtype=xp.float32), xp.ones(cells.n, dtype=xp.float32)
-    keep = xp.where(viable, xp.float32(1.0 / (1.0 + params.config.ifng_uptake_per_min * ctx.dt_min)), ones)
-    return Secretion("ifng", cells.column("site"), nothing, keep)
-
-
-_tables: dict = {}
-
-
-def _on_backend(xp, table):
-    """A host table uploaded once per backend (no host-to-device copy inside the step loop)."""
-    key = (id(table), id(xp))
-    if key not in _tables:
-        _tables[key] = (table, xp.asarray(table))  # keep the host table alive: its id stays unique
-    return _tables[key][1]
+@cell_rule("viable IFN-gamma-responsive tumor cells take up IFN-gamma", "keep_ifng", ("tumor.ifng_uptake_per_min",),
+           phase="secrete", when=lambda c: c.cells.tumor.ifng_uptake_per_min > 0 and c.cells.tumor.ifng_responsive
+           and _has_fields(c, "ifng"))
+def ifng_uptake(state, p):
+    return np.float32(p.ifng_keep) if state != APOPTOTIC else np.float32(1.0)
 
 
 def initial_columns(xp, c: TumorConfig, count: int) -> dict:
@@ -315,50 +321,9 @@ TUMOR = CellType(
     ),
     # Keys kept from before the spec existed, so that runs reproduce bit for bit.
     purposes={"division": 2, "neighbour_choice": 3, "death": 6, "state_change": 9},
-    rules=[
-        Rule("anoikis", anoikis, "in tumor cells, touching no tumor cell and no bound escort raises apoptosis",
-             ("tumor.isolated_death_rate_per_h",), when=lambda c: c.cells.tumor.isolated_death_rate_per_h > 0),
-        Rule("apoptosis", apoptosis, "tumor cells start apoptosis (caspase+) at a baseline rate",
-             ("tumor.death_rate_per_h", "tumor.caspase_duration_min")),
-        Rule("ifng_dormancy", ifng_dormancy,
-             "in tumor cells, local IFN-gamma increases dormancy entry and decreases exit (Hill response)",
-             ("tumor.dormancy_entry_rate_per_h", "tumor.dormancy_exit_rate_per_h", "tumor.ifng_dormancy_half_max",
-              "tumor.ifng_dormancy_hill_n", "tumor.ifng_responsive"),
-             when=lambda c: c.cells.tumor.ifng_responsive and _has_fields(c, "ifng")),
-        Rule("dormancy", dormancy, "tumor cells enter and leave dormancy with the probabilities their signals set"),
-        Rule("invasion_leaders", invasion_leaders,
-             "rim tumor cells still touching the mass become invasive leaders; leaders may settle again",
-             ("tumor.leader_rate_per_h", "tumor.leader_revert_rate_per_h"),
-             when=lambda c: c.cells.tumor.leader_rate_per_h > 0 or c.cells.tumor.leader_revert_rate_per_h > 0),
-        Rule("division", division,
-             "cycling tumor cells divide into a free neighbouring site, faster by their inherited division "
-             "boost; neutrophil cytokine shortens the cycle",
-             ("tumor.division_rate_per_h", "tumor.cytokine_division_boost", "tumor.cytokine_half_max")),
-        Rule("leader_migration", leader_migration, "invasive leaders migrate into free matrix with persistence, "
-             "except while an NK cell holds them in a conjugate",
-             ("tumor.invasive_move_rate_per_h", "tumor.invasive_persistence"),
-             when=lambda c: c.cells.tumor.invasive_move_rate_per_h > 0 and c.cells.tumor.leader_rate_per_h > 0),
-        Rule("suspension_walk", suspension_walk,
-             "suspended tumor cells random-walk; each adhesive contact holds them back, and no move lets one go",
-             ("tumor.motility_rate_per_h", "tumor.adhesion_per_contact"),
-             when=lambda c: c.cells.tumor.motility_rate_per_h > 0),
-        Rule("ligand_shedding", ligand_shedding,
-             "in tumor cells, time since arrest decreases the activating NK ligand (CD155 shed by thrombin)",
-             ("tumor.activating_ligand_shedding_per_h",),
-             when=lambda c: c.cells.tumor.activating_ligand_shedding_per_h > 0),
-        Rule("exposed_nk_division_boost", exposed_nk_division_boost,
-             "in tumor cells, contact with a tumor-exposed NK cell increases division (inherited by daughters)",
-             ("tumor.exposed_nk_division_boost_per_h", "tumor.max_division_boost"),
-             when=lambda c: c.cells.tumor.exposed_nk_division_boost_per_h > 0),
-        Rule("chemoattractant_secretion", chemoattractant_secretion,
-             "viable tumor cells secrete the chemoattractant", ("tumor.chemoattractant_secretion_per_min",),
-             phase="secrete", when=lambda c: c.cells.tumor.chemoattractant_secretion_per_min > 0
-             and _has_fields(c, "chemoattractant")),
-        Rule("ifng_uptake", ifng_uptake, "viable IFN-gamma-responsive tumor cells take up IFN-gamma",
-             ("tumor.ifng_uptake_per_min",), phase="secrete",
-             when=lambda c: c.cells.tumor.ifng_uptake_per_min > 0 and c.cells.tumor.ifng_responsive
-             and _has_fields(c, "ifng")),
-    ],
+    rules=[anoikis, apoptosis, ifng_dormancy, dormancy, invasion_leaders, division, leader_migration,
+           suspension_walk, ligand_shedding, exposed_nk_division_boost, chemoattractant_secretion, ifng_uptake],
+    working=dict(WORKING),
     begin=begin,
     finish=finish,
     initial_columns=initial_columns,

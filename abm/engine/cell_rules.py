@@ -16,7 +16,9 @@ What a rule may read (parameter names):
   <column>               the cell's value of a column at the start of the step (`state`, `kills`)
   new_<column>           the value the cell will have after the step (starts as <column>)
   <working value>        a value the type declares in `CellType.working` (shared by its rules)
-  draws_<purpose>        four uint32 words (as uint64), keyed by (seed, step, purpose, cell id)
+  draws_<purpose>        four uint32 words (as uint64), keyed by (seed, step, purpose, cell id);
+                         draws_<type>_<purpose>: a purpose another type declares (a plugin's)
+  p_<type>               another type's parameters (a plugin's rule added to a built-in type)
   conc_<field>           the concentration at the cell's site (float32; 0 where not simulated)
   count_<category>       neighbours in that category (`count_empty`: free neighbouring sites)
   mask_<category>        bit j set where neighbour offset j holds that category
@@ -27,12 +29,19 @@ What a rule may read (parameter names):
   occupancy, categories  site -> slot (-1 empty); slot -> neighbour category (-1 none)
   neighbour_counts, neighbour_masks   every cell's neighbour table (slot, category)
   category_<name>        the code of a neighbour category (a constant: compare with `categories`)
+  mask_of_type_<type>    neighbour offsets holding a cell of that type, any category
+  table_<name>           an array field of the type's parameters (a lookup table)
+  contact_table          per neighbour offset o, bit q set where offset q's site touches offset o's
+  has_behaviour_<name>   whether a rule or a signal set the behaviour before this rule (a constant)
   offsets, lattice_shape, field_<field>   the neighbour offsets, (nx, ny, nz), a whole field (an
-                         empty array where the config does not simulate it)
+                         empty array where the config does not simulate it); no_field: an empty one
 What it may return (names in `returns`):
   new_<column>, working values, behaviour_<name> (a base the signals then modulate)
   move_to / divide_into, daughter_state / kill_site, kill_clustered / follows   (-1: none; a
       cell's first proposal of each kind in rule order is its claim)
+  move_to, move_holds, move_turn_word   a move that takes turns with the cells holding the mover
+      (held offsets): it stands only if its key beats every held neighbour that also takes such a
+      move this step (compiled_type.take_turns), so touching cluster members never move together
   dies, starts_dying (bool), tally_<event> (counted), secrete_<field>, keep_<field> (secrete phase)
 """
 from __future__ import annotations

@@ -6,8 +6,12 @@ become the same intents and secretions an array rule would propose, so resolutio
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from ..kernels.claims import NO_CLAIM, claim_keys
+from ..kernels.neighbours import site_at_offset
 from ..rules import Secretion
 from .compose import compose
 from .params import params_tuple
@@ -43,13 +47,33 @@ class CompiledType:
                                                       ctx.dt_min, ctx.in_force))
         return self._params[key][1]
 
+    def _other(self, ctx, type_name: str):
+        """Another type's parameters as a named tuple (no grammar constants: its signals are its own)."""
+        params = ctx.params[type_name]
+        key = ("other", type_name, id(params))
+        if key not in self._params:
+            declared = ctx.spec.types[type_name]
+            self._params[key] = (params, params_tuple(type_name, declared, params, [], ctx.dt_min, ctx.in_force))
+        return self._params[key][1]
+
+    def _tables(self, ctx) -> dict:
+        """The type's parameter arrays (lookup tables) on the backend, uploaded once per parameter set."""
+        params = ctx.params[self.name]
+        key = ("tables", id(params), id(ctx.xp))
+        if key not in self._params:
+            self._params[key] = (params, {f"p_{f.name}": ctx.xp.asarray(getattr(params, f.name))
+                                          for f in dataclasses.fields(params)
+                                          if isinstance(getattr(params, f.name), np.ndarray)})
+        return self._params[key][1]
+
     def arguments(self, ctx, phase: str, slots) -> tuple:
         """A phase kernel's arguments this step (its outputs last, allocated here)."""
         program = self.programs[phase]
         xp, n = ctx.xp, int(slots.shape[0])
-        available = arrays(ctx)
+        available = {**arrays(ctx), **self._tables(ctx)}
         return (slots, np.uint64(ctx.seed & 0xFFFFFFFF), np.uint64((ctx.seed >> 32) & 0xFFFFFFFF),
                 np.uint64(ctx.step & 0xFFFFFFFF), np.float64(ctx.dt_min), self._p(ctx, program),
+                *(self._other(ctx, name) for name in program.other_params),
                 *(available[name] for name in program.arrays),
                 *(xp.empty(n, dtype=o.dtype) for o in program.outputs))
 
@@ -66,6 +90,8 @@ class CompiledType:
         if "decide" not in self.programs:
             return
         out = self._run(ctx, "decide", slots)
+        if "move_turn" in out:
+            take_turns(ctx, slots, out)
         as_intents(ctx.xp, slots, out, intents)
 
     def secrete(self, ctx, slots) -> list:
@@ -85,6 +111,17 @@ class CompiledType:
         return produced
 
 
+def contact_table(offsets) -> np.ndarray:
+    """uint32 per offset o: bit q set where the site at offset q neighbours the site at offset o."""
+    neighbourhood = {tuple(int(v) for v in o) for o in offsets}
+    table = np.zeros(len(offsets), dtype=np.uint32)
+    for o, a in enumerate(offsets):
+        for q, b in enumerate(offsets):
+            if tuple(int(v) for v in a - b) in neighbourhood:
+                table[o] |= np.uint32(1 << q)
+    return table
+
+
 def launch(function, target: str, arguments: tuple, n: int, xp) -> None:
     """One kernel launch over n cells. On CuPy arrays: CuPy's current stream, and no wait for the
     arrays' streams (numba would otherwise synchronise on each array it is handed)."""
@@ -97,11 +134,31 @@ def launch(function, target: str, arguments: tuple, n: int, xp) -> None:
             arguments = tuple(cuda.as_cuda_array(a, sync=False) if hasattr(a, "__cuda_array_interface__") else a
                               for a in arguments)
             function[blocks, threads, stream](*arguments)
-        else:
-            function[blocks, threads](*arguments)
+        else:  # the simulator runs each thread in Python: one thread walks the whole grid-stride loop
+            function[1, 1](*arguments)
         return
     # numba takes plain arrays: a subclass (a test's counting array) is passed as a view of its data
     function(*(np.asarray(a) if isinstance(a, np.ndarray) else a for a in arguments))
+
+
+def take_turns(ctx, slots, out) -> None:
+    """Moves that take turns (a cluster member walking, rules/cohesion.py): a move stands only if its
+    key (priority word, id) is below that of every held neighbour that also takes such a move this
+    step, so two touching members never move together. Needs every cell's decision: a second pass."""
+    xp = ctx.xp
+    turn, holds = out["move_turn"], out["move_holds"]
+    key = claim_keys(out["move_turn_word"], ctx.agents["id"][slots], xp=xp)
+    contender = xp.full(ctx.agents.n, NO_CLAIM, dtype=xp.uint64)
+    contender[slots] = xp.where(turn, key, NO_CLAIM)
+    n_offsets = ctx.lattice.offsets.shape[0]
+    shifts = xp.arange(n_offsets, dtype=xp.uint32)
+    marked = ((holds.astype(xp.uint32)[:, None] >> shifts[None, :]) & xp.uint32(1)).astype(bool)
+    sites = site_at_offset(xp.repeat(ctx.agents["site"][slots], n_offsets),
+                           xp.tile(xp.arange(n_offsets, dtype=xp.int32), slots.shape[0]),
+                           ctx.lattice.shape, ctx.lattice.offsets_device, xp=xp).reshape(-1, n_offsets)
+    neighbour = xp.maximum(ctx.lattice.occupancy[xp.where(marked, sites, 0)].astype(xp.int64), 0)
+    rival = xp.where(marked, contender[xp.where(marked, neighbour, 0)], NO_CLAIM).min(axis=1)
+    out["move_to"] = xp.where(turn & ~(key < rival), xp.int64(-1), out["move_to"])
 
 
 def as_intents(xp, slots, out, intents) -> None:
@@ -141,10 +198,11 @@ def arrays(ctx) -> dict:
         (0, n_columns), dtype=xp.uint32)
     if not hasattr(lattice, "kernel_tables"):  # uploaded once per lattice
         lattice.kernel_tables = (lattice.offsets_device.astype(xp.int64),
-                                 xp.asarray(list(lattice.shape) + [1] * (3 - len(lattice.shape)), dtype=xp.int64))
-    values["offsets"], values["lattice_shape"] = lattice.kernel_tables
+                                 xp.asarray(list(lattice.shape) + [1] * (3 - len(lattice.shape)), dtype=xp.int64),
+                                 xp.asarray(contact_table(lattice.offsets)))
+    values["offsets"], values["lattice_shape"], values["contact_table"] = lattice.kernel_tables
     for name, flat in ctx.fields_flat.items():
         values[f"field_{name}"] = flat
-    values["no_field"] = xp.zeros(0, dtype=xp.float32)
+    values["no_field"] = xp.zeros(0, dtype=xp.float32)  # a field the config does not simulate
     ctx._arrays = values
     return values

@@ -19,11 +19,14 @@ from ..errors import ConfigError
 from .cell_rules import Current
 
 FIRST_CLAIM = ("move_to", "follows")  # a cell's first proposal in rule order is its claim
+# a move that takes turns with the cells holding it: (site, held offsets, priority word), kept with its claim
+TURN = ("move_holds", "move_turn_word")
 PAIRED_CLAIM = {"divide_into": "daughter_state", "kill_site": "kill_clustered"}
 PAIRED_VALUE = {value: claim for claim, value in PAIRED_CLAIM.items()}
 ANY = ("dies", "starts_dying")
 # Whole arrays a rule may read to look at other cells (compiled_type.arrays gives them)
-WHOLE_ARRAYS = ("occupancy", "categories", "neighbour_counts", "neighbour_masks", "offsets", "lattice_shape")
+WHOLE_ARRAYS = ("occupancy", "categories", "neighbour_counts", "neighbour_masks", "offsets", "lattice_shape",
+                "contact_table", "no_field")
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Program:
     outputs: list[Output]
     arrays: tuple[str, ...]  # the tissue's arrays it reads, in its signature's order (compiled_type.arrays)
     grammar: list = field(default_factory=list)  # (Behaviour, [GrammarRule], first index)
+    other_params: tuple[str, ...] = ()  # other types whose parameters it reads (p_<type>)
 
 
 class _Writer:
@@ -65,6 +69,7 @@ class Composer:
         self.defined: set[str] = set()  # locals assigned so far
         self.set_behaviours: set[str] = set()  # behaviours a rule or signal has set so far
         self.arrays: set[str] = set()
+        self.other_params: set[str] = set()
         self.outputs: dict[str, Output] = {}
         self.grammar: list = []
         self.w = _Writer()
@@ -96,6 +101,12 @@ class Composer:
             return self._array("col_" + name[4:])
         if name in WHOLE_ARRAYS:
             return self._array(name)
+        if name.startswith("table_"):  # an array of the type's parameters (a lookup table)
+            return self._array("p_" + name[6:])
+        if name.startswith("mask_of_type_"):  # every category of a type, OR-ed
+            codes = [spec.category[c.name] for t, c in spec.categories if t == name[13:]]
+            masks = self._array("neighbour_masks")
+            return "(" + " | ".join(f"{masks}[i, {code}]" for code in codes) + ")"
         if name.startswith("field_"):  # a field the config does not simulate reads as an empty array
             return self._array(name if name[6:] in self.fields else "no_field")
         if name.startswith("new_") and name[4:] in spec.columns:
@@ -107,10 +118,11 @@ class Composer:
         if name.startswith("category_") and name[9:] in spec.category:
             return str(spec.category[name[9:]])
         if name.startswith("draws_"):
-            purpose = f"{self.type_name}.{name[6:]}"
-            if purpose not in spec.purposes:
-                raise KeyError(f"{purpose}: not a purpose the type declares")
+            purpose = self._purpose(name[6:])
             self._define(name, f"philox(seed_lo, seed_hi, step, {spec.purposes[purpose]}, {self._column('id')})")
+            return name
+        if name.startswith("p_") and name[2:] in spec.types:  # another type's parameters (a plugin's own)
+            self.other_params.add(name[2:])
             return name
         if name.startswith("conc_"):
             field_name = name[5:]
@@ -131,6 +143,18 @@ class Composer:
             return name
         raise KeyError(f"{name}: not an input a rule may read (a column, new_<column>, a working value of the "
                        f"type, draws_/conc_/count_/mask_/behaviour_/threshold_<name>: abm/engine/cell_rules.py)")
+
+    def _purpose(self, rest: str) -> str:
+        """`draws_<purpose>`: the type's own purpose, or `draws_<type>_<purpose>` another type declares
+        (a plugin's rule added to a built-in type draws from the plugin's purposes)."""
+        own = f"{self.type_name}.{rest}"
+        if own in self.spec.purposes:
+            return own
+        for type_name in self.spec.types:
+            if rest.startswith(type_name + "_") and f"{type_name}.{rest[len(type_name) + 1:]}" in self.spec.purposes:
+                return f"{type_name}.{rest[len(type_name) + 1:]}"
+        raise KeyError(f"draws_{rest}: {own} is not a purpose the type declares (another type's: "
+                       f"draws_<type>_<purpose>)")
 
     # ------------------------------------------------------------------ behaviours and signals
 
@@ -214,14 +238,25 @@ class Composer:
 
     def receive(self, name: str, temp: str, paired_temp: dict) -> None:
         """Fold a rule's returned value into the cell's running value of `name`."""
-        if name in PAIRED_VALUE:
+        if name in PAIRED_VALUE or name in TURN:
             return  # written with its claim
         started = self.intent_start(name)
         if started is not None:
             dtype, start = started
             self._output(name, dtype, start)
             self._define(name, start)
-            if name in FIRST_CLAIM:
+            if name == "move_to" and "move_holds" in paired_temp:
+                self._output("move_turn", np.bool_, "False")
+                self._output("move_holds", np.uint32, "np.uint32(0)")
+                self._output("move_turn_word", np.uint64, "np.uint64(0)")
+                for value in ("move_turn", "move_holds", "move_turn_word"):
+                    self._define(value, self.outputs[value].start)
+                self.w.add(f"if {name} < 0 and {temp} >= 0:")
+                self.w.add(f"{name} = {temp}", 3)
+                self.w.add("move_turn = True", 3)
+                self.w.add(f"move_holds = {paired_temp['move_holds']}", 3)
+                self.w.add(f"move_turn_word = {paired_temp['move_turn_word']}", 3)
+            elif name in FIRST_CLAIM:
                 self.w.add(f"if {name} < 0:")
                 self.w.add(f"{name} = {temp}", 3)
             elif name in PAIRED_CLAIM:
@@ -277,14 +312,15 @@ class Composer:
             self.w.add(f"out_{name}[k] = {name}")
         function_name = f"{phase}_{self.type_name}"
         arrays = tuple(sorted(self.arrays))
-        signature = ", ".join(("slots", "seed_lo", "seed_hi", "step", "dt_min", "p") + arrays
-                              + tuple(f"out_{name}" for name in self.outputs))
+        others = tuple(sorted(self.other_params))
+        signature = ", ".join(("slots", "seed_lo", "seed_hi", "step", "dt_min", "p") + tuple(f"p_{t}" for t in others)
+                              + arrays + tuple(f"out_{name}" for name in self.outputs))
         head = [f"def {function_name}({signature}):",
                 "    for k in LOOP(slots.shape[0]):",
                 "        i = slots[k]"]
         source = "\n".join(head + self.w.lines) + "\n"
         return Program(self.type_name, phase, source, function_name, self.namespace, list(self.outputs.values()),
-                       arrays, self.grammar)
+                       arrays, self.grammar, others)
 
 
 def compose(spec, type_name: str, declared, rules, grammar_by_rule: dict, fields, phase: str) -> Program:

@@ -11,6 +11,7 @@ Dicts of numbers are flattened as <field>_<key>; anything else (a config object)
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import namedtuple
 from functools import lru_cache
 
@@ -21,7 +22,14 @@ from .. import grammar
 
 @lru_cache(maxsize=None)
 def _tuple_type(type_name: str, names: tuple[str, ...]):
-    return namedtuple(f"{type_name.capitalize()}Params", names)
+    """The named tuple class of a type's parameters, kept as an attribute of this module under a
+    name fixed by its fields: numba's on-disk cache pickles a kernel's argument types by name."""
+    digest = hashlib.sha256(" ".join(names).encode()).hexdigest()[:12]
+    name = f"{type_name.capitalize()}Params_{digest}"
+    cls = namedtuple(name, names)
+    cls.__module__ = __name__
+    globals()[name] = cls
+    return cls
 
 
 def _numbers(params) -> dict:

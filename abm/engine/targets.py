@@ -1,7 +1,9 @@
 """Compiling a composed phase (compose.Program) for a target.
 
-- "cpu": numba `njit(parallel=True)`, a `prange` loop over the type's cells; each iteration
-  writes only its own cell's outputs, so the result does not depend on the thread count.
+- "cpu": numba, a loop over the type's cells; each iteration writes only its own cell's outputs,
+  so the loop runs in parallel (`prange`) from PARALLEL_FROM cells on and serially below it (a
+  thread pool costs more than it saves on a few thousand cells, and compiling a parallel loop
+  takes twice as long): the same results either way, whatever the thread count.
 - "python": the same source run by the interpreter: the reference the compiled targets are
   tested against (also what NUMBA_DISABLE_JIT=1 gives).
 - "cuda": numba-cuda, a grid-stride loop over the cells, called on CuPy arrays through
@@ -9,23 +11,34 @@
   float32 arithmetic rounds as on the CPU.
 - "cudasim": the same CUDA kernel run by numba-cuda's simulator (threads in Python): the GPU code
   path on the host (abm/testing `gpu_code_path_on_host`).
-Compiled functions are kept per (source, target): configs with the same rules and grammar
-share one compilation per process.
+
+Compiled functions are kept per (source, target) in the process. On the CPU they are also kept on
+disk: the composed source is written as a module named by a hash of itself and of every source
+file its rules come from (abm's own and the plugins'), and numba caches its machine code beside
+it (`ABM_KERNEL_CACHE`, default ~/.cache/tissue-abm/kernels). A new process with the same rules
+loads the kernel instead of compiling it again; a change to any rule's module is a new name.
 """
 from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from . import scalar
 
 LOOPS = {"cpu": "prange", "python": "range"}  # "cuda" and "cudasim": a grid-stride loop
+PARALLEL_FROM = 20_000  # cells of a type from which its CPU kernel runs on all threads
+HELPERS = ("philox", "as_threshold", "hill", "happens", "happens_with")
 _compiled: dict = {}
 
 
 def _namespace(program, target: str) -> dict:
-    namespace = {"np": np, "philox": scalar.philox, "as_threshold": scalar.as_threshold,
-                 "hill": scalar.hill, "happens": scalar.happens, "happens_with": scalar.happens_with,
-                 "range": range}
+    namespace = {"np": np, "range": range, **{name: getattr(scalar, name) for name in HELPERS}}
     namespace.update(program.namespace)
     if target == "cpu":
         from numba import prange
@@ -55,15 +68,111 @@ def compile_program(program, target: str):
     key = (_source(program, target), target, tuple(sorted((k, id(v)) for k, v in program.namespace.items())))
     if key in _compiled:
         return _compiled[key]
-    function = kernel_function(program, target)
     if target == "cpu":
-        from numba import njit
-        function = njit(parallel=True)(function)
+        function = CpuKernel(*(_cached_cpu_kernel(program) or _in_memory(program)))
     elif target == "cuda":
         from numba import cuda
-        function = cuda.jit(function)
+        function = cuda.jit(kernel_function(program, target))
     elif target == "cudasim":
         from numba.cuda.simulator import api as simulator
-        function = simulator.jit(function)
+        function = simulator.jit(kernel_function(program, target))
+    else:
+        function = kernel_function(program, target)
     _compiled[key] = function
     return function
+
+
+class CpuKernel:
+    """The serial and the parallel compilation of one loop; each is compiled on its first call."""
+
+    def __init__(self, serial, parallel):
+        self.serial, self.parallel = serial, parallel
+
+    def __call__(self, slots, *arguments):
+        kernel = self.parallel if slots.shape[0] >= PARALLEL_FROM else self.serial
+        return kernel(slots, *arguments)
+
+
+def _in_memory(program):
+    from numba import njit
+    function = kernel_function(program, "cpu")
+    return njit(function), njit(parallel=True)(function)
+
+
+# ---------------------------------------------------------------- the on-disk cache of CPU kernels
+
+
+def cache_folder() -> Path:
+    return Path(os.environ.get("ABM_KERNEL_CACHE") or Path.home() / ".cache" / "tissue-abm" / "kernels")
+
+
+@lru_cache(maxsize=None)
+def _file_digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _package_digest() -> str:
+    """Every source file of the package (rules call helpers across modules: any change counts)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + _file_digest(str(path)).encode())
+    import numba
+    digest.update(f"numba {numba.__version__} python {sys.version_info[:2]}".encode())
+    return digest.hexdigest()
+
+
+def _importable(function):
+    """(module, name, attribute) under which the function can be imported again, or None: the
+    function itself, or the declaration a decorator made of it (`.function` of a CellRule)."""
+    module, name = getattr(function, "__module__", None), getattr(function, "__qualname__", "")
+    if not module or "<" in name or "." in name or module == "__main__":
+        return None
+    loaded = sys.modules.get(module)
+    if loaded is None or not getattr(loaded, "__file__", None):
+        return None
+    found = getattr(loaded, name, None)
+    if found is function:
+        return module, name, ""
+    if getattr(found, "function", None) is function:
+        return module, name, ".function"
+    return None
+
+
+def _cached_cpu_kernel(program):
+    """(serial, parallel) kernels from a generated module numba caches on disk; None where a rule
+    cannot be imported by name (defined in a function, or in __main__): then compiled in memory."""
+    imports = []
+    digest = hashlib.sha256(_source(program, "cpu").encode() + _package_digest().encode())
+    for alias, function in sorted(program.namespace.items()):
+        found = _importable(function)
+        if found is None:
+            return None
+        module, name, attribute = found
+        imports.append(f"from {module} import {name} as _{alias}")
+        imports.append(f"{alias} = _{alias}{attribute}")
+        digest.update(f"{module}.{name}".encode() + _file_digest(sys.modules[module].__file__).encode())
+    name = f"abm_kernel_{program.phase}_{program.type_name}_{digest.hexdigest()[:20]}"
+    folder = cache_folder()
+    path = folder / f"{name}.py"
+    if not path.exists():
+        source = _source(program, "cpu")
+        name_serial, name_parallel = program.function_name, f"{program.function_name}_parallel"
+        text = "\n".join([f'"""Composed by abm.engine: {program.type_name} {program.phase} (generated; do not edit)."""',
+                          "import numpy as np", "from numba import njit, prange",
+                          f"from abm.engine.scalar import {', '.join(HELPERS)}", *imports, "", "",
+                          source.replace(f"def {name_serial}(", f"@njit(cache=True)\ndef {name_serial}(", 1), "",
+                          source.replace(f"def {name_serial}(", f"@njit(parallel=True, cache=True)\ndef {name_parallel}(", 1)])
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = folder / f".{name}.{os.getpid()}.tmp"
+            partial.write_text(text)
+            partial.replace(path)  # atomic: a concurrent process sees the whole file or none
+        except OSError:
+            return None  # no writable cache: compile in memory
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache finds the kernel's globals by its module's name
+    spec.loader.exec_module(module)
+    return getattr(module, program.function_name), getattr(module, f"{program.function_name}_parallel")

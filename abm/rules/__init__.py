@@ -1,10 +1,10 @@
-"""What rules work with: the step's context, the intents they propose, and their helpers.
+"""What a step's decisions become: the step's context, the intents resolution applies, and the
+array rules of types written before per-cell rules.
 
-A cell type (abm/spec.py, one module each under abm/cells/ or in a plugin) declares
-  ``prepare(cells_config, dt_min, in_force) -> params``: rates turned into integer thresholds
-      once on the host (``in_force``: the interventions active this step);
-  named rules ``run(ctx, cells, params)``: what the type's cells want to do this step (phase
-      "decide", proposing intents) or add to and take from the fields (phase "secrete").
+The built-in types' rules are per-cell rules (abm/engine): each type's rules run as one kernel,
+whose per-cell outputs become the intents below (compiled_type.as_intents). A plugin type whose
+rules are all array rules, ``run(ctx, cells, params)`` over all its cells at once, still runs
+here on its own (docs/extending.md, "Migrating array rules to per-cell rules").
 Nothing is applied during decisions: every cell decides from the same snapshot of the tissue,
 and contested intents are resolved afterwards (claim-then-resolve).
 """

@@ -1,4 +1,4 @@
-"""Which cells an NK cell holds in a conjugate, for the rules of the cells it holds.
+"""Whether an NK cell holds a cell in a conjugate, for the rules of the cells it holds.
 
 An NK-target conjugate is locked until the kill is decided (seeds/chan2020_nk_organoids.md,
 rule 2): the NK cell does not move (nk.patrol), and neither does its target (tumor.leader_migration
@@ -7,17 +7,20 @@ found no target.
 """
 from __future__ import annotations
 
+import numpy as np
 
-def held_by_nk(ctx, slots):
-    """True for each cell in `slots` that an NK cell holds in a conjugate: the cell on the NK cell's
-    partner_site still carries its partner's id. Full-length masks: no wait for the device."""
-    xp, agents, occupancy = ctx.xp, ctx.agents, ctx.lattice.occupancy
-    nk = ctx.slots_of("nk")
-    partner, partner_site = agents["partner"][nk], agents["partner_site"][nk]
-    there = occupancy[xp.maximum(partner_site, 0)].astype(xp.int64)
-    holds = (partner >= 0) & (there >= 0) & (agents["id"][xp.maximum(there, 0)] == partner)
-    n_sites = occupancy.shape[0]
-    held_site = xp.zeros(n_sites + 1, dtype=bool)  # the spare last entry takes the rows that hold nothing
-    held_site[xp.where(holds, partner_site, n_sites)] = True
-    held_site[n_sites] = False
-    return held_site[agents["site"][slots]]
+from ..engine.cell_rules import cell_function
+from ..engine.scalar import site_at_offset
+
+
+@cell_function
+def held_by_nk(cell_id, site, nk_mask, occupancy, all_partner, all_partner_site, offsets, lattice_shape):
+    """True if a touching NK cell holds this cell: its partner is this cell, on this site. (An NK cell
+    conjugates with a touching cell and stays while conjugated, so the one holding a cell touches it.)"""
+    for j in range(offsets.shape[0]):
+        if (np.uint32(nk_mask) >> np.uint32(j)) & np.uint32(1):
+            nk = max(np.int64(occupancy[site_at_offset(site, j, lattice_shape[1], lattice_shape[2], offsets)]),
+                     np.int64(0))
+            if all_partner[nk] == cell_id and all_partner_site[nk] == site:
+                return True
+    return False

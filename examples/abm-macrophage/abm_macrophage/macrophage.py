@@ -8,7 +8,9 @@
 - M1 cells kill a touching viable tumor cell with a probability per contact.
 - Macrophages random-walk; clodronate liposomes deplete them.
 
-Every name below comes from tissue-abm's public API (abm.spec, abm.rules, abm.configtypes).
+Every name below comes from tissue-abm's public API (abm.spec, abm.engine, abm.rules, abm.configtypes).
+Each rule is a function of one cell (abm/engine/cell_rules.py): its parameters name what it reads,
+and tissue-abm compiles it, with the built-in rules, for the CPU (numba) and the GPU (numba-cuda).
 """
 from __future__ import annotations
 
@@ -18,11 +20,11 @@ import numpy as np
 from pydantic import Field
 
 from abm.configtypes import HillExponent, NonNegative, Positive, Probability, Strict
+from abm.engine import cell_rule, happens, happens_with, hill, pick_from_mask, site_at_offset
 from abm.interventions import Switch
 from abm.kernels.philox import probability_threshold, rate_threshold
-from abm.rules import Secretion
-from abm.rules.movement import propose_moves
-from abm.spec import Behaviour, Category, CellType, FieldUse, Rule, Therapy
+from abm.rules.walk import walk_step
+from abm.spec import Behaviour, Category, CellType, FieldUse, Therapy
 
 STATES = ("m2", "m1")
 S = {name: code for code, name in enumerate(STATES)}
@@ -50,6 +52,10 @@ class MacrophageParams:
     relaxation_threshold: int
     kill_threshold: int
     tnf_apoptosis_probability: float
+    ifng_half_max_to_n: np.float32  # K^n of the polarisation response, as float32
+    ifng_hill_n: int
+    tnf_half_max: np.float32
+    tnf_secretion_per_step: float
     config: MacrophageConfig
 
 
@@ -62,69 +68,71 @@ def prepare(cells, dt_min: float, in_force: dict) -> MacrophageParams:
         relaxation_threshold=rate_threshold(c.m2_relaxation_rate_per_h * per_min, dt_min),
         kill_threshold=probability_threshold(c.kill_probability_per_contact),
         tnf_apoptosis_probability=float(-np.expm1(-c.tnf_apoptosis_rate_per_h * per_min * dt_min)),
+        ifng_half_max_to_n=np.float32(np.float32(c.ifng_half_max) ** c.ifng_hill_n),
+        ifng_hill_n=c.ifng_hill_n,
+        tnf_half_max=np.float32(c.tnf_half_max),
+        tnf_secretion_per_step=c.tnf_secretion_per_min * dt_min,
         config=c,
     )
+
+
+M2, M1 = S["m2"], S["m1"]
 
 
 # ---------------------------------------------------------------- rules, in the order they run
 
 
-def begin(ctx, cells, params: MacrophageParams) -> None:
-    cells.state = cells.column("state")
-    cells.new_state = cells.state
-
-
-def ifng_polarisation(ctx, cells, params: MacrophageParams) -> None:
+@cell_rule("in macrophages, local IFN-gamma increases M2 -> M1 polarisation (Hill response)",
+           "behaviour_m1_polarisation",
+           ("macrophage.m1_polarisation_rate_per_h", "macrophage.ifng_half_max", "macrophage.ifng_hill_n"),
+           when=lambda c: "ifng" in c.fields)
+def ifng_polarisation(conc_ifng, p):
     """The M2 -> M1 chance per step: IFN-gamma's Hill response (the behaviour `m1_polarisation`)."""
-    xp, c = ctx.xp, params.config
-    response = ctx.hill(ctx.local_concentration["ifng"][cells.slots], c.ifng_half_max, c.ifng_hill_n)
-    cells.behaviours["m1_polarisation"] = xp.float32(params.polarisation_probability) * response
+    return np.float32(np.float32(p.polarisation_probability) * hill(conc_ifng, p.ifng_half_max_to_n, p.ifng_hill_n))
 
 
-def polarisation(ctx, cells, params: MacrophageParams) -> None:
-    """M2 cells turn M1 with the chance their signals set; M1 cells relax to M2."""
-    xp = ctx.xp
-    words = cells.draws("polarisation")
-    to_m1 = cells.behaviours.get("m1_polarisation")
-    m2 = cells.state == S["m2"]
-    turns_m1 = m2 & ctx.happens_with(words[0], to_m1) if to_m1 is not None else xp.zeros(cells.n, dtype=bool)
-    relaxes = ~m2 & ctx.happens(words[1], params.relaxation_threshold)
-    cells.new_state = xp.where(turns_m1, xp.int8(S["m1"]), xp.where(relaxes, xp.int8(S["m2"]), cells.state))
+@cell_rule("M2 macrophages turn M1 with the chance their signals set; M1 relax to M2", "new_state",
+           ("macrophage.m2_relaxation_rate_per_h",))
+def polarisation(state, has_behaviour_m1_polarisation, behaviour_m1_polarisation, draws_polarisation, p):
+    if state == M2:
+        if has_behaviour_m1_polarisation and happens_with(draws_polarisation[0], behaviour_m1_polarisation):
+            return np.int8(M1)
+        return np.int8(M2)
+    return np.int8(M2) if happens(draws_polarisation[1], p.relaxation_threshold) else state
 
 
-def contact_kill(ctx, cells, params: MacrophageParams) -> None:
+@cell_rule("M1 macrophages kill a touching viable tumor cell", ("kill_site", "kill_clustered"),
+           ("macrophage.kill_probability_per_contact",))
+def contact_kill(state, site, mask_tumor_epithelial, mask_tumor_mesenchymal, draws_kill, offsets, lattice_shape, p):
     """An M1 cell touching a viable tumor cell picks one and kills it with a chance per contact."""
-    words = cells.draws("kill")
-    touches, target_site, _ = ctx.random_neighbour(cells.slots, words[1], "tumor_epithelial", "tumor_mesenchymal")
-    kills = (cells.state == S["m1"]) & touches & ctx.happens(words[0], params.kill_threshold)
-    cells.intents.kill(cells.slots, target_site, False, where=kills)
+    offset = pick_from_mask(mask_tumor_epithelial | mask_tumor_mesenchymal, draws_kill[1], offsets.shape[0])
+    if state == M1 and offset >= 0 and happens(draws_kill[0], p.kill_threshold):
+        return site_at_offset(site, offset, lattice_shape[1], lattice_shape[2], offsets), False
+    return np.int64(-1), False
 
 
-def walk(ctx, cells, params: MacrophageParams) -> None:
-    destinations, moves = propose_moves(ctx, cells.slots, params.move_threshold, "macrophage.move")
-    cells.intents.move(cells.slots, destinations, where=moves)
+@cell_rule("macrophages random-walk", "move_to", ("macrophage.move_rate_per_h",))
+def walk(site, mask_empty, draws_move, no_field, offsets, lattice_shape, p):
+    steps, destination = walk_step(site, mask_empty, draws_move, p.move_threshold, 0, no_field, offsets,
+                                   lattice_shape)
+    return destination if steps else np.int64(-1)
 
 
-def finish(ctx, cells, params: MacrophageParams) -> None:
-    cells.intents.update("state", cells.slots, cells.new_state)
+@cell_rule("M1 macrophages secrete TNF-alpha", "secrete_tnf", ("macrophage.tnf_secretion_per_min",),
+           phase="secrete", when=lambda c: "tnf" in c.fields)
+def tnf_secretion(state, p):
+    return np.float32(p.tnf_secretion_per_step) if state == M1 else np.float32(0.0)
 
 
-def tnf_secretion(ctx, cells, params: MacrophageParams):
-    xp = ctx.xp
-    m1 = cells.column("state") == S["m1"]
-    rate = xp.where(m1, xp.float32(params.config.tnf_secretion_per_min * ctx.dt_min), xp.float32(0))
-    return Secretion("tnf", cells.column("site"), rate, xp.ones(cells.n, dtype=xp.float32))
-
-
-def tnf_apoptosis(ctx, cells, params) -> None:
-    """A rule of the tumor type, from this plugin: TNF-alpha makes viable tumor cells start apoptosis."""
-    xp = ctx.xp
-    own = ctx.params["macrophage"]  # this plugin's parameters, prepared by its own type
-    viable = cells.column("state") != ctx.state("tumor", "apoptotic")
-    response = ctx.hill(ctx.local_concentration["tnf"][cells.slots], own.config.tnf_half_max, 1)
-    word = ctx.draws("macrophage.tnf_apoptosis", cells.slots)[0]
-    dies = viable & ctx.happens_with(word, xp.float32(own.tnf_apoptosis_probability) * response)
-    cells.intents.start_dying(cells.slots, where=dies)
+@cell_rule("in tumor cells, local TNF-alpha increases apoptosis (Hill response)", "starts_dying",
+           ("macrophage.tnf_apoptosis_rate_per_h", "macrophage.tnf_half_max"),
+           when=lambda c: "tnf" in c.fields and c.cells.macrophage.tnf_apoptosis_rate_per_h > 0,
+           name="tnf_apoptosis")
+def tnf_apoptosis(viable, conc_tnf, draws_macrophage_tnf_apoptosis, p_macrophage):
+    """A rule of the tumor type, from this plugin: TNF-alpha makes viable tumor cells start apoptosis.
+    It reads this plugin's parameters (p_macrophage) and draws from this plugin's purpose."""
+    chance = np.float32(np.float32(p_macrophage.tnf_apoptosis_probability) * hill(conc_tnf, p_macrophage.tnf_half_max, 1))
+    return viable and happens_with(draws_macrophage_tnf_apoptosis[0], chance)
 
 
 MACROPHAGE = CellType(
@@ -136,21 +144,7 @@ MACROPHAGE = CellType(
     categories=(Category("macrophage_m2", None, "a macrophage in the M2 state"),
                 Category("macrophage_m1", lambda xp, cells: cells["state"] == S["m1"], "a macrophage in M1")),
     purposes={"polarisation": None, "kill": None, "move": None, "tnf_apoptosis": None},  # keys from the names
-    rules=[
-        Rule("ifng_polarisation", ifng_polarisation, "in macrophages, local IFN-gamma increases M2 -> M1 "
-             "polarisation (Hill response)", ("macrophage.m1_polarisation_rate_per_h", "macrophage.ifng_half_max",
-                                              "macrophage.ifng_hill_n"),
-             when=lambda c: "ifng" in c.fields),
-        Rule("polarisation", polarisation, "M2 macrophages turn M1 with the chance their signals set; M1 relax "
-             "to M2", ("macrophage.m2_relaxation_rate_per_h",)),
-        Rule("contact_kill", contact_kill, "M1 macrophages kill a touching viable tumor cell",
-             ("macrophage.kill_probability_per_contact",)),
-        Rule("walk", walk, "macrophages random-walk", ("macrophage.move_rate_per_h",)),
-        Rule("tnf_secretion", tnf_secretion, "M1 macrophages secrete TNF-alpha", ("macrophage.tnf_secretion_per_min",),
-             phase="secrete", when=lambda c: "tnf" in c.fields),
-    ],
-    begin=begin,
-    finish=finish,
+    rules=[ifng_polarisation, polarisation, contact_kill, walk, tnf_secretion],
     fields=(FieldUse("tnf", "TNF-alpha, secreted by M1 macrophages; drives tumor apoptosis"),),
     therapies=(Therapy("macrophage_depletion", Switch, "clodronate liposomes: macrophages are removed",
                        depletes=True),),
@@ -158,7 +152,4 @@ MACROPHAGE = CellType(
                           used_by="polarisation"),),
 )
 
-TNF_APOPTOSIS = Rule(
-    "tnf_apoptosis", tnf_apoptosis, "in tumor cells, local TNF-alpha increases apoptosis (Hill response)",
-    ("macrophage.tnf_apoptosis_rate_per_h", "macrophage.tnf_half_max"),
-    when=lambda c: "tnf" in c.fields and c.cells.macrophage.tnf_apoptosis_rate_per_h > 0)
+TNF_APOPTOSIS = tnf_apoptosis  # added to the tumor type by register() (abm_macrophage/__init__.py)
