@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba import njit, prange
-from .philox_numba import _philox_block
+from .philox_numba import philox_block
 
 # Codes of the built-in spec (abm/spec.py, abm/cells/; checked by abm/fastpath.py before it is used).
 TUMOR, NK = 0, 1
@@ -57,7 +57,7 @@ _CACHE = __name__.startswith("abm.")
 def _words(seed, step, purpose, agent_id):
     low = np.uint64(0xFFFFFFFF)
     agent = np.uint64(agent_id)
-    return _philox_block(agent & low, agent >> np.uint64(32), np.uint64(step) & low, np.uint64(purpose) & low,
+    return philox_block(agent & low, agent >> np.uint64(32), np.uint64(step) & low, np.uint64(purpose) & low,
                          np.uint64(seed) & low, (np.uint64(seed) >> np.uint64(32)) & low)
 
 

@@ -7,6 +7,7 @@ the NumPy reference allocates ~20 arrays of the agents' length per call.
 from __future__ import annotations
 
 import numpy as np
+from numba.extending import register_jitable
 
 from ._numba import njit, prange, threads_for
 from .philox_constants import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, ROUNDS
@@ -18,9 +19,10 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 # a cache written by the top-level `kernels` package of a source tree fails to load in `abm`.
 _CACHE = __name__.startswith("abm.")
 
-@njit(cache=_CACHE, inline="always")
-def _philox_block(c0, c1, c2, c3, k0, k1):
-    """The 10-round bijection on four uint32 words carried in uint64."""
+@register_jitable
+def philox_block(c0, c1, c2, c3, k0, k1):
+    """The 10-round bijection on four uint32 words carried in uint64: the one Philox of the compiled
+    code, inlined into these array kernels and into the per-cell rules (abm/engine/scalar.py)."""
     low, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
     m0, m1 = np.uint64(PHILOX_M0), np.uint64(PHILOX_M1)
     w0, w1 = np.uint64(PHILOX_W0), np.uint64(PHILOX_W1)
@@ -43,7 +45,7 @@ def draw_into(out, seed_lo, seed_hi, step, purpose, ids):
     k0, k1 = np.uint64(seed_lo), np.uint64(seed_hi)
     for i in prange(ids.shape[0]):
         agent = np.uint64(ids[i])
-        c0, c1, c2, c3 = _philox_block(agent & low, agent >> shift, step_word, purpose_word, k0, k1)
+        c0, c1, c2, c3 = philox_block(agent & low, agent >> shift, step_word, purpose_word, k0, k1)
         out[0, i] = np.uint32(c0)
         out[1, i] = np.uint32(c1)
         out[2, i] = np.uint32(c2)

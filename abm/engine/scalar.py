@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba.extending import register_jitable
 
-from ..kernels.philox_constants import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, ROUNDS
+from ..kernels.philox_numba import philox_block
 
 TWO_TO_32 = 4294967296.0
 
@@ -21,20 +21,9 @@ def philox(seed_lo, seed_hi, step, purpose, cell_id):
     """The four uint32 words (as uint64) of one cell for (seed, step, purpose): Philox4x32-10,
     the same counter-based draw as kernels/philox.py (counter: id low, id high, step, purpose)."""
     low, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
-    m0, m1 = np.uint64(PHILOX_M0), np.uint64(PHILOX_M1)
-    w0, w1 = np.uint64(PHILOX_W0), np.uint64(PHILOX_W1)
     agent = np.uint64(cell_id)
-    c0, c1 = agent & low, agent >> shift
-    c2, c3 = np.uint64(step) & low, np.uint64(purpose) & low
-    k0, k1 = np.uint64(seed_lo), np.uint64(seed_hi)
-    for round_index in range(ROUNDS):
-        if round_index > 0:
-            k0 = (k0 + w0) & low
-            k1 = (k1 + w1) & low
-        p0 = c0 * m0
-        p2 = c2 * m1
-        c0, c1, c2, c3 = (p2 >> shift) ^ c1 ^ k0, p2 & low, (p0 >> shift) ^ c3 ^ k1, p0 & low
-    return c0, c1, c2, c3
+    return philox_block(agent & low, agent >> shift, np.uint64(step) & low, np.uint64(purpose) & low,
+                        np.uint64(seed_lo), np.uint64(seed_hi))
 
 
 @register_jitable
