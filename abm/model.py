@@ -19,10 +19,12 @@ from .fastpath import FusedEvents, why_not_fused
 from .interventions import active
 from .kernels.claims import new_scratch
 from .kernels.counts import count_codes
-from .kernels.diffusion import DiffusionOperator, apply_sources_and_uptake
+from .kernels.diffusion import DiffusionOperator
 from .kernels.neighbours import scan_neighbours
-from .resolution import dying_states, remove_cells, removal_mask, resolve
-from .rules import Intents, StepContext, slots_by_type
+from .engine.compiled_type import Decisions
+from .engine.secretion import Secretion
+from .resolution import Resolution, StepEvents, remove_cells
+from .rules import StepContext, slots_by_type
 from .schedule import Schedule
 from .sensing import categorise
 from .collector import DataCollector
@@ -71,7 +73,8 @@ class TissueModel(mesa.Model):
                                     fc.diffusion_um2_per_min, fc.decay_per_min, fc.boundary, fc.boundary_value)
             for name, fc in self.config.fields.items()
         }
-        self._dying = dying_states(self.spec, self.config)
+        self.resolution = Resolution(self.spec, self.config, self.schedule, xp)
+        self.secretion = Secretion(self.spec, self.config, self.schedule, self.config_source)
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._place_cells()
@@ -115,9 +118,8 @@ class TissueModel(mesa.Model):
         self.secrete_and_uptake(by_type)
         self.diffuse()
         context = self.sense(by_type)
-        intents = self.decide(context)
-        events = self.resolve(intents)
-        self.remove(events)
+        decisions = self.decide(context)
+        events = self.remove(self.resolve(decisions))
         self.collect(events)
 
     @property
@@ -158,18 +160,8 @@ class TissueModel(mesa.Model):
         """Cells add cytokine at their own site and consume some; uniform production (stroma, therapy)."""
         xp = self.xp
         context = self._context(by_type)
-        by_field: dict[str, list] = {}
-        for secretion in self.schedule.secrete(context):
-            by_field.setdefault(secretion.field, []).append(secretion)
-        for name, items in by_field.items():
-            if name not in self.fields:
-                raise ConfigError(f"{self.config_source}: fields.{name}: a rule of the cell types present secretes "
-                                  f"into it, but the config does not simulate it (add fields.{name}, or give the "
-                                  f"rule a `when` that needs the field)")
-            sites = xp.concatenate([item.sites for item in items])
-            secreted = xp.concatenate([item.secreted for item in items]).astype(xp.float32)
-            keep = xp.concatenate([item.keep for item in items]).astype(xp.float32)
-            apply_sources_and_uptake(self.fields[name].reshape(-1), sites, secreted, keep, xp=xp)
+        decisions = self.schedule.secrete(context)
+        self.secretion.apply(context, decisions)
         for name, field_config in self.config.fields.items():
             production = field_config.production_per_min
             for therapy, switch in self.in_force.items():
@@ -192,22 +184,19 @@ class TissueModel(mesa.Model):
                                         lattice.shape, lattice.offsets, self.spec.n_categories, xp=xp)
         return self._context(by_type, counts, masks, category)
 
-    def decide(self, context: StepContext) -> Intents:
+    def decide(self, context: StepContext) -> Decisions:
         """Each type's rules, in order, for its own cells (types without cells are skipped)."""
         return self.schedule.decide(context)
 
-    def resolve(self, intents: Intents):
-        return resolve(self.xp, self.seed, self.steps, self.lattice, self.cells, intents, self._claim_scratch,
-                       self._dying)
+    def resolve(self, decisions: Decisions):
+        """Claims compete, winners act, daughters are born; returns (events, cells that stay)."""
+        return self.resolution(self.seed, self.steps, self.dt_min, self.lattice, self.cells, decisions,
+                               self._claim_scratch, self.schedule.depleted(self.in_force))
 
-    def remove(self, events) -> None:
-        xp = self.xp
-        leaving = removal_mask(xp, self.cells, events.removed, self._dying)
-        events.tallies["deaths"] = leaving.sum()
-        remove_cells(xp, self.lattice, self.cells, leaving)
-        # Clocks run for the cells that stay.
-        for column in ("state_age_min", "cycle_clock_min"):
-            self.cells.columns[column][: self.cells.n] += xp.float32(self.dt_min)
+    def remove(self, resolved) -> StepEvents:
+        events, keep = resolved
+        remove_cells(self.xp, self.lattice, self.cells, keep)
+        return events
 
     def collect(self, events) -> None:
         xp = self.xp
@@ -215,18 +204,12 @@ class TissueModel(mesa.Model):
         if isinstance(events, FusedEvents):  # tallies already host integers: no round trip to the device
             self.last_events = {name: int(events.tallies.get(name, 0)) for name in names}
             histogram = events.histogram
-        else:  # the device tallies and the cell counts in one copy to the host; host tallies stay there
-            on_host = {name: int(value) for name, value in events.tallies.items() if isinstance(value, int | np.integer)}
-            on_device = [name for name in names if name in events.tallies and name not in on_host]
-            tallies = [xp.stack([events.tallies[name].astype(xp.int64) for name in on_device])] if on_device else []
-            values = self.backend.to_host(xp.concatenate([*tallies, self._histogram()]))
-            read = dict(zip(on_device, (int(v) for v in values[: len(on_device)])))
-            self.last_events = {name: on_host.get(name, read.get(name, 0)) for name in names}
-            histogram = values[len(on_device):]
-        undeclared = set(events.tallies) - set(names) if not isinstance(events, FusedEvents) else ()
-        if undeclared:  # a tally no cell type declared (CellType.events) would vanish from the outputs
-            raise ConfigError(f"{self.config_source}: rules tally {sorted(undeclared)}, which no cell type "
-                              f"declares in its events")
+        else:  # the device tallies and the cell counts in one copy to the host
+            values = self.backend.to_host(xp.concatenate([events.tallies, self._histogram()]))
+            read = dict(zip(events.names, (int(v) for v in values[: len(events.names)])))
+            read["births"] = events.births
+            self.last_events = {name: read.get(name, 0) for name in names}
+            histogram = values[len(events.names):]
         for key, value in self.last_events.items():
             self.totals[key] += value
         self.counts = self._count_cells(histogram)

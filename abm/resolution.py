@@ -1,217 +1,181 @@
-"""Turning the step's intents into changes of the tissue: claim-then-resolve, then apply.
+"""Turning the step's decisions into changes of the tissue: claim-then-resolve, then apply.
 
-Order within a step:
-1. updates: each cell's changes to itself (state, receptors, bonds); no conflicts possible;
+Order within a step (each a kernel over all cells: abm/engine/resolve_kernels.py, and the kernels
+generated for this model's spec: abm/engine/step_kernels.py):
+1. updates: each cell's changes to itself (state, receptors, bonds), in its rules' order; the
+   rules' tallies;
 2. kills: one winner per target cell (the lowest (priority, id) key); the target enters its
    type's dying state (a tumor cell turns caspase+), or is removed if its type has none;
-3. entries into the dying state and removals (deaths) decided by the cells themselves;
+3. entries into the dying state and removals decided by the cells themselves (and by a depleting
+   therapy);
 4. moves and divisions of cells that are still viable compete for free target sites (one winner
    per site, the others stay put). Every target was free at the start of the step. A cell claims
-   at most one site to move to and one to divide into: where several rules proposed for it, its
-   first proposal in rule order is its claim (one_claim_per_cell), and a division into the site
-   its own move claims is dropped, so no cell can win twice. Then followers whose leader moved
-   (a bound escort and its tumor partner) step into the site the leader left (follow_leaders).
+   at most one site to move to and one to divide into (its first proposal in rule order), and a
+   division into the site its own move claims is dropped, so no cell can win twice. Then
+   followers whose leader moved (a bound escort and its tumor partner) step into the site the
+   leader left;
+5. births: daughters in mother id order, so ids do not depend on the backend;
+6. leaving: cells removed, or in their dying state for its duration, free their sites; the
+   agent arrays are compacted (order, and so ids, kept) and the others' clocks run on.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import philox
-from .kernels.claims import NO_CLAIM, claim_keys, resolve_claims
-from .rules import Intents, marked, rows, where_true
+from .engine.compiled_type import target_of
+from .engine.step_kernels import apply_program, births_program, launch_fixed, launch_step_kernel
+from .errors import ConfigError
 from .spec import FRAMEWORK_PURPOSES
 from .state import EMPTY
 
-
-@dataclass(frozen=True)
-class DyingStates:
-    """What killed cells become: per type code, its dying state (-1: removed at once), and the
-    types whose dying cells leave after a duration."""
-
-    state_of_type: np.ndarray  # int8 per type code, host
-    leave_after: tuple  # (type code, dying state code, duration in minutes)
-    uploaded: dict = field(default_factory=dict)  # id(xp) -> state_of_type on that backend, uploaded once
-
-    def on(self, xp):
-        if id(xp) not in self.uploaded:
-            self.uploaded[id(xp)] = xp.asarray(self.state_of_type)
-        return self.uploaded[id(xp)]
-
-
-def dying_states(spec, config) -> DyingStates:
-    table = np.full(spec.n_types, -1, dtype=np.int8)
-    leave = []
-    for name, declared in spec.types.items():
-        if declared.dying is not None:
-            code, state = spec.type_code[name], spec.state[name][declared.dying.state]
-            table[code] = state
-            leave.append((code, state, float(getattr(getattr(config.cells, name), declared.dying.after_key))))
-    return DyingStates(table, tuple(leave))
+# The tallies array: these first, in the order resolve_kernels.py numbers them, then the rules' events.
+RESOLUTION_EVENTS = ("births", "deaths", "kills", "moves", "kills_single", "kills_clustered")
+INTENTS = {"kill_site": np.int64, "kill_clustered": np.bool_, "starts_dying": np.bool_, "dies": np.bool_,
+           "move_to": np.int64, "divide_into": np.int64, "daughter_state": np.int8, "follows": np.int64}
 
 
 @dataclass
 class StepEvents:
-    """Per-step tallies (device scalars until collected) and the mask of cells removed now."""
+    """Per-step tallies: a device array in `names` order (births also a host integer: it sizes the
+    agent arrays)."""
 
-    tallies: dict  # name -> device scalar
-    births: int  # host integer: it sizes the agent arrays
-    removed: object  # device bool over slots [0, n) after births
-
-
-def _priority_words(xp, seed, step, ids, word):
-    return philox.draw(seed, step, FRAMEWORK_PURPOSES["claim_priority"], ids, xp=xp)[word]
+    tallies: object
+    names: tuple
+    births: int
 
 
-def apply_updates(xp, agents, updates):
-    for column, slots, values, where in updates:
-        if where is not None:  # cells outside the mask keep their value
-            values = xp.where(where, values, agents.columns[column][slots])
-        if column == "state":  # a cell entering a new state starts its state clock again
-            changed = agents.columns["state"][slots] != values
-            agents.columns["state_age_min"][slots] = xp.where(
-                changed, xp.float32(0), agents.columns["state_age_min"][slots])
-        agents.columns[column][slots] = values
+class Resolution:
+    """Built once per model: the spec's tables and generated kernels, and the step's buffers."""
+
+    def __init__(self, spec, config, schedule, xp):
+        self.spec, self.xp = spec, xp
+        self.names = RESOLUTION_EVENTS + tuple(e for e in spec.events if e not in RESOLUTION_EVENTS)
+        index = {name: k for k, name in enumerate(self.names)}
+        produced = {spec.type_code[name]: _outputs(t) for name, t in schedule.types.items()}
+        updates, tallies = {}, {}
+        for code, outputs in produced.items():
+            updates[code] = [o[4:] for o in outputs if o.startswith("new_")]
+            tallies[code] = [o[6:] for o in outputs if o.startswith("tally_")]
+            undeclared = sorted(set(tallies[code]) - set(spec.events))
+            if undeclared:  # a tally no cell type declared (CellType.events) would vanish from the outputs
+                raise ConfigError(f"rules tally {undeclared}, which no cell type declares in its events")
+        self.apply = apply_program(spec, updates, tallies, index)
+        self.births = births_program(spec)
+        self.produced = produced
+        self.dying_state = np.full(spec.n_types, -1, dtype=np.int8)
+        self.leave_state = np.full(spec.n_types, -1, dtype=np.int8)
+        self.leave_after_min = np.zeros(spec.n_types, dtype=np.float32)
+        for name, declared in spec.types.items():
+            if declared.dying is not None:
+                code, state = spec.type_code[name], spec.state[name][declared.dying.state]
+                self.dying_state[code] = self.leave_state[code] = state
+                self.leave_after_min[code] = float(getattr(getattr(config.cells, name), declared.dying.after_key))
+        self._tables: dict = {}
+        self._buffers: dict = {}
+
+    def tables(self, depleted: frozenset) -> dict:
+        """Per type code: which intents its cells made (a depleted type's rules do not run), uploaded
+        once per set of depleted types."""
+        if depleted not in self._tables:
+            xp, codes = self.xp, range(self.spec.n_types)
+            made = {name: xp.asarray(np.array([name in self.produced.get(c, ()) and c not in depleted for c in codes],
+                                              dtype=np.bool_)) for name in INTENTS}
+            made["depleted"] = xp.asarray(np.array([c in depleted for c in codes], dtype=np.bool_))
+            for name in ("dying_state", "leave_state", "leave_after_min"):
+                made[name] = xp.asarray(getattr(self, name))
+            self._tables[depleted] = made
+        return self._tables[depleted]
+
+    def _dtype(self, output: str):
+        return self.spec.columns[output[4:]].numpy_dtype if output.startswith("new_") else np.int64
+
+    def buffer(self, name: str, dtype, n: int):
+        """A work array of at least n entries, kept across steps (grown by doubling)."""
+        array = self._buffers.get(name)
+        if array is None or array.shape[0] < n:
+            array = self.xp.empty(max(n, 2 * (0 if array is None else array.shape[0]), 1024), dtype=dtype)
+            self._buffers[name] = array
+        return array[:n]
+
+    def __call__(self, seed, step, dt_min, lattice, agents, decisions, scratch, depleted) -> tuple:
+        """Apply the decisions; returns (StepEvents, keep mask over slots [0, n + births))."""
+        xp, n = self.xp, agents.n
+        target = target_of(xp)
+        seeds = (np.uint64(seed & 0xFFFFFFFF), np.uint64((seed >> 32) & 0xFFFFFFFF), np.uint64(step & 0xFFFFFFFF),
+                 np.uint64(FRAMEWORK_PURPOSES["claim_priority"]))
+        tables = self.tables(depleted)
+        tallies = xp.zeros(len(self.names), dtype=xp.int64)
+        col, occupancy = agents.columns, lattice.occupancy
+        cell_type, ids = col["cell_type"], col["id"]
+        get = {name: decisions.get(name, dtype) for name, dtype in INTENTS.items()}
+        b = {name: self.buffer(name, dtype, n) for name, dtype in (
+            ("kill_key", np.uint64), ("victim", np.bool_), ("site_key", np.uint64), ("claim_move", np.int64),
+            ("claim_birth", np.int64), ("removed", np.bool_), ("stopped", np.bool_), ("start_site", np.int64),
+            ("moved", np.bool_), ("born", np.bool_), ("follow_to", np.int64), ("follow_key", np.uint64))}
+        if self.apply is not None:
+            arguments = (n, cell_type, tables["depleted"], tallies, *(
+                col[a[4:]] if a.startswith("col_") else decisions.get(a, self._dtype(a)) for a in self.apply.arrays[4:]))
+            launch_step_kernel(self.apply, target, n, arguments, xp)
+        kills = col["kills"] if "kills" in col else xp.zeros(0, dtype=xp.int64)
+        launch_fixed("claim_kills", target, n, (n, *seeds, cell_type, ids, get["kill_site"], tables["kill_site"],
+                                                scratch, b["kill_key"], b["victim"]), xp)
+        launch_fixed("kill", target, n, (n, cell_type, get["kill_site"], get["kill_clustered"], b["kill_key"],
+                                         scratch, occupancy, kills, "kills" in col, b["victim"], tallies), xp)
+        launch_fixed("dying_and_claims", target, n, (
+            n, *seeds, cell_type, ids, col["state"], col["state_age_min"], col["partner"], get["kill_site"],
+            b["kill_key"], b["victim"], get["starts_dying"], tables["starts_dying"], get["dies"], tables["dies"],
+            tables["depleted"], tables["dying_state"], get["move_to"], tables["move_to"], get["divide_into"],
+            tables["divide_into"], scratch, b["site_key"], b["claim_move"], b["claim_birth"], b["removed"],
+            b["stopped"]), xp)
+        launch_fixed("move", target, n, (n, col["site"], occupancy, b["claim_move"], b["claim_birth"], b["site_key"],
+                                         scratch, b["start_site"], b["moved"], b["born"], tallies), xp)
+        launch_fixed("claim_follows", target, n, (
+            n, *seeds, cell_type, ids, get["follows"], tables["follows"], b["moved"], b["stopped"], b["start_site"],
+            b["claim_move"], b["claim_birth"], b["site_key"], scratch, b["follow_to"], b["follow_key"]), xp)
+        launch_fixed("follow", target, n, (n, col["site"], occupancy, b["follow_to"], b["follow_key"], scratch,
+                                           tallies), xp)
+        births = self._births(target, agents, occupancy, b, get["daughter_state"])
+        keep = self.buffer("keep", np.bool_, agents.n)
+        launch_fixed("leaving", target, agents.n, (
+            agents.n, n, col["cell_type"], col["state"], col["state_age_min"], col["cycle_clock_min"], col["site"],
+            occupancy, b["removed"], tables["leave_state"], tables["leave_after_min"], b["follow_to"], scratch,
+            keep, np.float64(dt_min), tallies), xp)
+        return StepEvents(tallies, self.names, births), keep
+
+    def _births(self, target, agents, occupancy, b, daughter_state) -> int:
+        """Daughters at slots n + rank (rank: mothers before it, in slot order): one read of their
+        number by the host, which sizes the agent arrays."""
+        xp, n = self.xp, agents.n
+        if n == 0:
+            return 0
+        counted = xp.cumsum(b["born"], dtype=xp.int64)
+        births = int(counted[n - 1])
+        if births:
+            rank = counted - b["born"]
+            agents.reserve(n + births)
+            col = agents.columns
+            arguments = (n, np.int64(agents.next_id), b["born"], rank, b["claim_birth"], daughter_state, occupancy,
+                         *(col[name] for name in self.spec.columns))
+            launch_step_kernel(self.births, target, n, arguments, xp)
+            agents.n += births
+            agents.next_id += births
+        return births
 
 
-def resolve(xp, seed: int, step: int, lattice, agents, intents: Intents, scratch, dying: DyingStates) -> StepEvents:
-    apply_updates(xp, agents, intents.updates)
-    ids, occupancy = agents["id"], lattice.occupancy
-    n_before = agents.n
-    tallies = dict(intents.tallies)
-
-    # Kills: one winner per target; the target starts dying (a tumor cell turns caspase+), the
-    # killer counts it.
-    columns, attempting = rows(xp, intents.kills, n_columns=3)
-    killers, kill_sites, clustered = where_true(xp, attempting, *columns)
-    kill_keys = claim_keys(_priority_words(xp, seed, step, ids[killers], 1), ids[killers], xp=xp)
-    kill_won = resolve_claims(kill_sites, kill_keys, scratch, xp=xp)
-    winners, victim_sites = where_true(xp, kill_won, killers, kill_sites)
-    victims = occupancy[victim_sites].astype(xp.int64)
-    if "kills" in agents.columns:
-        agents.columns["kills"][winners] += 1
-    clustered = clustered.astype(bool)
-    tallies["kills"] = kill_won.sum()
-    tallies["kills_single"] = (kill_won & ~clustered).sum()
-    tallies["kills_clustered"] = (kill_won & clustered).sum()
-
-    dying_now = marked(xp, n_before, intents.dying)
-    dying_now[victims] = True
-    removed = marked(xp, n_before, intents.deaths)
-    dying_now, removed = _start_dying(xp, agents, dying_now, removed, dying, n_before)
-    stopped = removed | dying_now
-
-    # Moves and divisions of cells still viable compete for free sites.
-    (movers, move_sites), moving = rows(xp, intents.moves, n_columns=2)
-    (parents, birth_sites, daughter_states), dividing = rows(xp, intents.divisions, n_columns=3)
-    moving = one_claim_per_cell(xp, movers, moving, intents.move_proposers, scratch)
-    dividing = one_claim_per_cell(xp, parents, dividing, intents.division_proposers, scratch)
-    if set(intents.move_proposers) & set(intents.division_proposers):
-        dividing = dividing & ~_moves_there(xp, n_before, movers, move_sites, moving, parents, birth_sites)
-    claimants = xp.concatenate([movers, parents])
-    targets = xp.concatenate([move_sites, birth_sites])
-    is_move = xp.arange(claimants.shape[0]) < movers.shape[0]
-    daughter_states = xp.concatenate([xp.zeros(movers.shape[0], dtype=xp.int64), daughter_states])
-    go = xp.concatenate([moving, dividing]) & ~stopped[claimants]
-    claimants, targets, is_move, daughter_states = where_true(xp, go, claimants, targets, is_move, daughter_states)
-    site_keys = claim_keys(_priority_words(xp, seed, step, ids[claimants], 0), ids[claimants], xp=xp)
-    site_won = resolve_claims(targets, site_keys, scratch, xp=xp)
-
-    moved = site_won & is_move
-    movers, destinations = where_true(xp, moved, claimants, targets)
-    start_sites = agents["site"].copy() if intents.follows else None  # where each cell began the step
-    occupancy[agents["site"][movers]] = EMPTY
-    occupancy[destinations] = movers.astype(occupancy.dtype)
-    agents.columns["site"][movers] = destinations
-    tallies["moves"] = moved.sum()
-    if intents.follows:
-        followed = follow_leaders(xp, seed, step, occupancy, agents, intents, start_sites, stopped, scratch)
-        tallies["moves"] = tallies["moves"] + followed
-
-    born = site_won & ~is_move
-    parents, birth_sites, daughter_states = where_true(xp, born, claimants, targets, daughter_states)
-    order = xp.argsort(parents)  # daughters get ids in mother id order: backend-independent
-    parents, birth_sites, daughter_states = parents[order], birth_sites[order], daughter_states[order]
-    births = int(parents.shape[0])
-    if births:
-        agents.columns["cycle_clock_min"][parents] = 0
-        daughters = agents.append_daughters(parents, birth_sites, daughter_states.astype(xp.int8))
-        occupancy[birth_sites] = xp.arange(daughters.start, daughters.stop, dtype=occupancy.dtype)
-        removed = xp.concatenate([removed, xp.zeros(births, dtype=bool)])
-    tallies["births"] = births
-    return StepEvents(tallies=tallies, births=births, removed=removed)
+def _outputs(schedule_type) -> tuple:
+    compiled = schedule_type.compiled
+    if compiled is None or "decide" not in compiled.programs:
+        return ()
+    return tuple(o.name for o in compiled.programs["decide"].outputs)
 
 
-def follow_leaders(xp, seed, step, occupancy, agents, intents: Intents, start_sites, stopped, scratch):
-    """Followers whose leader moved step into the site it left: a bound escort travels with its
-    partner, and a heterotypic cluster moves as a unit. A vacated site was occupied when the step
-    began, so no move or birth claimed it: only that leader's followers compete for it, one winner
-    (the lowest (priority, id) key). A follower that moved by its own claim, or is stopped, stays.
-    Full-length masks, no compaction: no wait for the device. Returns how many followed."""
-    (followers, leaders), proposing = rows(xp, intents.follows, n_columns=2)
-    proposing = one_claim_per_cell(xp, followers, proposing, intents.follow_proposers, scratch)
-    sites, ids = agents["site"], agents["id"]
-    leader_moved = sites[leaders] != start_sites[leaders]
-    go = proposing & leader_moved & (sites[followers] == start_sites[followers]) & ~stopped[followers]
-    vacated = start_sites[leaders]
-    keys = xp.where(go, claim_keys(_priority_words(xp, seed, step, ids[followers], 2), ids[followers], xp=xp),
-                    NO_CLAIM)
-    won = go & resolve_claims(vacated, keys, scratch, xp=xp)
-    here = sites[followers]
-    there = xp.where(won, vacated, here)
-    # Distinct writes: followers' own sites, then vacated sites (one winner each) or their own again.
-    occupancy[here] = xp.where(won, EMPTY, followers).astype(occupancy.dtype)
-    occupancy[there] = followers.astype(occupancy.dtype)
-    agents.columns["site"][followers] = there
-    return won.sum()
-
-
-def one_claim_per_cell(xp, claimants, proposing, proposers: list, scratch):
-    """`proposing`, keeping for each cell only its first proposing row (rule order, then the order
-    a rule proposed in). Rows are concatenated in proposal order, so the lowest row index of a
-    cell is its first proposal: the claim kernel's per-target minimum finds it, with the cell's
-    slot as the target. Only a type with two or more entries can propose twice for one cell;
-    otherwise nothing changes and nothing runs."""
-    if len(proposers) == len(set(proposers)):
-        return proposing
-    keys = xp.where(proposing, xp.arange(claimants.shape[0], dtype=xp.uint64), NO_CLAIM)
-    return proposing & resolve_claims(claimants, keys, scratch, xp=xp)
-
-
-def _moves_there(xp, n, movers, move_sites, moving, parents, birth_sites):
-    """Divisions into the site the same cell claims to move to. A cell's two claims carry the
-    same key (its priority and id), so both would win that site: the move is kept."""
-    target = xp.full(n + 1, -1, dtype=xp.int64)  # row n: where rows that do not move write
-    target[xp.where(moving, movers, n)] = move_sites  # one move claim per cell by now: no clashes
-    return target[parents] == birth_sites
-
-
-def _start_dying(xp, agents, dying_now, removed, dying: DyingStates, n_before):
-    """Cells starting to die enter their type's dying state; those of types without one go at once."""
-    state = agents.columns["state"][:n_before]
-    target = dying.on(xp)[agents.columns["cell_type"][:n_before]]
-    removed = removed | (dying_now & (target < 0))
-    dying_now = dying_now & (target >= 0)
-    state[...] = xp.where(dying_now, target, state)
-    for column, value in (("state_age_min", 0), ("partner", -1)):
-        values = agents.columns[column][:n_before]
-        values[...] = xp.where(dying_now, values.dtype.type(value), values)
-    return dying_now, removed
-
-
-def removal_mask(xp, agents, removed, dying: DyingStates):
-    """Cells leaving now: removed by their own rules, or in their dying state for its duration."""
-    for type_code, state, duration_min in dying.leave_after:
-        finished = (agents["cell_type"] == type_code) & (agents["state"] == state) & (
-            agents["state_age_min"] >= xp.float32(duration_min))
-        removed = removed | finished
-    return removed
-
-
-def remove_cells(xp, lattice, agents, leaving) -> None:
-    """Free the sites of leaving cells and compact the agent arrays (order, and so ids, preserved)."""
-    sites = agents["site"]
-    lattice.occupancy[sites] = xp.where(leaving, EMPTY, lattice.occupancy[sites])  # one cell per site
-    agents.compact(~leaving)
+def remove_cells(xp, lattice, agents, keep) -> None:
+    """Compact the agent arrays to the kept cells (order, and so ids, preserved); their sites
+    point to their new slots (the leaving cells' sites were freed by the `leaving` kernel)."""
+    agents.compact(keep)
     lattice.occupancy[agents["site"]] = xp.arange(agents.n, dtype=lattice.occupancy.dtype)
+
+
+__all__ = ["Resolution", "StepEvents", "remove_cells", "EMPTY"]

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import grammar
 from .errors import ConfigError
 from .engine.cell_rules import CellRule
-from .engine.compiled_type import CompiledType
-from .rules import Intents, StepContext, TypeStep
+from .engine.compiled_type import CompiledType, Decisions
+from .rules import StepContext
 
 
 @dataclass
@@ -45,76 +44,49 @@ class Schedule:
                     and (r.active(config) or r.name in driven)]
             schedule = TypeSchedule(name, declared, [r for r in runs if r.phase == "decide"],
                                     [r for r in runs if r.phase == "secrete"], driven)
-            per_cell = [r.name for r in declared.rules if isinstance(r, CellRule)]
-            if per_cell and len(per_cell) < len(declared.rules):
-                array = next(r.name for r in declared.rules if not isinstance(r, CellRule))
-                raise ConfigError(f"cell type {name}: rule {array} is an array rule (run(ctx, cells, params)) and "
-                                  f"the type's rules are per-cell rules: write it as a per-cell rule "
-                                  f"(docs/extending.md, 'Per-cell rules')")
-            if per_cell:
-                if isinstance(declared.begin, CellRule):  # what every rule of a cell reads
-                    schedule.decide = [declared.begin] + schedule.decide
-                if isinstance(declared.finish, CellRule):  # what the rules decided, as the cell's state
-                    schedule.decide = schedule.decide + [declared.finish]
+            array = [r.name for r in [*declared.rules, declared.begin, declared.finish]
+                     if r is not None and not isinstance(r, CellRule)]
+            if array:
+                raise ConfigError(f"cell type {name}: rule {array[0]} is an array rule (run(ctx, cells, params)); "
+                                  f"rules are per-cell functions now: write it as a per-cell rule "
+                                  f"(docs/extending.md, 'Migrating array rules to per-cell rules')")
+            if isinstance(declared.begin, CellRule):  # what every rule of a cell reads
+                schedule.decide = [declared.begin] + schedule.decide
+            if isinstance(declared.finish, CellRule):  # what the rules decided, as the cell's state
+                schedule.decide = schedule.decide + [declared.finish]
+            if schedule.decide or schedule.secrete:
                 schedule.compiled = CompiledType(spec, schedule, config)
             self.types[name] = schedule
 
     def rule_names(self) -> list[str]:
-        """Full names of the rules that run (for `abm rules`, the fused step's allow-list)."""
+        """Full names of the rules that run (for `abm rules`)."""
         return [f"{name}.{rule.name}" for name, t in self.types.items() for rule in t.decide + t.secrete
                 if rule is not t.declared.finish and rule is not t.declared.begin]
 
     def _with_cells(self, ctx: StepContext):
-        """Types that have cells now: a type's rules act on its own cells only, and skipping the
-        others saves their array operations (each a kernel launch on a GPU)."""
+        """Types that have cells now: a type's rules act on its own cells only."""
         for name, t in self.types.items():
             slots = ctx.slots_of(name)
-            if slots.shape[0]:
+            if slots.shape[0] and t.compiled is not None:
                 yield t, slots
 
-    def _depleted(self, ctx: StepContext, type_name: str) -> bool:
-        return any(self.spec.therapies[name][0] == type_name and self.spec.therapies[name][1].depletes
-                   for name in ctx.in_force)
+    def depleted(self, in_force) -> frozenset:
+        """Type codes whose cells a depleting antibody in force clears (their rules do not run)."""
+        return frozenset(self.spec.type_code[type_name] for name in in_force
+                         for type_name, therapy in (self.spec.therapies[name],) if therapy.depletes)
 
-    @staticmethod
-    def _grammar_before(ctx, cells, t: TypeSchedule, rule, params) -> None:
-        """The grammar rules on the behaviours `rule` acts on, from what earlier rules set."""
-        for behaviour, rules in t.grammar.get(rule.name, ()):
-            base = cells.behaviour(behaviour.name)
-            cells.behaviours[behaviour.name] = grammar.modulate(ctx, cells, rules, base, behaviour.units)
-
-    def secrete(self, ctx: StepContext) -> list:
-        """Secretion entries of every type with cells, in type then rule order."""
-        out = []
+    def secrete(self, ctx: StepContext) -> Decisions:
+        """What every type with cells secretes and takes up this step, per cell."""
+        decisions = Decisions(ctx.xp, ctx.agents.n)
         for t, slots in self._with_cells(ctx):
-            if t.compiled is not None:
-                out.extend(t.compiled.secrete(ctx, slots))
-                continue
-            cells = TypeStep(ctx, t.name, slots, None)
-            for rule in t.secrete:
-                self._grammar_before(ctx, cells, t, rule, ctx.params[t.name])
-                produced = rule.run(ctx, cells, ctx.params[t.name])
-                if produced is not None:
-                    out.extend(produced if isinstance(produced, list) else [produced])
-        return out
+            t.compiled.run(ctx, "secrete", slots, decisions)
+        return decisions
 
-    def decide(self, ctx: StepContext) -> Intents:
-        intents = Intents()
+    def decide(self, ctx: StepContext) -> Decisions:
+        """Each type's rules, in order, for its own cells (a depleted type's rules do not run)."""
+        decisions = Decisions(ctx.xp, ctx.agents.n)
+        depleted = self.depleted(ctx.in_force)
         for t, slots in self._with_cells(ctx):
-            if self._depleted(ctx, t.name):  # a depleting antibody clears the type's cells
-                intents.die(slots)
-                continue
-            params = ctx.params[t.name]
-            intents.proposer = t.name
-            if t.compiled is not None:
-                t.compiled.decide(ctx, slots, intents)
-                continue
-            cells = TypeStep(ctx, t.name, slots, intents)
-            if t.declared.begin is not None:
-                t.declared.begin(ctx, cells, params)
-            for rule in t.decide:
-                self._grammar_before(ctx, cells, t, rule, params)
-                rule.run(ctx, cells, params)
-            if t.declared.finish is not None:
-                t.declared.finish(ctx, cells, params)
-        return intents
+            if t.compiled.code not in depleted:
+                t.compiled.run(ctx, "decide", slots, decisions)
+        return decisions

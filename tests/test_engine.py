@@ -1,5 +1,5 @@
 """Per-cell rules composed into one kernel per phase (abm/engine): the numba kernel gives the bits of
-the same source run by the interpreter, the composed grammar those of the array grammar, and a rule
+the same source run by the interpreter, the composed grammar those of the grammar's formula on arrays, and a rule
 that names an input the framework does not have is a one-line error."""
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from abm.engine import compiled_type
 from abm.engine.cell_rules import cell_rule
 from abm.engine.compose import compose
 from abm.errors import ConfigError
-from abm.grammar import GrammarRule, modulate
-from abm.rules import TypeStep
+from abm.grammar import GrammarRule, per_step, unblocked
 from run_helpers import ROOT, assert_same_state, model_state
 
 LIVER = str(ROOT / "configs" / "correia2021_liver.yaml")
@@ -41,8 +40,8 @@ def test_the_generated_kernel_reads_as_the_types_rules():
     assert "# tissue inflammation activates quiescent stellate cells" in decide
     assert "rule_0_inflammatory_activation(col_state[i], new_state, draws_state_change, p.activation_threshold)" \
         in decide
-    assert "out_new_state[k] = new_state" in decide
-    assert "out_secrete_cxcl12[k] = secrete_cxcl12" in secrete
+    assert "out_new_state[i] = new_state" in decide
+    assert "out_secrete_cxcl12[i] = secrete_cxcl12" in secrete
 
 
 @cell_rule("probe: the behaviour's value, written where a test reads it", returns="new_state_age_min")
@@ -56,7 +55,53 @@ def _grammar(signal, direction, saturation, **more):
                        **more)
 
 
-def test_the_composed_grammar_gives_the_bits_of_the_array_grammar():
+def _grammar_on_arrays(ctx, slots, rules, base: float, units: str):
+    """The grammar's formula over arrays, in float32 (the oracle): (1 - U) b + U b_max for the
+    increasing rules, then (1 - D) b + D b_min, U and D sums of Hill terms (capped at 1), each
+    scaled by the fraction a blockade in force leaves."""
+    f32, spec = np.float32, ctx.spec
+
+    def signal(name):
+        kind, _, rest = name.partition(".")
+        if name == "time_in_state_min":
+            return ctx.agents["state_age_min"][slots]
+        if kind == "neighbours":
+            return ctx.neighbour_counts[slots, spec.empty_category if rest == "empty" else spec.category[rest]].astype(f32)
+        if kind == "contact":
+            codes = [spec.category[c.name] for t, c in spec.categories if t == rest]
+            return (ctx.neighbour_counts[slots][:, codes].sum(axis=1) > 0).astype(f32)
+        return ctx.local_concentration[name][slots]
+
+    def hill(x, half_max, n):
+        x = x.astype(f32)
+        xn = x
+        for _ in range(n - 1):
+            xn = xn * x
+        return xn / (f32(f32(half_max) ** n) + xn)
+
+    def combined(terms):
+        total = None
+        for r in terms:
+            term = hill(signal(r.signal), r.half_max, r.hill_n)
+            left = unblocked(ctx.in_force, r.blocked_by)
+            if left < 1.0:
+                term = term * f32(left)
+            total = term if total is None else total + term
+        return total if len(terms) == 1 else np.minimum(total, f32(1))
+
+    value = np.full(slots.shape[0], base, dtype=f32)
+    up = [r for r in rules if r.direction == "increases"]
+    down = [r for r in rules if r.direction == "decreases"]
+    if up:
+        u = combined(up)
+        value = (f32(1) - u) * value + u * f32(max(per_step(r.saturation, units, ctx.dt_min) for r in up))
+    if down:
+        d = combined(down)
+        value = (f32(1) - d) * value + d * f32(min(per_step(r.saturation, units, ctx.dt_min) for r in down))
+    return value
+
+
+def test_the_composed_grammar_gives_the_bits_of_the_grammar_on_arrays():
     """Increasing and decreasing rules of every signal kind on one behaviour, one of them blocked."""
     rules = [_grammar("cxcl12", "increases", 2.0), _grammar("neighbours.empty", "increases", 1.5, half_max=3.0),
              _grammar("contact.nk", "decreases", 0.01, hill_n=1),
@@ -68,15 +113,16 @@ def test_the_composed_grammar_gives_the_bits_of_the_array_grammar():
     ctx = model.sense()
     slots = ctx.slots_of("stellate")
     behaviour = model.spec.behaviour("stellate", "activation")
-    expected = modulate(ctx, TypeStep(ctx, "stellate", slots, None), rules, float(behaviour.base(
-        ctx.params["stellate"])), behaviour.units)
+    expected = _grammar_on_arrays(ctx, slots, rules, float(behaviour.base(ctx.params["stellate"])), behaviour.units)
 
     class Scheduled:  # what Schedule hands to CompiledType: the probe, with the grammar on its behaviour
         name, declared, decide, secrete = "stellate", model.spec.types["stellate"], [_probe], []
         grammar = {"_probe": [(behaviour, rules)]}
 
-    got = compiled_type.CompiledType(model.spec, Scheduled, model.config)._run(ctx, "decide", slots)
-    assert np.array_equal(got["new_state_age_min"], expected) and len(np.unique(expected)) > 10
+    decisions = compiled_type.Decisions(np, model.cells.n)
+    compiled_type.CompiledType(model.spec, Scheduled, model.config).run(ctx, "decide", slots, decisions)
+    got = decisions.arrays["new_state_age_min"][slots]
+    assert np.array_equal(got, expected) and len(np.unique(expected)) > 10
 
 
 def test_a_rule_naming_an_input_the_framework_lacks_is_a_one_line_error():

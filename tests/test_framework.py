@@ -186,14 +186,21 @@ def test_a_type_without_categories_is_seen_as_itself(tmp_path, monkeypatch):
     assert model.count("blob") == 300
 
 
-def test_a_tally_no_type_declares_is_an_error(extra_rule_plugin):
-    from abm.rules import Intents
+def test_a_tally_no_type_declares_is_an_error(monkeypatch):
+    from dataclasses import replace
 
-    model = TissueModel(MINIMAL, device="cpu", overrides={"lattice.shape": [20, 20]})
-    intents = Intents()
-    intents.tally("no_such_event", 1)
+    from abm import plugins
+    from abm.engine.cell_rules import cell_rule
+
+    @cell_rule("tallies an event nobody declares", returns="tally_no_such_event")
+    def undeclared_tally(state):
+        return 1
+
+    spec = plugins.builtin_spec()
+    spec.types["tumor"] = replace(spec.types["tumor"], rules=[*spec.types["tumor"].rules, undeclared_tally])
+    monkeypatch.setattr(plugins, "builtin_spec", lambda: spec)
     with pytest.raises(ConfigError, match="no_such_event"):
-        model.collect(model.resolve(intents))
+        TissueModel(MINIMAL, device="cpu", overrides={"lattice.shape": [20, 20]})
 
 
 def test_a_missing_plugin_section_hints_at_the_plugin():

@@ -12,7 +12,6 @@ import numpy as np
 
 from ..kernels.claims import NO_CLAIM, claim_keys
 from ..kernels.neighbours import site_at_offset
-from ..rules import Secretion
 from .compose import compose
 from .params import params_tuple
 from .targets import compile_program
@@ -34,6 +33,7 @@ class CompiledType:
         name, declared = schedule_type.name, schedule_type.declared
         fields = tuple(config.fields)
         self.name, self.declared = name, declared
+        self.code = spec.type_code[name]
         self.programs = {phase: compose(spec, name, declared, rules, schedule_type.grammar, fields, phase)
                          for phase, rules in (("decide", schedule_type.decide), ("secrete", schedule_type.secrete))
                          if rules}
@@ -66,49 +66,57 @@ class CompiledType:
                                           if isinstance(getattr(params, f.name), np.ndarray)})
         return self._params[key][1]
 
-    def arguments(self, ctx, phase: str, slots) -> tuple:
-        """A phase kernel's arguments this step (its outputs last, allocated here)."""
+    def arguments(self, ctx, phase: str, slots, decisions=None) -> tuple:
+        """A phase kernel's arguments this step (its outputs last: the step's arrays over all cells,
+        which this type's kernel writes at its own cells' slots)."""
         program = self.programs[phase]
-        xp, n = ctx.xp, int(slots.shape[0])
+        xp = ctx.xp
+        if decisions is None:
+            decisions = Decisions(xp, ctx.agents.n)
         available = {**arrays(ctx), **self._tables(ctx)}
         return (slots, np.uint64(ctx.seed & 0xFFFFFFFF), np.uint64((ctx.seed >> 32) & 0xFFFFFFFF),
                 np.uint64(ctx.step & 0xFFFFFFFF), np.float64(ctx.dt_min), self._p(ctx, program),
                 *(self._other(ctx, name) for name in program.other_params),
                 *(available[name] for name in program.arrays),
-                *(xp.empty(n, dtype=o.dtype) for o in program.outputs))
+                *(decisions.buffer(o.name, o.dtype) for o in program.outputs))
 
-    def _run(self, ctx, phase: str, slots) -> dict:
-        """Run a phase's kernel over the type's cells; its outputs by name, one value per cell."""
+    def run(self, ctx, phase: str, slots, decisions) -> None:
+        """Run a phase's kernel over the type's cells; its outputs land in `decisions`."""
+        if phase not in self.programs:
+            return
         program = self.programs[phase]
-        arguments = self.arguments(ctx, phase, slots)
+        arguments = self.arguments(ctx, phase, slots, decisions)
         target = target_of(ctx.xp)
         launch(compile_program(program, target), target, arguments, int(slots.shape[0]), ctx.xp)
-        outputs = arguments[len(arguments) - len(program.outputs):]
-        return {o.name: values for o, values in zip(program.outputs, outputs)}
+        decisions.produced(self.code, program)
+        if any(o.name == "move_turn" for o in program.outputs):
+            take_turns(ctx, slots, decisions.arrays)
 
-    def decide(self, ctx, slots, intents) -> None:
-        if "decide" not in self.programs:
-            return
-        out = self._run(ctx, "decide", slots)
-        if "move_turn" in out:
-            take_turns(ctx, slots, out)
-        as_intents(ctx.xp, slots, out, intents)
 
-    def secrete(self, ctx, slots) -> list:
-        if "secrete" not in self.programs:
-            return []
-        out = self._run(ctx, "secrete", slots)
-        xp, produced = ctx.xp, []
-        sites = ctx.agents["site"][slots]
-        for name, values in out.items():
-            if name.startswith("secrete_"):
-                field = name[8:]
-                keep = out.get(f"keep_{field}")
-                produced.append(Secretion(field, sites, values,
-                                          xp.ones(slots.shape[0], dtype=xp.float32) if keep is None else keep))
-            elif name.startswith("keep_") and f"secrete_{name[5:]}" not in out:
-                produced.append(Secretion(name[5:], sites, xp.zeros(slots.shape[0], dtype=xp.float32), values))
-        return produced
+class Decisions:
+    """What the cells decided this step: one array per output name over all cells (slots [0, n)),
+    written by the types that produce it at their own cells' slots (other entries are undefined),
+    and, per output name, the type codes that wrote it (resolution reads only those)."""
+
+    def __init__(self, xp, n: int):
+        self.xp, self.n = xp, n
+        self.arrays: dict = {}
+        self.by_type: dict = {}  # output name -> [type code]
+        self.order: dict = {}  # type code -> its outputs, in its rules' order
+
+    def buffer(self, name: str, dtype):
+        if name not in self.arrays:
+            self.arrays[name] = self.xp.empty(self.n, dtype=dtype)
+        return self.arrays[name]
+
+    def produced(self, code: int, program) -> None:
+        self.order.setdefault(code, []).extend(o.name for o in program.outputs)
+        for output in program.outputs:
+            self.by_type.setdefault(output.name, []).append(code)
+
+    def get(self, name: str, dtype):
+        """The array of an output (a 0-length one where no type produced it: never read then)."""
+        return self.arrays[name] if name in self.arrays else self.xp.empty(0, dtype=dtype)
 
 
 def contact_table(offsets) -> np.ndarray:
@@ -146,8 +154,8 @@ def take_turns(ctx, slots, out) -> None:
     key (priority word, id) is below that of every held neighbour that also takes such a move this
     step, so two touching members never move together. Needs every cell's decision: a second pass."""
     xp = ctx.xp
-    turn, holds = out["move_turn"], out["move_holds"]
-    key = claim_keys(out["move_turn_word"], ctx.agents["id"][slots], xp=xp)
+    turn, holds = out["move_turn"][slots], out["move_holds"][slots]
+    key = claim_keys(out["move_turn_word"][slots], ctx.agents["id"][slots], xp=xp)
     contender = xp.full(ctx.agents.n, NO_CLAIM, dtype=xp.uint64)
     contender[slots] = xp.where(turn, key, NO_CLAIM)
     n_offsets = ctx.lattice.offsets.shape[0]
@@ -158,28 +166,7 @@ def take_turns(ctx, slots, out) -> None:
                            ctx.lattice.shape, ctx.lattice.offsets_device, xp=xp).reshape(-1, n_offsets)
     neighbour = xp.maximum(ctx.lattice.occupancy[xp.where(marked, sites, 0)].astype(xp.int64), 0)
     rival = xp.where(marked, contender[xp.where(marked, neighbour, 0)], NO_CLAIM).min(axis=1)
-    out["move_to"] = xp.where(turn & ~(key < rival), xp.int64(-1), out["move_to"])
-
-
-def as_intents(xp, slots, out, intents) -> None:
-    """A type's per-cell outputs as the step's intents (masks keep the arrays' lengths)."""
-    for name, values in out.items():
-        if name.startswith("new_"):
-            intents.update(name[4:], slots, values)
-        elif name == "move_to":
-            intents.move(slots, values, where=values >= 0)
-        elif name == "divide_into":
-            intents.divide(slots, values, out["daughter_state"], where=values >= 0)
-        elif name == "kill_site":
-            intents.kill(slots, values, out["kill_clustered"], where=values >= 0)
-        elif name == "follows":
-            intents.follow(slots, values, where=values >= 0)
-        elif name == "dies":
-            intents.die(slots, where=values)
-        elif name == "starts_dying":
-            intents.start_dying(slots, where=values)
-        elif name.startswith("tally_"):
-            intents.tally(name[6:], values.sum())
+    out["move_to"][slots] = xp.where(turn & ~(key < rival), xp.int64(-1), out["move_to"][slots])
 
 
 def arrays(ctx) -> dict:

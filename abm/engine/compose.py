@@ -49,6 +49,7 @@ class Program:
     arrays: tuple[str, ...]  # the tissue's arrays it reads, in its signature's order (compiled_type.arrays)
     grammar: list = field(default_factory=list)  # (Behaviour, [GrammarRule], first index)
     other_params: tuple[str, ...] = ()  # other types whose parameters it reads (p_<type>)
+    serial: bool = False  # cells meet in a claim buffer (SERIAL loop): never a parallel CPU loop
 
 
 class _Writer:
@@ -309,7 +310,7 @@ class Composer:
             self.call(index, rule)
         for name in self.outputs:
             self._define(name, self.outputs[name].start)
-            self.w.add(f"out_{name}[k] = {name}")
+            self.w.add(f"out_{name}[i] = {name}")
         function_name = f"{phase}_{self.type_name}"
         arrays = tuple(sorted(self.arrays))
         others = tuple(sorted(self.other_params))

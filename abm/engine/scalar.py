@@ -83,3 +83,17 @@ def site_at_offset(site, offset_index, ny, nz, offsets):
     y = (site // nz) % ny
     x = site // (ny * nz)
     return ((x + offsets[j, 0]) * ny + (y + offsets[j, 1])) * nz + (z + offsets[j, 2])
+
+
+@register_jitable
+def atomic_min(array, index, value):
+    """array[index] = min(array[index], value): on the CPU, in a serial loop (targets.for_target
+    makes it a CUDA atomic on the GPU)."""
+    if value < array[index]:
+        array[index] = value
+
+
+@register_jitable
+def atomic_add(array, index, value):
+    """array[index] += value: on the CPU, in a serial loop (a CUDA atomic on the GPU)."""
+    array[index] += value

@@ -21,6 +21,7 @@ loads the kernel instead of compiling it again; a change to any rule's module is
 from __future__ import annotations
 
 import hashlib
+import re
 import importlib.util
 import os
 import sys
@@ -33,7 +34,7 @@ from . import scalar
 
 LOOPS = {"cpu": "prange", "python": "range"}  # "cuda" and "cudasim": a grid-stride loop
 PARALLEL_FROM = 20_000  # cells of a type from which its CPU kernel runs on all threads
-HELPERS = ("philox", "as_threshold", "hill", "happens", "happens_with")
+HELPERS = ("philox", "as_threshold", "hill", "happens", "happens_with", "atomic_min", "atomic_add")
 _compiled: dict = {}
 
 
@@ -46,11 +47,21 @@ def _namespace(program, target: str) -> dict:
     return namespace
 
 
-def _source(program, target: str) -> str:
+_LOOP = re.compile(r"for (\w+) in (LOOP|SERIAL)\((.+)\):")
+
+
+def for_target(source: str, target: str) -> str:
+    """A kernel's source for a target: `for i in LOOP(n)` (cells independent: parallel on the CPU
+    from PARALLEL_FROM cells) and `for i in SERIAL(n)` (cells meet in a claim buffer: serial on the
+    CPU) become grid-stride loops on the GPU, where atomic_min / atomic_add become CUDA atomics."""
     if target in ("cuda", "cudasim"):
-        return program.source.replace("for k in LOOP(slots.shape[0]):",
-                                      "for k in range(cuda.grid(1), slots.shape[0], cuda.gridsize(1)):")
-    return program.source.replace("LOOP(", f"{LOOPS[target]}(")
+        source = _LOOP.sub(r"for \1 in range(cuda.grid(1), \3, cuda.gridsize(1)):", source)
+        return source.replace("atomic_min(", "cuda.atomic.min(").replace("atomic_add(", "cuda.atomic.add(")
+    return source.replace("LOOP(", f"{LOOPS[target]}(").replace("SERIAL(", "range(")
+
+
+def _source(program, target: str) -> str:
+    return for_target(program.source, target)
 
 
 def kernel_function(program, target: str):
@@ -69,7 +80,7 @@ def compile_program(program, target: str):
     if key in _compiled:
         return _compiled[key]
     if target == "cpu":
-        function = CpuKernel(*(_cached_cpu_kernel(program) or _in_memory(program)))
+        function = CpuKernel(*(_cached_cpu_kernel(program) or _in_memory(program)), program.serial)
     elif target == "cuda":
         from numba import cuda
         function = cuda.jit(kernel_function(program, target))
@@ -85,12 +96,14 @@ def compile_program(program, target: str):
 class CpuKernel:
     """The serial and the parallel compilation of one loop; each is compiled on its first call."""
 
-    def __init__(self, serial, parallel):
-        self.serial, self.parallel = serial, parallel
+    def __init__(self, serial, parallel, serial_only=False):
+        self.serial, self.parallel, self.serial_only = serial, parallel, serial_only
 
-    def __call__(self, slots, *arguments):
-        kernel = self.parallel if slots.shape[0] >= PARALLEL_FROM else self.serial
-        return kernel(slots, *arguments)
+    def __call__(self, cells, *arguments):
+        """`cells`: the slots the loop runs over, or their number."""
+        count = cells if isinstance(cells, (int, np.integer)) else cells.shape[0]
+        kernel = self.parallel if count >= PARALLEL_FROM and not self.serial_only else self.serial
+        return kernel(cells, *arguments)
 
 
 def _in_memory(program):

@@ -1,0 +1,129 @@
+"""The step's kernels that are not a type's rules, for every target.
+
+- The claim-then-resolve kernels (resolve_kernels.py): one fixed source, compiled per target.
+- Kernels written for this model's spec (which columns a type updates, which columns a daughter
+  copies, which fields a type secretes into): their source is generated here, once per model,
+  and compiled like a type's rules (targets.compile_program). Reading `.source` shows them.
+"""
+from __future__ import annotations
+
+import inspect
+from functools import lru_cache
+
+import numpy as np
+
+from . import resolve_kernels
+from .compose import Program
+from .targets import compile_program, for_target
+
+FIXED = ("claim_kills", "kill", "dying_and_claims", "move", "claim_follows", "follow", "leaving")
+
+
+@lru_cache(maxsize=None)
+def fixed_kernels(target: str) -> dict:
+    """name -> the resolve kernel compiled for `target` (numba caches the CPU ones on disk)."""
+    if target == "python":
+        return {name: getattr(resolve_kernels, name) for name in FIXED}
+    if target == "cpu":
+        from numba import njit
+        return {name: njit(cache=True)(getattr(resolve_kernels, name)) for name in FIXED}
+    from numba import cuda
+    namespace = dict(vars(resolve_kernels))
+    namespace["cuda"] = cuda
+    source = for_target(inspect.getsource(resolve_kernels), target)
+    exec(compile(source, "<resolve kernels>", "exec"), namespace)
+    if target == "cudasim":
+        from numba.cuda.simulator import api as simulator
+        return {name: simulator.jit(namespace[name]) for name in FIXED}
+    return {name: cuda.jit(namespace[name]) for name in FIXED}
+
+
+def _program(name: str, lines: list[str], signature: list[str]) -> Program:
+    source = "\n".join([f"def {name}({', '.join(signature)}):", *lines]) + "\n"
+    return Program("step", name, source, name, {}, [], tuple(signature), serial=True)
+
+
+def apply_program(spec, updates_by_type: dict, tallies_by_type: dict, event_index: dict) -> Program | None:
+    """Each cell's changes to itself, in its type's rule order (a new state restarts the state
+    clock), and the rules' tallies. updates_by_type: type code -> [column]; tallies: -> [event];
+    event_index: event -> its entry in the step's tallies array."""
+    if not any(updates_by_type.values()) and not any(tallies_by_type.values()):
+        return None
+    columns = sorted({c for cs in updates_by_type.values() for c in cs} | ({"state_age_min"} if any(
+        "state" in cs for cs in updates_by_type.values()) else set()))
+    events = sorted({e for es in tallies_by_type.values() for e in es})
+    lines = ["    for i in SERIAL(n):", "        t = cell_type[i]"]
+    for code in sorted(set(updates_by_type) | set(tallies_by_type)):
+        lines.append(f"        if t == {code} and not depleted[{code}]:")
+        for column in updates_by_type.get(code, ()):
+            if column == "state":
+                lines += ["            if col_state[i] != new_state[i]:",
+                          "                col_state_age_min[i] = np.float32(0.0)"]
+            lines.append(f"            col_{column}[i] = new_{column}[i]")
+        for event in tallies_by_type.get(code, ()):
+            lines.append(f"            atomic_add(tallies, {event_index[event]}, tally_{event}[i])")
+        if lines[-1].endswith(":"):
+            lines.append("            pass")
+    signature = (["n", "cell_type", "depleted", "tallies"] + [f"col_{c}" for c in columns]
+                 + [f"new_{c}" for c in sorted({c for cs in updates_by_type.values() for c in cs})]
+                 + [f"tally_{e}" for e in events])
+    return _program("apply_decisions", lines, signature)
+
+
+def births_program(spec) -> Program:
+    """Daughters of the cells whose division won its site: copies of their mothers (the mother's
+    cycle clock restarts first) except the columns reset at birth, in the state the division
+    named, at slots n + rank in mother order, with ids next_id + rank."""
+    lines = ["    for i in SERIAL(n):", "        if born[i]:", "            d = n + rank[i]",
+             "            col_cycle_clock_min[i] = np.float32(0.0)"]
+    for name, column in spec.columns.items():
+        if name in ("id", "site", "state"):
+            continue
+        if column.at_birth == "inherit":
+            lines.append(f"            col_{name}[d] = col_{name}[i]")
+        else:
+            lines.append(f"            col_{name}[d] = {_literal(column.numpy_dtype, column.at_birth)}")
+    lines += ["            col_site[d] = claim_birth[i]", "            col_state[d] = daughter_state[i]",
+              "            col_id[d] = next_id + rank[i]", "            occupancy[claim_birth[i]] = d"]
+    signature = ["n", "next_id", "born", "rank", "claim_birth", "daughter_state", "occupancy"] + [
+        f"col_{name}" for name in spec.columns]
+    return _program("births", lines, signature)
+
+
+def secretion_program(secretions_by_type: dict) -> Program | None:
+    """c <- (c + secreted) * keep at each secreting cell's site (one cell per site: no two cells
+    meet). secretions_by_type: type code -> [(field, secretes?, keeps?)]."""
+    if not any(secretions_by_type.values()):
+        return None
+    fields = sorted({f for items in secretions_by_type.values() for f, _, _ in items})
+    outputs = []
+    lines = ["    for i in LOOP(n):", "        t = cell_type[i]"]
+    for code, items in sorted(secretions_by_type.items()):
+        if not items:
+            continue
+        lines += [f"        if t == {code}:", "            s = site[i]"]
+        for field, secretes, keeps in items:
+            added = f"secrete_{field}[i]" if secretes else "np.float32(0.0)"
+            kept = f"keep_{field}[i]" if keeps else "np.float32(1.0)"
+            lines.append(f"            field_{field}[s] = np.float32(np.float32(field_{field}[s] + {added}) * {kept})")
+            outputs += [f"secrete_{field}"] * secretes + [f"keep_{field}"] * keeps
+    signature = ["n", "cell_type", "site"] + [f"field_{f}" for f in fields] + sorted(set(outputs))
+    program = _program("secrete_into_fields", lines, signature)
+    program.serial = False
+    return program
+
+
+def launch_step_kernel(program: Program, target: str, n: int, arguments: tuple, xp) -> None:
+    from .compiled_type import launch
+    launch(compile_program(program, target), target, arguments, n, xp)
+
+
+def launch_fixed(name: str, target: str, n: int, arguments: tuple, xp) -> None:
+    from .compiled_type import launch
+    launch(fixed_kernels(target)[name], target, arguments, n, xp)
+
+
+def _literal(dtype, value) -> str:
+    """A typed constant in generated source (numba keeps the column's type exactly)."""
+    name = np.dtype(dtype).name
+    return f"np.{'bool_' if name == 'bool' else name}({value!r})"
