@@ -1,7 +1,7 @@
 """TissueModel: a Mesa model whose cells live in arrays on one backend (NumPy or CuPy).
 
 One step is a short list of named phases, each a function of the state:
-intervene -> sort_by_type -> secrete_and_uptake -> diffuse -> sense -> decide -> resolve -> remove -> collect.
+intervene -> secrete_and_uptake -> diffuse -> sense -> decide -> resolve -> remove -> collect.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from .kernels.diffusion import DiffusionOperator
 from .kernels.neighbours import scan_neighbours
 from .engine.compiled_type import Decisions
 from .engine.secretion import Secretion
-from .resolution import Resolution, StepEvents, remove_cells
-from .rules import StepContext, slots_by_type
+from .resolution import Resolution, StepEvents
+from .rules import StepContext
 from .schedule import Schedule
 from .sensing import categorise
 from .collector import DataCollector
@@ -114,10 +114,9 @@ class TissueModel(mesa.Model):
             self.collect(self.fused_step(self))
             return
         self.intervene()
-        by_type = self.sort_by_type()  # valid until resolve: cells keep their types and slots till then
-        self.secrete_and_uptake(by_type)
+        self.secrete_and_uptake()
         self.diffuse()
-        context = self.sense(by_type)
+        context = self.sense()
         decisions = self.decide(context)
         events = self.remove(self.resolve(decisions))
         self.collect(events)
@@ -143,23 +142,19 @@ class TissueModel(mesa.Model):
                 of_type = cells["cell_type"] == self.spec.type_code[type_name]
                 cells.columns[column][: cells.n][of_type] = value
 
-    def _context(self, by_type=None, counts=None, masks=None, category=None) -> StepContext:
+    def _context(self, counts=None, masks=None, category=None) -> StepContext:
         xp, cells = self.xp, self.cells
         flat = {name: field.reshape(-1) for name, field in self.fields.items()}
         return StepContext(xp=xp, spec=self.spec, seed=self.seed, step=self.steps, dt_min=self.dt_min,
                            time_min=self.step_start_min, lattice=self.lattice, agents=cells, fields_flat=flat,
                            local_concentration=LocalConcentrations(xp, flat, cells), category=category,
                            neighbour_counts=counts, neighbour_masks=masks, in_force=self.in_force,
-                           params=self.params, slots_by_type=self.sort_by_type() if by_type is None else by_type)
+                           params=self.params)
 
-    def sort_by_type(self) -> dict:
-        """Slots of the cells of each type (the rules' working sets), from one sort."""
-        return slots_by_type(self.xp, self.cells["cell_type"], self.backend.to_host, self.spec.n_types)
-
-    def secrete_and_uptake(self, by_type=None) -> None:
+    def secrete_and_uptake(self) -> None:
         """Cells add cytokine at their own site and consume some; uniform production (stroma, therapy)."""
         xp = self.xp
-        context = self._context(by_type)
+        context = self._context()
         decisions = self.schedule.secrete(context)
         self.secretion.apply(context, decisions)
         for name, field_config in self.config.fields.items():
@@ -174,15 +169,13 @@ class TissueModel(mesa.Model):
         for name, field in self.fields.items():
             self.diffusion[name].step(field, xp=self.xp)
 
-    def sense(self, by_type=None) -> StepContext:
+    def sense(self) -> StepContext:
         """What each cell perceives: local concentrations and its neighbours by category."""
         xp, cells, lattice = self.xp, self.cells, self.lattice
-        by_type = self.sort_by_type() if by_type is None else by_type
-        present = {name for name in self.spec.type_names if by_type[self.spec.type_code[name]].shape[0]}
-        category = categorise(xp, cells, self.spec, present)
+        category = categorise(xp, cells, self.spec)
         counts, masks = scan_neighbours(lattice.occupancy, category, cells["site"],
                                         lattice.shape, lattice.offsets, self.spec.n_categories, xp=xp)
-        return self._context(by_type, counts, masks, category)
+        return self._context(counts, masks, category)
 
     def decide(self, context: StepContext) -> Decisions:
         """Each type's rules, in order, for its own cells (types without cells are skipped)."""
@@ -194,8 +187,15 @@ class TissueModel(mesa.Model):
                                self._claim_scratch, self.schedule.depleted(self.in_force))
 
     def remove(self, resolved) -> StepEvents:
+        """Cells that left are compacted away (order, and so ids, kept); cells per (type, state) are
+        counted on the way. The number of cells is known to the host after collect."""
         events, keep = resolved
-        remove_cells(self.xp, self.lattice, self.cells, keep)
+        xp = self.xp
+        events.histogram = xp.zeros(self.spec.n_types * self.spec.max_states, dtype=xp.int64)
+        if keep.shape[0]:
+            events.n_cells = self.resolution.compact(self._cells, self.lattice, keep, events.histogram)
+        else:
+            events.n_cells = xp.zeros(1, dtype=xp.int64)
         return events
 
     def collect(self, events) -> None:
@@ -204,12 +204,15 @@ class TissueModel(mesa.Model):
         if isinstance(events, FusedEvents):  # tallies already host integers: no round trip to the device
             self.last_events = {name: int(events.tallies.get(name, 0)) for name in names}
             histogram = events.histogram
-        else:  # the device tallies and the cell counts in one copy to the host
-            values = self.backend.to_host(xp.concatenate([events.tallies, self._histogram()]))
-            read = dict(zip(events.names, (int(v) for v in values[: len(events.names)])))
-            read["births"] = events.births
+        else:  # the tallies, the births, the cell counts and the number of cells: one copy to the host
+            values = self.backend.to_host(xp.concatenate([events.tallies, events.births, events.n_cells,
+                                                          events.histogram]))
+            k = len(events.names)
+            read = dict(zip(events.names, (int(v) for v in values[:k])))
+            read["births"] = births = int(values[k])
+            self._cells.n, self._cells.next_id = int(values[k + 1]), self._cells.next_id + births
             self.last_events = {name: read.get(name, 0) for name in names}
-            histogram = values[len(events.names):]
+            histogram = values[k + 2:]
         for key, value in self.last_events.items():
             self.totals[key] += value
         self.counts = self._count_cells(histogram)

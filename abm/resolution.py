@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine.compiled_type import target_of
-from .engine.step_kernels import apply_program, births_program, launch_fixed, launch_step_kernel
+from .engine.step_kernels import apply_program, births_program, compact_program, launch_fixed, launch_step_kernel
 from .errors import ConfigError
 from .spec import FRAMEWORK_PURPOSES
 from .state import EMPTY
@@ -38,12 +38,14 @@ INTENTS = {"kill_site": np.int64, "kill_clustered": np.bool_, "starts_dying": np
 
 @dataclass
 class StepEvents:
-    """Per-step tallies: a device array in `names` order (births also a host integer: it sizes the
-    agent arrays)."""
+    """Per-step tallies, a device array in `names` order, and the births (a device scalar), read
+    by the host with the cell counts in one copy (model.collect)."""
 
     tallies: object
     names: tuple
-    births: int
+    births: object
+    histogram: object = None  # cells per (type, state) after the step, on the device
+    n_cells: object = None  # cells after the step, on the device
 
 
 class Resolution:
@@ -63,6 +65,7 @@ class Resolution:
                 raise ConfigError(f"rules tally {undeclared}, which no cell type declares in its events")
         self.apply = apply_program(spec, updates, tallies, index)
         self.births = births_program(spec)
+        self.compaction = compact_program(spec)
         self.produced = produced
         self.dying_state = np.full(spec.n_types, -1, dtype=np.int8)
         self.leave_state = np.full(spec.n_types, -1, dtype=np.int8)
@@ -102,6 +105,10 @@ class Resolution:
     def __call__(self, seed, step, dt_min, lattice, agents, decisions, scratch, depleted) -> tuple:
         """Apply the decisions; returns (StepEvents, keep mask over slots [0, n + births))."""
         xp, n = self.xp, agents.n
+        if n == 0:
+            return StepEvents(xp.zeros(len(self.names), dtype=xp.int64), self.names, xp.zeros(1, dtype=xp.int64)), \
+                xp.zeros(0, dtype=bool)
+        agents.reserve(2 * n)  # room for every cell's daughter: the host need not know how many are born
         target = target_of(xp)
         seeds = (np.uint64(seed & 0xFFFFFFFF), np.uint64((seed >> 32) & 0xFFFFFFFF), np.uint64(step & 0xFFFFFFFF),
                  np.uint64(FRAMEWORK_PURPOSES["claim_priority"]))
@@ -136,32 +143,39 @@ class Resolution:
             b["claim_move"], b["claim_birth"], b["site_key"], scratch, b["follow_to"], b["follow_key"]), xp)
         launch_fixed("follow", target, n, (n, col["site"], occupancy, b["follow_to"], b["follow_key"], scratch,
                                            tallies), xp)
-        births = self._births(target, agents, occupancy, b, get["daughter_state"])
-        keep = self.buffer("keep", np.bool_, agents.n)
-        launch_fixed("leaving", target, agents.n, (
-            agents.n, n, col["cell_type"], col["state"], col["state_age_min"], col["cycle_clock_min"], col["site"],
-            occupancy, b["removed"], tables["leave_state"], tables["leave_after_min"], b["follow_to"], scratch,
-            keep, np.float64(dt_min), tallies), xp)
+        births, n_total = self._births(target, agents, occupancy, b, get["daughter_state"])
+        bound = min(2 * n, agents.capacity)  # births never outnumber the cells
+        keep = self.buffer("keep", np.bool_, bound)
+        launch_fixed("leaving", target, bound, (
+            bound, n, n_total, col["cell_type"], col["state"], col["state_age_min"], col["cycle_clock_min"],
+            col["site"], occupancy, b["removed"], tables["leave_state"], tables["leave_after_min"], b["follow_to"],
+            scratch, keep, np.float64(dt_min), tallies), xp)
         return StepEvents(tallies, self.names, births), keep
 
-    def _births(self, target, agents, occupancy, b, daughter_state) -> int:
-        """Daughters at slots n + rank (rank: mothers before it, in slot order): one read of their
-        number by the host, which sizes the agent arrays."""
+    def _births(self, target, agents, occupancy, b, daughter_state):
+        """Daughters at slots n + rank (rank: mothers before it, in slot order), ids next_id + rank.
+        Returns (births, cells after births), both on the device: the host reads them with the step's
+        statistics (model.collect)."""
         xp, n = self.xp, agents.n
-        if n == 0:
-            return 0
         counted = xp.cumsum(b["born"], dtype=xp.int64)
-        births = int(counted[n - 1])
-        if births:
-            rank = counted - b["born"]
-            agents.reserve(n + births)
-            col = agents.columns
-            arguments = (n, np.int64(agents.next_id), b["born"], rank, b["claim_birth"], daughter_state, occupancy,
-                         *(col[name] for name in self.spec.columns))
-            launch_step_kernel(self.births, target, n, arguments, xp)
-            agents.n += births
-            agents.next_id += births
-        return births
+        births = counted[n - 1:n]
+        rank = counted - b["born"]
+        col = agents.columns
+        arguments = (n, np.int64(agents.next_id), b["born"], rank, b["claim_birth"], daughter_state, occupancy,
+                     *(col[name] for name in self.spec.columns))
+        launch_step_kernel(self.births, target, n, arguments, xp)
+        return births, births + n
+
+    def compact(self, agents, lattice, keep, histogram):
+        """The cells that stay, in order, at slots [0, kept); returns kept on the device."""
+        xp, bound = self.xp, keep.shape[0]
+        counted = xp.cumsum(keep, dtype=xp.int64)
+        spare = agents.spare()
+        arguments = (bound, keep, counted - keep, lattice.occupancy, histogram, np.int64(self.spec.max_states),
+                     *(agents.columns[name] for name in self.spec.columns), *(spare[name] for name in self.spec.columns))
+        launch_step_kernel(self.compaction, target_of(xp), bound, arguments, xp)
+        agents.swap_in(spare)
+        return counted[bound - 1:bound]
 
 
 def _outputs(schedule_type) -> tuple:
@@ -171,11 +185,4 @@ def _outputs(schedule_type) -> tuple:
     return tuple(o.name for o in compiled.programs["decide"].outputs)
 
 
-def remove_cells(xp, lattice, agents, keep) -> None:
-    """Compact the agent arrays to the kept cells (order, and so ids, preserved); their sites
-    point to their new slots (the leaving cells' sites were freed by the `leaving` kernel)."""
-    agents.compact(keep)
-    lattice.occupancy[agents["site"]] = xp.arange(agents.n, dtype=lattice.occupancy.dtype)
-
-
-__all__ = ["Resolution", "StepEvents", "remove_cells", "EMPTY"]
+__all__ = ["Resolution", "StepEvents", "EMPTY"]

@@ -63,30 +63,24 @@ class Schedule:
         return [f"{name}.{rule.name}" for name, t in self.types.items() for rule in t.decide + t.secrete
                 if rule is not t.declared.finish and rule is not t.declared.begin]
 
-    def _with_cells(self, ctx: StepContext):
-        """Types that have cells now: a type's rules act on its own cells only."""
-        for name, t in self.types.items():
-            slots = ctx.slots_of(name)
-            if slots.shape[0] and t.compiled is not None:
-                yield t, slots
-
     def depleted(self, in_force) -> frozenset:
         """Type codes whose cells a depleting antibody in force clears (their rules do not run)."""
         return frozenset(self.spec.type_code[type_name] for name in in_force
                          for type_name, therapy in (self.spec.therapies[name],) if therapy.depletes)
 
     def secrete(self, ctx: StepContext) -> Decisions:
-        """What every type with cells secretes and takes up this step, per cell."""
+        """What every type's cells secrete and take up this step, per cell."""
         decisions = Decisions(ctx.xp, ctx.agents.n)
-        for t, slots in self._with_cells(ctx):
-            t.compiled.run(ctx, "secrete", slots, decisions)
+        for t in self.types.values():
+            if t.compiled is not None:
+                t.compiled.run(ctx, "secrete", decisions)
         return decisions
 
     def decide(self, ctx: StepContext) -> Decisions:
         """Each type's rules, in order, for its own cells (a depleted type's rules do not run)."""
         decisions = Decisions(ctx.xp, ctx.agents.n)
         depleted = self.depleted(ctx.in_force)
-        for t, slots in self._with_cells(ctx):
-            if t.compiled.code not in depleted:
-                t.compiled.run(ctx, "decide", slots, decisions)
+        for t in self.types.values():
+            if t.compiled is not None and t.compiled.code not in depleted:
+                t.compiled.run(ctx, "decide", decisions)
         return decisions

@@ -67,6 +67,17 @@ class Agents:
             self.columns[name] = grown
         self.capacity = new_capacity
 
+    def spare(self) -> dict:
+        """A second set of columns of the same capacity: what a compaction writes into (swap_in)."""
+        if getattr(self, "_spare", None) is None or next(iter(self._spare.values())).shape[0] != self.capacity:
+            self._spare = {name: self.xp.empty(self.capacity, dtype=c.dtype) for name, c in self.columns.items()}
+        return self._spare
+
+    def swap_in(self, columns: dict) -> None:
+        """Make `columns` (from spare()) the live columns; the old ones become the spare set.
+        The caller sets n (the number of cells they hold)."""
+        self._spare, self.columns = self.columns, columns
+
     def append(self, **values) -> slice:
         """Add cells (one array per column; 'id' is assigned). Returns their slots."""
         count = int(len(values["site"]))

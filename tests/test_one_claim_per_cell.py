@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import textwrap
 
-import numpy as np
 import pytest
 
 from abm import TissueModel
-from abm.resolution import one_claim_per_cell
-from abm.kernels.claims import new_scratch
 from run_helpers import ROOT
 
 CLUSTERING = str(ROOT / "configs" / "northwestern2025_clustering.yaml")  # blood: tumor cells walk
@@ -63,15 +60,13 @@ def test_a_plugin_rule_and_the_built_in_walk_moving_the_same_cells_keep_the_latt
     assert model.totals["moves"] > 0 and model.totals["births"] > 0
 
 
-def test_the_first_proposal_in_rule_order_is_the_cells_claim():
-    claimants = np.array([4, 7, 4, 2, 7, 4])  # cell 4 proposes three times, cell 7 twice
-    proposing = np.array([False, True, True, True, True, True])
-    kept = one_claim_per_cell(np, claimants, proposing, ["tumor", "tumor"], new_scratch(10))
-    # cell 4: its first row does not propose, so its second is its claim; cell 7: its first row
-    assert kept.tolist() == [False, True, True, True, False, False]
-
-
-def test_proposals_of_different_types_are_left_alone():
-    claimants = np.array([1, 2, 3])
-    proposing = np.array([True, False, True])
-    assert one_claim_per_cell(np, claimants, proposing, ["tumor", "nk"], new_scratch(4)) is proposing
+def test_the_first_proposal_in_rule_order_is_the_cells_claim(pushy_plugin):
+    """Composed for tumor cells: the plugin's move comes before the built-in walk, and a later
+    proposal only counts where no earlier rule proposed (a claim already made stands)."""
+    model = TissueModel(CLUSTERING, device="cpu", arm="wild_type", seed=2,
+                        overrides={**SMALL, "plugins": [pushy_plugin]})
+    source = model.schedule.types["tumor"].compiled.programs["decide"].source
+    assert "move_to = np.int64(-1)" in source
+    guards = [line.strip() for line in source.splitlines() if line.strip().startswith("if move_to < 0")]
+    assert len(guards) >= 2  # the plugin's move and the built-in walk, each only if no claim yet
+    assert source.index("_push(") < source.index("_suspension_walk(")

@@ -1,8 +1,9 @@
-"""Running a type's composed phases inside the step: what its cells decided, as the step's intents.
+"""Running a type's composed phases inside the step: what its cells decided (Decisions).
 
-A type whose rules are all per-cell rules (cell_rules.CellRule) is composed into one kernel per
-phase when the model is built; each step the kernel runs over the type's cells and its outputs
-become the same intents and secretions an array rule would propose, so resolution is shared.
+A type's per-cell rules (cell_rules.CellRule) are composed into one kernel per phase when the
+model is built; each step the kernel runs over the type's cells and writes, at their slots, what
+each decided: new column values, claims, tallies, secretions. Resolution reads them
+(abm/resolution.py).
 """
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ import dataclasses
 
 import numpy as np
 
-from ..kernels.claims import NO_CLAIM, claim_keys
-from ..kernels.neighbours import site_at_offset
 from .compose import compose
 from .params import params_tuple
 from .targets import compile_program
@@ -66,7 +65,7 @@ class CompiledType:
                                           if isinstance(getattr(params, f.name), np.ndarray)})
         return self._params[key][1]
 
-    def arguments(self, ctx, phase: str, slots, decisions=None) -> tuple:
+    def arguments(self, ctx, phase: str, decisions=None) -> tuple:
         """A phase kernel's arguments this step (its outputs last: the step's arrays over all cells,
         which this type's kernel writes at its own cells' slots)."""
         program = self.programs[phase]
@@ -74,23 +73,23 @@ class CompiledType:
         if decisions is None:
             decisions = Decisions(xp, ctx.agents.n)
         available = {**arrays(ctx), **self._tables(ctx)}
-        return (slots, np.uint64(ctx.seed & 0xFFFFFFFF), np.uint64((ctx.seed >> 32) & 0xFFFFFFFF),
+        return (ctx.agents.n, np.uint64(ctx.seed & 0xFFFFFFFF), np.uint64((ctx.seed >> 32) & 0xFFFFFFFF),
                 np.uint64(ctx.step & 0xFFFFFFFF), np.float64(ctx.dt_min), self._p(ctx, program),
                 *(self._other(ctx, name) for name in program.other_params),
                 *(available[name] for name in program.arrays),
                 *(decisions.buffer(o.name, o.dtype) for o in program.outputs))
 
-    def run(self, ctx, phase: str, slots, decisions) -> None:
+    def run(self, ctx, phase: str, decisions) -> None:
         """Run a phase's kernel over the type's cells; its outputs land in `decisions`."""
-        if phase not in self.programs:
+        if phase not in self.programs or ctx.agents.n == 0:
             return
         program = self.programs[phase]
-        arguments = self.arguments(ctx, phase, slots, decisions)
+        arguments = self.arguments(ctx, phase, decisions)
         target = target_of(ctx.xp)
-        launch(compile_program(program, target), target, arguments, int(slots.shape[0]), ctx.xp)
+        launch(compile_program(program, target), target, arguments, ctx.agents.n, ctx.xp)
         decisions.produced(self.code, program)
         if any(o.name == "move_turn" for o in program.outputs):
-            take_turns(ctx, slots, decisions.arrays)
+            take_turns(ctx, self.code, decisions.arrays, target)
 
 
 class Decisions:
@@ -149,24 +148,21 @@ def launch(function, target: str, arguments: tuple, n: int, xp) -> None:
     function(*(np.asarray(a) if isinstance(a, np.ndarray) else a for a in arguments))
 
 
-def take_turns(ctx, slots, out) -> None:
+def take_turns(ctx, code: int, out, target: str) -> None:
     """Moves that take turns (a cluster member walking, rules/cohesion.py): a move stands only if its
     key (priority word, id) is below that of every held neighbour that also takes such a move this
-    step, so two touching members never move together. Needs every cell's decision: a second pass."""
-    xp = ctx.xp
-    turn, holds = out["move_turn"][slots], out["move_holds"][slots]
-    key = claim_keys(out["move_turn_word"][slots], ctx.agents["id"][slots], xp=xp)
-    contender = xp.full(ctx.agents.n, NO_CLAIM, dtype=xp.uint64)
-    contender[slots] = xp.where(turn, key, NO_CLAIM)
-    n_offsets = ctx.lattice.offsets.shape[0]
-    shifts = xp.arange(n_offsets, dtype=xp.uint32)
-    marked = ((holds.astype(xp.uint32)[:, None] >> shifts[None, :]) & xp.uint32(1)).astype(bool)
-    sites = site_at_offset(xp.repeat(ctx.agents["site"][slots], n_offsets),
-                           xp.tile(xp.arange(n_offsets, dtype=xp.int32), slots.shape[0]),
-                           ctx.lattice.shape, ctx.lattice.offsets_device, xp=xp).reshape(-1, n_offsets)
-    neighbour = xp.maximum(ctx.lattice.occupancy[xp.where(marked, sites, 0)].astype(xp.int64), 0)
-    rival = xp.where(marked, contender[xp.where(marked, neighbour, 0)], NO_CLAIM).min(axis=1)
-    out["move_to"][slots] = xp.where(turn & ~(key < rival), xp.int64(-1), out["move_to"][slots])
+    step, so two touching members never move together. Needs every cell's decision: a second pass
+    (resolve_kernels.turn_contenders, take_turns)."""
+    from .step_kernels import launch_fixed
+
+    xp, n, lattice = ctx.xp, ctx.agents.n, ctx.lattice
+    offsets, shape = arrays(ctx)["offsets"], arrays(ctx)["lattice_shape"]
+    contender = xp.empty(n, dtype=xp.uint64)
+    launch_fixed("turn_contenders", target, n, (n, code, ctx.agents["cell_type"], ctx.agents["id"], out["move_turn"],
+                                                 out["move_turn_word"], contender), xp)
+    launch_fixed("take_turns", target, n, (n, code, ctx.agents["cell_type"], ctx.agents["site"], out["move_turn"],
+                                           out["move_holds"], contender, lattice.occupancy, offsets, shape,
+                                           lattice.offsets.shape[0], out["move_to"]), xp)
 
 
 def arrays(ctx) -> dict:

@@ -5,7 +5,9 @@
   2. evaluates the grammar's signals on a behaviour just before the rule that acts on it,
   3. calls the rules in order, wiring each one's outputs to later ones by name,
   4. writes what the cell decided (new column values, claims, tallies, secretions).
-The source is then compiled for a target (compile.py): numba on the CPU, numba-cuda on the
+The loop runs over all cells and skips those of other types: no per-type list of cells is needed,
+so the step never waits for the device to learn how many cells each type has. The source is then
+compiled for a target (targets.py): numba on the CPU, numba-cuda on the
 GPU, or run as plain Python (the uncompiled reference). Reading the generated source
 (`Program.source`) shows exactly what a step does for one cell.
 """
@@ -312,13 +314,14 @@ class Composer:
             self._define(name, self.outputs[name].start)
             self.w.add(f"out_{name}[i] = {name}")
         function_name = f"{phase}_{self.type_name}"
-        arrays = tuple(sorted(self.arrays))
         others = tuple(sorted(self.other_params))
-        signature = ", ".join(("slots", "seed_lo", "seed_hi", "step", "dt_min", "p") + tuple(f"p_{t}" for t in others)
+        arrays = tuple(sorted(self.arrays | {"col_cell_type"}))
+        signature = ", ".join(("n", "seed_lo", "seed_hi", "step", "dt_min", "p") + tuple(f"p_{t}" for t in others)
                               + arrays + tuple(f"out_{name}" for name in self.outputs))
         head = [f"def {function_name}({signature}):",
-                "    for k in LOOP(slots.shape[0]):",
-                "        i = slots[k]"]
+                "    for i in LOOP(n):",
+                f"        if col_cell_type[i] != {self.spec.type_code[self.type_name]}:  # {self.type_name} cells only",
+                "            continue"]
         source = "\n".join(head + self.w.lines) + "\n"
         return Program(self.type_name, phase, source, function_name, self.namespace, list(self.outputs.values()),
                        arrays, self.grammar, others)

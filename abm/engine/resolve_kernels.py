@@ -23,9 +23,10 @@ import numpy as np
 
 from numba.extending import register_jitable
 
-from .scalar import atomic_add, atomic_min, philox
+from .scalar import atomic_add, atomic_min, philox, site_at_offset
 
-SERIAL = range  # the loop over cells (targets.py: a grid-stride loop on the GPU)
+SERIAL = range  # a loop over cells that meet in a claim buffer (targets.py: a grid-stride loop on the GPU)
+LOOP = range  # a loop over independent cells
 NO_CLAIM = np.uint64(0xFFFFFFFFFFFFFFFF)
 ID_MASK = np.uint64((1 << 40) - 1)  # kernels/claims.py: ids below 2**40 beside a 24-bit priority
 EMPTY = -1
@@ -38,6 +39,33 @@ def claim_key(seed_lo, seed_hi, step, purpose, cell_id, word):
     """kernels/claims.claim_keys of one claimant: (priority word >> 8) << 40 | id."""
     words = philox(seed_lo, seed_hi, step, purpose, cell_id)
     return ((np.uint64(words[word]) >> np.uint64(8)) << np.uint64(40)) | (np.uint64(cell_id) & ID_MASK)
+
+
+def turn_contenders(n, code, cell_type, ids, move_turn, move_turn_word, contender):
+    """The key of each cell of type `code` whose move takes turns (its own priority word); NO_CLAIM else."""
+    for i in LOOP(n):
+        contender[i] = NO_CLAIM
+        if cell_type[i] == code and move_turn[i]:
+            contender[i] = ((np.uint64(move_turn_word[i]) >> np.uint64(8)) << np.uint64(40)) | (
+                np.uint64(ids[i]) & ID_MASK)
+
+
+def take_turns(n, code, cell_type, site, move_turn, move_holds, contender, occupancy, offsets, lattice_shape,
+               n_offsets, move_to):
+    """A move that takes turns stands only if its key is below that of every held neighbour
+    (offsets set in move_holds) that also takes such a move."""
+    for i in LOOP(n):
+        if cell_type[i] != code or not move_turn[i]:
+            continue
+        rival = NO_CLAIM
+        holds = np.uint32(move_holds[i])
+        for j in range(n_offsets):
+            if (holds >> np.uint32(j)) & np.uint32(1):
+                neighbour = max(occupancy[site_at_offset(site[i], j, lattice_shape[1], lattice_shape[2], offsets)], 0)
+                if contender[neighbour] < rival:
+                    rival = contender[neighbour]
+        if not contender[i] < rival:
+            move_to[i] = -1
 
 
 def claim_kills(n, seed_lo, seed_hi, step, purpose, cell_type, ids, kill_site, kills_of_type, scratch, kill_key,
@@ -162,13 +190,17 @@ def follow(n, site, occupancy, follow_to, follow_key, scratch, tallies):
             atomic_add(tallies, MOVES, 1)
 
 
-def leaving(n, n_before, cell_type, state, state_age, cycle_clock, site, occupancy, removed, leave_state,
-            leave_after_min, follow_to, scratch, keep, dt_min, tallies):
+def leaving(bound, n_before, n_total, cell_type, state, state_age, cycle_clock, site, occupancy, removed,
+            leave_state, leave_after_min, follow_to, scratch, keep, dt_min, tallies):
     """Cells leave (removed by their rules, or dying for their type's duration): their sites are
-    freed; the others' clocks run on. Restores the follow contest's buffer."""
-    for i in SERIAL(n):
+    freed; the others' clocks run on. Slots [n_total[0], bound) hold no cell (n_total: cells after
+    births, on the device). Restores the follow contest's buffer."""
+    for i in SERIAL(bound):
         if i < n_before and follow_to[i] >= 0:
             scratch[follow_to[i]] = NO_CLAIM
+        if i >= n_total[0]:
+            keep[i] = False
+            continue
         t = cell_type[i]
         gone = i < n_before and removed[i]
         if leave_state[t] >= 0 and state[i] == leave_state[t] and state_age[i] >= leave_after_min[t]:

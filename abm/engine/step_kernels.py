@@ -16,7 +16,7 @@ from . import resolve_kernels
 from .compose import Program
 from .targets import compile_program, for_target
 
-FIXED = ("claim_kills", "kill", "dying_and_claims", "move", "claim_follows", "follow", "leaving")
+FIXED = ("turn_contenders", "take_turns", "claim_kills", "kill", "dying_and_claims", "move", "claim_follows", "follow", "leaving")
 
 
 @lru_cache(maxsize=None)
@@ -88,6 +88,18 @@ def births_program(spec) -> Program:
     signature = ["n", "next_id", "born", "rank", "claim_birth", "daughter_state", "occupancy"] + [
         f"col_{name}" for name in spec.columns]
     return _program("births", lines, signature)
+
+
+def compact_program(spec) -> Program:
+    """The cells that stay, moved to slots [0, kept) in order (new_slot: kept cells before them),
+    into the spare columns; their sites point to their new slots; cells per (type, state) counted."""
+    lines = ["    for i in SERIAL(bound):", "        if keep[i]:", "            d = new_slot[i]"]
+    lines += [f"            to_{name}[d] = col_{name}[i]" for name in spec.columns]
+    lines += ["            occupancy[col_site[i]] = d",
+              "            atomic_add(histogram, np.int64(col_cell_type[i]) * max_states + np.int64(col_state[i]), 1)"]
+    signature = ["bound", "keep", "new_slot", "occupancy", "histogram", "max_states"] + [
+        f"col_{name}" for name in spec.columns] + [f"to_{name}" for name in spec.columns]
+    return _program("compact", lines, signature)
 
 
 def secretion_program(secretions_by_type: dict) -> Program | None:

@@ -33,10 +33,11 @@ class StepContext:
     neighbour_masks: object  # (n, n_categories + 1) uint32, bit j: offsets[j] holds that category
     in_force: dict  # interventions active this step
     params: dict  # cell type -> its prepared parameters
-    slots_by_type: dict  # type code -> slots of the cells of that type, ascending (see slots_by_type)
 
     def slots_of(self, cell_type: str):
-        return self.slots_by_type[self.spec.type_code[cell_type]]
+        """Slots of the cells of a type, ascending (for tools and tests: the step itself never
+        needs them, each type's kernel runs over all cells and skips the others)."""
+        return self.xp.nonzero(self.agents["cell_type"] == self.spec.type_code[cell_type])[0]
 
     def state(self, cell_type: str, state: str) -> int:
         """Code of a state of a type."""
