@@ -11,6 +11,8 @@ reader never needs the spec to decode a run.
 """
 from __future__ import annotations
 
+import inspect
+
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -56,13 +58,19 @@ class Column:
 @dataclass(frozen=True)
 class Category:
     """What neighbours see of a cell: a type's cells are sorted into its categories in order (a
-    later category wins). `where(xp, cells)` is a mask over the live cells; None: all of the type.
-    Together a type's categories must cover all its cells (start with one whose `where` is None);
-    a type that declares none gets one named after it."""
+    later category wins). `where` is a per-cell predicate whose parameter names are columns
+    (`def exposed(state): return state == EXPOSED`, compiled with the rules: declare it with
+    `cell_function`); None: all of the type. A type's categories should cover all its cells (start
+    with one whose `where` is None); a type that declares none gets one named after it."""
 
     name: str
     where: Callable | None = None
     description: str = ""
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The columns `where` reads (its parameter names)."""
+        return () if self.where is None else tuple(inspect.signature(self.where).parameters)
 
 
 @dataclass(frozen=True)
@@ -239,6 +247,12 @@ class ModelSpec:
         if len(self.category) != len(self.categories):
             raise ConfigError("two cell types declare the same neighbour category")
         self.columns = self._merge_columns()
+        for type_name, c in self.categories:
+            unknown = [name for name in c.inputs if name not in self.columns]
+            if unknown:
+                raise ConfigError(f"category {c.name} of {type_name}: `where` reads {unknown[0]!r}, not a column (a "
+                                  f"category's predicate is a per-cell function of the cell's columns, e.g. "
+                                  f"`def exposed(state)`; docs/extending.md)")
         self.purposes = self._purposes()
         self.events = FRAMEWORK_EVENTS + tuple(e for t in self.types.values() for e in t.events) + KILL_EVENTS
         self.therapies = {}

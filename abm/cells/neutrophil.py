@@ -68,7 +68,7 @@ NEUTROPHIL = CellType(
     config=NeutrophilConfig,
     prepare=prepare,
     categories=(Category("neutrophil_free", None, "a neutrophil not bound to a tumor cell"),
-                Category("neutrophil_bound", lambda xp, cells: cells["state"] == S["bound"],
+                Category("neutrophil_bound", escort.bound_to_tumor,
                          "a neutrophil bound to a tumor cell")),
     purposes=dict(escort.PURPOSES),
     rules=escort.escort_rules("neutrophil", "neutrophils", NeutrophilConfig) + [cytokine_secretion],

@@ -340,6 +340,12 @@ def _fields(config, *names) -> bool:
     return all(name in config.fields for name in names)
 
 
+@cell_function
+def exposed(state):
+    """Neighbours see an NK cell whose inhibitory receptors passed the exposure threshold."""
+    return state == EXPOSED
+
+
 NK = CellType(
     name="nk",
     describe="natural killer cells",
@@ -347,7 +353,7 @@ NK = CellType(
     config=NKConfig,
     prepare=prepare,
     categories=(Category("nk", None, "any NK cell"),
-                Category("nk_exposed", lambda xp, cells: cells["state"] == S["exposed"],
+                Category("nk_exposed", exposed,
                          "inhibitory receptors past the exposure threshold")),
     columns=(Column("inhibitory_receptors", np.float32, 0, "inherit", "TIGIT/KLRG1 level (education by tumor contact)"),
              Column("kills", np.int32, 0, 0, "cells killed so far")),

@@ -44,7 +44,7 @@ TCELL = CellType(
     config=TCellConfig,
     prepare=prepare,
     categories=(Category("tcell_free", None, "a T cell not bound to a tumor cell"),
-                Category("tcell_bound", lambda xp, cells: cells["state"] == S["bound"],
+                Category("tcell_bound", escort.bound_to_tumor,
                          "a T cell bound to a tumor cell")),
     purposes=dict(escort.PURPOSES),
     rules=escort.escort_rules("tcell", "T cells", TCellConfig),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.cell_rules import cell_rule, current_value
+from ..engine.cell_rules import cell_function, cell_rule, current_value
 from ..engine.scalar import TWO_TO_32, as_threshold, happens, happens_with, hill, pick_from_mask, site_at_offset
 from ..interventions import Blockade, CytokineSource, Switch, efficiency
 from ..kernels.philox import probability_threshold, rate_threshold
@@ -287,9 +287,21 @@ def initial_columns(xp, c: TumorConfig, count: int) -> dict:
     }
 
 
-def _viable_epithelial(xp, cells):
-    state = cells["state"]
-    return (state == S["proliferating"]) | (state == S["dormant"])
+@cell_function
+def viable_epithelial(state, mesenchymal):
+    """A tumor cell's neighbours see it epithelial: viable (proliferating or dormant), no EMT."""
+    return (state == PROLIFERATING or state == DORMANT) and mesenchymal == 0
+
+
+@cell_function
+def viable_mesenchymal(state, mesenchymal):
+    """...or mesenchymal: an invasive leader, or viable after EMT."""
+    return state == INVASIVE or ((state == PROLIFERATING or state == DORMANT) and mesenchymal > 0)
+
+
+@cell_function
+def caspase_positive(state):
+    return state == APOPTOTIC
 
 
 def _has_fields(config, *names) -> bool:
@@ -303,11 +315,9 @@ TUMOR = CellType(
     config=TumorConfig,
     prepare=prepare,
     categories=(
-        Category("tumor_epithelial", lambda xp, cells: _viable_epithelial(xp, cells) & (cells["mesenchymal"] == 0),
-                 "viable, with epithelial character (proliferating or dormant)"),
-        Category("tumor_mesenchymal", lambda xp, cells: (cells["state"] == S["invasive"]) | (
-            (cells["mesenchymal"] > 0) & _viable_epithelial(xp, cells)), "viable without it (leader, or after EMT)"),
-        Category("tumor_apoptotic", lambda xp, cells: cells["state"] == S["apoptotic"], "caspase+"),
+        Category("tumor_epithelial", viable_epithelial, "viable, with epithelial character (proliferating or dormant)"),
+        Category("tumor_mesenchymal", viable_mesenchymal, "viable without it (leader, or after EMT)"),
+        Category("tumor_apoptotic", caspase_positive, "caspase+"),
     ),
     columns=(
         Column("heading", np.int8, -1, -1, "invasive leaders: offset index of the current direction, -1 none"),

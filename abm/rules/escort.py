@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.cell_rules import cell_rule
+from ..engine.cell_rules import cell_function, cell_rule
 from ..engine.scalar import happens, pick_from_mask, site_at_offset
 from ..kernels.philox import probability_threshold, rate_threshold
 from ..spec import Behaviour
@@ -18,6 +18,12 @@ from .bonds import slot_of, touching
 from .walk import walk_step
 
 FREE, BOUND = 0, 1  # the states of every escort type, in this order
+
+
+@cell_function
+def bound_to_tumor(state):
+    """Neighbours see an escort bound to a tumor cell apart from a free one."""
+    return state == BOUND
 WORKING = {"dies": False, "holds": False, "binds": False, "partner_slot": 0}
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import Field
 
 from abm.configtypes import HillExponent, NonNegative, Positive, Probability, Strict
-from abm.engine import cell_rule, happens, happens_with, hill, pick_from_mask, site_at_offset
+from abm.engine import cell_function, cell_rule, happens, happens_with, hill, pick_from_mask, site_at_offset
 from abm.interventions import Switch
 from abm.kernels.philox import probability_threshold, rate_threshold
 from abm.rules.walk import walk_step
@@ -135,6 +135,12 @@ def tnf_apoptosis(viable, conc_tnf, draws_macrophage_tnf_apoptosis, p_macrophage
     return viable and happens_with(draws_macrophage_tnf_apoptosis[0], chance)
 
 
+@cell_function
+def in_m1(state):
+    """Neighbours see an M1 macrophage apart from an M2 one."""
+    return state == M1
+
+
 MACROPHAGE = CellType(
     name="macrophage",
     describe="macrophages (example plugin abm-macrophage): M2/M1 polarisation, TNF-alpha, contact killing",
@@ -142,7 +148,7 @@ MACROPHAGE = CellType(
     config=MacrophageConfig,
     prepare=prepare,
     categories=(Category("macrophage_m2", None, "a macrophage in the M2 state"),
-                Category("macrophage_m1", lambda xp, cells: cells["state"] == S["m1"], "a macrophage in M1")),
+                Category("macrophage_m1", in_m1, "a macrophage in M1")),
     purposes={"polarisation": None, "kill": None, "move": None, "tnf_apoptosis": None},  # keys from the names
     rules=[ifng_polarisation, polarisation, contact_kill, walk, tnf_secretion],
     fields=(FieldUse("tnf", "TNF-alpha, secreted by M1 macrophages; drives tumor apoptosis"),),
