@@ -15,7 +15,6 @@ from . import placement
 from .backend import select_backend
 from .config import Config, load_config
 from .errors import ConfigError
-from .fastpath import FusedEvents, why_not_fused
 from .interventions import active
 from .kernels.claims import new_scratch
 from .kernels.counts import count_codes
@@ -63,7 +62,6 @@ class TissueModel(mesa.Model):
         lattice_config = self.config.lattice
         self.lattice = Lattice(lattice_config.shape, lattice_config.dx_um, lattice_config.neighbourhood, xp)
         self._cells = Agents(xp, capacity=1024, max_capacity=self.lattice.n_sites, columns=self.spec.columns)
-        self.fused_step = None
         self.fields = {name: xp.full(self.lattice.shape, fc.initial_value, dtype=xp.float32)
                        for name, fc in self.config.fields.items()}
         self.diffusion = {
@@ -75,7 +73,6 @@ class TissueModel(mesa.Model):
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._place_cells()
-        self.fused_step = self._fused_step()  # None unless only the minimal rule set runs (abm/fastpath.py)
 
         self.totals = {event: 0 for event in self.spec.events}
         self.last_events = {key: 0 for key in self.totals}
@@ -88,16 +85,13 @@ class TissueModel(mesa.Model):
 
     @property
     def cells(self) -> Agents:
-        """The live cells, slots [0, n) in id order. (The fused step leaves dead cells as holes
-        for a few steps and compacts them lazily: here, before anyone else looks.)"""
-        if self.fused_step is not None:
-            self.fused_step.settle(self)
+        """The live cells, slots [0, n) in id order."""
         return self._cells
 
     @property
     def n_cells(self) -> int:
-        """Number of live cells, without compacting."""
-        return self._cells.n - (self.fused_step.holes if self.fused_step is not None else 0)
+        """Number of live cells."""
+        return self._cells.n
 
     @classmethod
     def from_config(cls, path_or_dict, device: str | None = None, **kwargs) -> "TissueModel":
@@ -107,9 +101,6 @@ class TissueModel(mesa.Model):
 
     def step(self) -> None:
         """One time step of dt_min minutes (Mesa increments self.steps before calling this)."""
-        if self.fused_step is not None:  # the minimal rule set: these phases fused (abm/fused.py)
-            self.collect(self.fused_step(self))
-            return
         self.intervene()
         by_type = self.sort_by_type()  # valid until resolve: cells keep their types and slots till then
         self.secrete_and_uptake(by_type)
@@ -212,18 +203,15 @@ class TissueModel(mesa.Model):
     def collect(self, events) -> None:
         xp = self.xp
         names = list(self.spec.events)
-        if isinstance(events, FusedEvents):  # tallies already host integers: no round trip to the device
-            self.last_events = {name: int(events.tallies.get(name, 0)) for name in names}
-            histogram = events.histogram
-        else:  # the device tallies and the cell counts in one copy to the host; host tallies stay there
-            on_host = {name: int(value) for name, value in events.tallies.items() if isinstance(value, int | np.integer)}
-            on_device = [name for name in names if name in events.tallies and name not in on_host]
-            tallies = [xp.stack([events.tallies[name].astype(xp.int64) for name in on_device])] if on_device else []
-            values = self.backend.to_host(xp.concatenate([*tallies, self._histogram()]))
-            read = dict(zip(on_device, (int(v) for v in values[: len(on_device)])))
-            self.last_events = {name: on_host.get(name, read.get(name, 0)) for name in names}
-            histogram = values[len(on_device):]
-        undeclared = set(events.tallies) - set(names) if not isinstance(events, FusedEvents) else ()
+        # The device tallies and the cell counts in one copy to the host; host tallies stay there.
+        on_host = {name: int(value) for name, value in events.tallies.items() if isinstance(value, int | np.integer)}
+        on_device = [name for name in names if name in events.tallies and name not in on_host]
+        tallies = [xp.stack([events.tallies[name].astype(xp.int64) for name in on_device])] if on_device else []
+        values = self.backend.to_host(xp.concatenate([*tallies, self._histogram()]))
+        read = dict(zip(on_device, (int(v) for v in values[: len(on_device)])))
+        self.last_events = {name: on_host.get(name, read.get(name, 0)) for name in names}
+        histogram = values[len(on_device):]
+        undeclared = set(events.tallies) - set(names)
         if undeclared:  # a tally no cell type declared (CellType.events) would vanish from the outputs
             raise ConfigError(f"{self.config_source}: rules tally {sorted(undeclared)}, which no cell type "
                               f"declares in its events")
@@ -291,20 +279,6 @@ class TissueModel(mesa.Model):
             slots = self.cells.append(site=xp.asarray(sites, dtype=xp.int64), **columns)
             self.cells.columns["clone"][slots] = self.cells.columns["id"][slots]  # each placed cell founds a clone
             self.lattice.occupancy[xp.asarray(sites)] = xp.arange(slots.start, slots.stop, dtype=xp.int32)
-
-    def _fused_step(self):
-        """The fused step (abm/fused.py, on a GPU abm/fused_gpu.py) if this config is within its
-        allow-list, else None with the reason in `fused_reason`."""
-        self.fused_reason = why_not_fused(self.config, self.backend.name)
-        if self.fused_reason is not None:
-            return None
-        if self.backend.name == "gpu":
-            from .fused_gpu import FusedMinimalStepGPU  # imports the CuPy launchers: on the GPU only
-
-            return FusedMinimalStepGPU(self)
-        from .fused import FusedMinimalStep
-
-        return FusedMinimalStep(self)
 
     def _initial_columns(self, cell_type: str, count: int) -> dict:
         """Columns of newly placed cells: their type, first state and the type's own traits."""
