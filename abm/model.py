@@ -15,7 +15,6 @@ from . import placement
 from .backend import select_backend
 from .config import Config, load_config
 from .errors import ConfigError
-from .fastpath import FusedEvents, why_not_fused
 from .interventions import active
 from .kernels.claims import new_scratch
 from .kernels.counts import count_codes
@@ -65,7 +64,6 @@ class TissueModel(mesa.Model):
         lattice_config = self.config.lattice
         self.lattice = Lattice(lattice_config.shape, lattice_config.dx_um, lattice_config.neighbourhood, xp)
         self._cells = Agents(xp, capacity=1024, max_capacity=self.lattice.n_sites, columns=self.spec.columns)
-        self.fused_step = None
         self.fields = {name: xp.full(self.lattice.shape, fc.initial_value, dtype=xp.float32)
                        for name, fc in self.config.fields.items()}
         self.diffusion = {
@@ -78,7 +76,6 @@ class TissueModel(mesa.Model):
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._place_cells()
-        self.fused_step = self._fused_step()  # None unless only the minimal rule set runs (abm/fastpath.py)
 
         self.totals = {event: 0 for event in self.spec.events}
         self.last_events = {key: 0 for key in self.totals}
@@ -91,16 +88,13 @@ class TissueModel(mesa.Model):
 
     @property
     def cells(self) -> Agents:
-        """The live cells, slots [0, n) in id order. (The fused step leaves dead cells as holes
-        for a few steps and compacts them lazily: here, before anyone else looks.)"""
-        if self.fused_step is not None:
-            self.fused_step.settle(self)
+        """The live cells, slots [0, n) in id order."""
         return self._cells
 
     @property
     def n_cells(self) -> int:
-        """Number of live cells, without compacting."""
-        return self._cells.n - (self.fused_step.holes if self.fused_step is not None else 0)
+        """Number of live cells."""
+        return self._cells.n
 
     @classmethod
     def from_config(cls, path_or_dict, device: str | None = None, **kwargs) -> "TissueModel":
@@ -110,9 +104,6 @@ class TissueModel(mesa.Model):
 
     def step(self) -> None:
         """One time step of dt_min minutes (Mesa increments self.steps before calling this)."""
-        if self.fused_step is not None:  # the minimal rule set: these phases fused (abm/fused.py)
-            self.collect(self.fused_step(self))
-            return
         self.intervene()
         self.secrete_and_uptake()
         self.diffuse()
@@ -201,18 +192,14 @@ class TissueModel(mesa.Model):
     def collect(self, events) -> None:
         xp = self.xp
         names = list(self.spec.events)
-        if isinstance(events, FusedEvents):  # tallies already host integers: no round trip to the device
-            self.last_events = {name: int(events.tallies.get(name, 0)) for name in names}
-            histogram = events.histogram
-        else:  # the tallies, the births, the cell counts and the number of cells: one copy to the host
-            values = self.backend.to_host(xp.concatenate([events.tallies, events.births, events.n_cells,
-                                                          events.histogram]))
-            k = len(events.names)
-            read = dict(zip(events.names, (int(v) for v in values[:k])))
-            read["births"] = births = int(values[k])
-            self._cells.n, self._cells.next_id = int(values[k + 1]), self._cells.next_id + births
-            self.last_events = {name: read.get(name, 0) for name in names}
-            histogram = values[k + 2:]
+        # The tallies, the births, the cell counts and the number of cells: one copy to the host.
+        values = self.backend.to_host(xp.concatenate([events.tallies, events.births, events.n_cells, events.histogram]))
+        k = len(events.names)
+        read = dict(zip(events.names, (int(v) for v in values[:k])))
+        read["births"] = births = int(values[k])
+        self._cells.n, self._cells.next_id = int(values[k + 1]), self._cells.next_id + births
+        self.last_events = {name: read.get(name, 0) for name in names}
+        histogram = values[k + 2:]
         for key, value in self.last_events.items():
             self.totals[key] += value
         self.counts = self._count_cells(histogram)
@@ -277,20 +264,6 @@ class TissueModel(mesa.Model):
             slots = self.cells.append(site=xp.asarray(sites, dtype=xp.int64), **columns)
             self.cells.columns["clone"][slots] = self.cells.columns["id"][slots]  # each placed cell founds a clone
             self.lattice.occupancy[xp.asarray(sites)] = xp.arange(slots.start, slots.stop, dtype=xp.int32)
-
-    def _fused_step(self):
-        """The fused step (abm/fused.py, on a GPU abm/fused_gpu.py) if this config is within its
-        allow-list, else None with the reason in `fused_reason`."""
-        self.fused_reason = why_not_fused(self.config, self.backend.name)
-        if self.fused_reason is not None:
-            return None
-        if self.backend.name == "gpu":
-            from .fused_gpu import FusedMinimalStepGPU  # imports the CuPy launchers: on the GPU only
-
-            return FusedMinimalStepGPU(self)
-        from .fused import FusedMinimalStep
-
-        return FusedMinimalStep(self)
 
     def _initial_columns(self, cell_type: str, count: int) -> dict:
         """Columns of newly placed cells: their type, first state and the type's own traits."""

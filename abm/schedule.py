@@ -59,7 +59,7 @@ class Schedule:
             self.types[name] = schedule
 
     def rule_names(self) -> list[str]:
-        """Full names of the rules that run (for `abm rules`)."""
+        """Full names of the rules that run (for `abm rules`, sensitivity factors)."""
         return [f"{name}.{rule.name}" for name, t in self.types.items() for rule in t.decide + t.secrete
                 if rule is not t.declared.finish and rule is not t.declared.begin]
 

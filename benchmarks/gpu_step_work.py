@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,14 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-SCENARIOS = [  # (label, config, arm, overrides, fused allowed)
-    ("minimal rules, fused step", "configs/minimal_rules.yaml", None, {"lattice.shape": [60, 60]}, True),
-    ("minimal rules, general step", "configs/minimal_rules.yaml", None, {"lattice.shape": [60, 60]}, False),
-    ("chan2020 organoid", "configs/chan2020_organoid.yaml", "healthy_nk", {}, True),
+SCENARIOS = [  # (label, config, arm, overrides)
+    ("minimal rules", "configs/minimal_rules.yaml", None, {"lattice.shape": [60, 60]}),
+    ("chan2020 organoid", "configs/chan2020_organoid.yaml", "healthy_nk", {}),
     ("correia2021 liver", "configs/correia2021_liver.yaml", "stellate_activation",
-     {"lattice.shape": [40, 40], "interventions.stellate_activation.start_h": 0.0}, True),
+     {"lattice.shape": [40, 40], "interventions.stellate_activation.start_h": 0.0}),
     ("correia2021 liver 3D", "configs/correia2021_liver.yaml", "stellate_activation",
-     {"lattice.shape": [24, 24, 24], "interventions.stellate_activation.start_h": 0.0}, True),
+     {"lattice.shape": [24, 24, 24], "interventions.stellate_activation.start_h": 0.0}),
 ]
 STEPS = 6
 
@@ -44,10 +42,9 @@ def _install_counting_gpu():
     from abm import backend, model
     from host_syncs import COUNTING_CUPY, counting_launchers
 
-    for name in ("_cuda", "fused_minimal_cuda"):
-        launchers = counting_launchers(name)
-        sys.modules[f"abm.kernels.{name}"] = launchers
-        setattr(abm.kernels, name, launchers)
+    launchers = counting_launchers("_cuda")
+    sys.modules["abm.kernels._cuda"] = launchers
+    abm.kernels._cuda = launchers
     fake = backend.Backend("gpu", COUNTING_CUPY, "gpu code path on the host, counting")
     real = model.select_backend
     model.select_backend = lambda device: fake if device == "gpu" else real(device)
@@ -77,21 +74,18 @@ def measure() -> list[dict]:
 
     _install_counting_gpu()
     rows = []
-    for label, config, arm, overrides, fused in SCENARIOS:
-        os.environ["ABM_FUSED"] = "1" if fused else "0"
+    for label, config, arm, overrides in SCENARIOS:
         model = TissueModel(str(ROOT / config), device="gpu", arm=arm, seed=3, overrides=overrides)
         per_step = syncs_per_step(model, STEPS)[1:]  # the first step builds caches
         last = per_step[-1]
         rows.append({
             "scenario": label, "config": config, "arm": arm, "overrides": overrides,
-            "step_path": "fused" if model.fused_step is not None else "general",
             "agents": int(model.n_cells),
             "host_syncs_per_step": max(sum(v for k, v in s.items() if k != "operations") for s in per_step),
             "host_syncs_by_kind": {k: v for k, v in last.items() if k != "operations"},
             "array_operations_per_step": max(s["operations"] for s in per_step),
             **_where(model),
         })
-    os.environ.pop("ABM_FUSED", None)
     return rows
 
 
@@ -106,7 +100,7 @@ def main(argv=None) -> int:
               "git_commit": commit or None, "steps_counted": STEPS - 1, "scenarios": rows}
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     for row in rows:
-        print(f"{row['scenario']:30s} {row['step_path']:8s} agents {row['agents']:6d}  host syncs/step "
+        print(f"{row['scenario']:30s} agents {row['agents']:6d}  host syncs/step "
               f"{row['host_syncs_per_step']:3d}  array operations/step {row['array_operations_per_step']:5d}")
     print(f"wrote {args.out}")
     return 0

@@ -17,4 +17,4 @@ model = TissueModel(config, device="cpu", overrides=overrides)
 model.run(warmup)
 gc.freeze()
 t = time.perf_counter(); model.run(steps); dt = time.perf_counter() - t
-print(f"{1000 * dt / steps:.3f} ms/step fused={model.fused_step is not None} cells={model.n_cells}")
+print(f"{1000 * dt / steps:.3f} ms/step cells={model.n_cells}")

@@ -22,8 +22,7 @@ import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 CUDA_SOURCES = [os.path.join(_HERE, name)
-                for name in ("philox.cu", "neighbours.cu", "claims.cu", "diffusion.cu", "counts.cu",
-                             "fused_minimal.cu", "fused_minimal_resolve.cu")]  # launchers: fused_minimal_cuda.py
+                for name in ("philox.cu", "neighbours.cu", "claims.cu", "diffusion.cu", "counts.cu")]
 NVCC_OPTIONS = ("--fmad=false",)
 _RAWMODULE_OPTIONS = NVCC_OPTIONS + ("-std=c++17",)
 BLOCK = 256

@@ -26,6 +26,8 @@ GPU_STEP_WORK = "benchmarks/results/2026-12-07-gpu-path-step-work-per-cell-rules
 BEGIN = "<!-- BEGIN PERFORMANCE TABLE (scripts/performance_table.py) -->"
 END = "<!-- END PERFORMANCE TABLE -->"
 BIOFVM_100 = 4.0e7  # BioFVM (PhysiCell 1.14.2), 100^3 x 2 substrates, 2 OpenMP threads: issue 6's reference
+# Results written while the minimal rules had a fused step record step_path ("fused" or "general");
+# later ones have none: every run takes the general step.
 
 
 def _shape(shape) -> str:
@@ -43,12 +45,12 @@ def _rows(results: dict, source: str) -> list[str]:
     rows = [f"| **{device}** ([{Path(source).name}]({source})) | | | | |"]
     for row in results.get("minimal", {}).get("rows", []):
         mesa = row.get("mesa") or {}
-        rows.append(f"| minimal rules, {_shape(row['shape'])}, {row['agents']:,} cells ({row['step_path']} step) "
+        rows.append(f"| minimal rules, {_shape(row['shape'])}, {row['agents']:,} cells ({row.get('step_path', 'general')} step) "
                     f"| {row['agent_steps_per_s']:.2e} agent-steps/s{_best(row)} "
                     f"| Mesa {mesa.get('agent_steps_per_s', float('nan')):.2e} "
                     f"| {row['ratio_ours_over_mesa']:.0f}x | {row['steps_per_s']:.3g} steps/s |"
                     if mesa else
-                    f"| minimal rules, {_shape(row['shape'])}, {row['agents']:,} cells ({row['step_path']} step) "
+                    f"| minimal rules, {_shape(row['shape'])}, {row['agents']:,} cells ({row.get('step_path', 'general')} step) "
                     f"| {row['agent_steps_per_s']:.2e} agent-steps/s | - | - | {row['steps_per_s']:.3g} steps/s |")
     for row in results.get("diffusion", {}).get("rows", []):
         versus = f"BioFVM {BIOFVM_100:.1e} (100^3) | {row['voxel_updates_per_s'] / BIOFVM_100:.1f}x" \
@@ -80,7 +82,7 @@ def _gpu_step_work() -> list[str]:
              "|---|---|---|---|"]
     for row in work["scenarios"]:
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(row["host_syncs_by_kind"].items()))
-        lines.append(f"| {row['scenario']} | {row['step_path']} | {row['host_syncs_per_step']} ({kinds}) "
+        lines.append(f"| {row['scenario']} | {row.get('step_path', 'general')} | {row['host_syncs_per_step']} ({kinds}) "
                      f"| {row['array_operations_per_step']} |")
     return lines
 

@@ -1,5 +1,5 @@
 """The open framework: a spec assembled per config, plugins from the user's own module, every
-rule named, listed and switchable, and the fused step standing aside for what it does not cover."""
+rule named, listed and switchable."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,6 @@ import yaml
 from abm import TissueModel
 from abm.config import load_config
 from abm.errors import ConfigError
-from abm.fastpath import why_not_fused
 from abm.plugins import build_spec, builtin_spec
 from abm.spec import CellType, Column, hashed_purpose
 from run_helpers import ROOT
@@ -48,18 +47,12 @@ def extra_rule_plugin(tmp_path, monkeypatch):
     return "tumor_extra_rule"
 
 
-def test_a_plugin_rule_on_tumor_cells_makes_the_fused_step_stand_aside(extra_rule_plugin, monkeypatch):
-    monkeypatch.setenv("ABM_FUSED", "1")
-    plain, _ = load_config(MINIMAL)
-    assert why_not_fused(plain, "cpu") is None and why_not_fused(plain, "gpu") is None
+def test_a_plugin_rule_on_tumor_cells_runs_with_the_minimal_rules(extra_rule_plugin):
     extended, _ = load_config(MINIMAL, {"plugins": [extra_rule_plugin], "lattice.shape": [40, 40],
                                         "time.duration_h": 3.0})
-    reason = why_not_fused(extended, "cpu")
-    assert reason == "rules beyond the fused step's: tumor.nk_contact_arrest"
     model = TissueModel(extended, device="cpu")
-    assert model.fused_step is None and model.fused_reason == reason
     model.run()
-    assert model.count("tumor", "dormant") > 0  # the general step ran the plugin's rule
+    assert model.count("tumor", "dormant") > 0  # the step ran the plugin's rule
 
 
 def test_the_built_in_spec_is_not_changed_by_a_plugin(extra_rule_plugin):

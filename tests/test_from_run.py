@@ -12,7 +12,6 @@ import pytest
 from abm import TissueModel
 from abm.config import load_config
 from abm.errors import ConfigError
-from abm.fastpath import why_not_fused
 from abm.io.reader import Run
 from abm.plugins import builtin_spec
 from abm.runner import run_to_file
@@ -146,8 +145,3 @@ def test_other_arms_of_a_file_are_not_required_to_have_their_sources(tmp_path):
     load_config(config)  # the base runs; the arm's source is made later
     with pytest.raises(ConfigError, match="not found"):
         load_config(config, arm="carried")
-
-
-def test_the_fused_step_stands_aside_for_a_carried_division_boost(source):
-    config, _ = load_config(_target(source, cell_type="tumor", columns=["division_boost"]))
-    assert "division_boost" in why_not_fused(config, "cpu")

@@ -1,5 +1,5 @@
 """GPU only: every CuPy launcher in kernels/_cuda.py equals its NumPy twin on the same inputs, and
-GPU model runs (general step; fused step of the minimal rules) equal CPU runs.
+GPU model runs (the general step, the minimal rules included) equal CPU runs.
 
 Integers must be bit-identical; fields too (same float64 operations in the same order, CUDA built
 with --fmad=false), and a mismatch reports the largest relative difference. Skipped without CuPy
@@ -143,7 +143,7 @@ def test_apply_sources_and_uptake(cuda):
         assert_fields_equal(mine, want, f"seed {seed}")
 
 
-# Whole-model equivalence on a real GPU: the general step, and the fused step of the minimal rules.
+# Whole-model equivalence on a real GPU: the general step, for the scenarios and the minimal rules.
 
 
 @pytest.mark.parametrize("config, arm, overrides, steps", [
@@ -174,18 +174,15 @@ def test_gpu_model_run_equals_cpu_run(config, arm, overrides, steps):
      "placement": [{"pattern": "scatter", "cell_type": "tumor", "count": 6000},
                    {"pattern": "scatter", "cell_type": "nk", "count": 600}]},
 ], ids=["2D moore", "3D von neumann"])
-def test_gpu_fused_minimal_step_equals_cpu_run(overrides):
-    """abm/fused_gpu.py on the device (its kernels racing for real) against the CPU run, 150 steps:
+def test_gpu_minimal_rules_run_equals_cpu_run(overrides):
+    """The minimal rules on the device (the kernels racing for real) against the CPU run, 150 steps:
     every column, the lattice and the event totals, bit for bit."""
     from abm import TissueModel
-    from abm.fused_gpu import FusedMinimalStepGPU
 
     config = str(ROOT / "configs" / "minimal_rules.yaml")
     runs = {}
     for device in ("cpu", "gpu"):
         model = TissueModel.from_config(config, device=device, seed=11, overrides={**overrides, "time.duration_h": 1e6})
-        if device == "gpu":
-            assert isinstance(model.fused_step, FusedMinimalStepGPU), model.fused_reason
         model.run(150)
         runs[device] = model_state(model)
     assert runs["cpu"][3]["births"] > 0 and runs["cpu"][3]["kills"] > 0

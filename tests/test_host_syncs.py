@@ -17,10 +17,9 @@ def counting_gpu(monkeypatch):
     import abm.kernels
     from abm import backend, model
 
-    for name in ("_cuda", "fused_minimal_cuda"):
-        launchers = counting_launchers(name)
-        monkeypatch.setitem(sys.modules, f"abm.kernels.{name}", launchers)
-        monkeypatch.setattr(abm.kernels, name, launchers, raising=False)
+    launchers = counting_launchers("_cuda")
+    monkeypatch.setitem(sys.modules, "abm.kernels._cuda", launchers)
+    monkeypatch.setattr(abm.kernels, "_cuda", launchers, raising=False)
     fake = backend.Backend("gpu", COUNTING_CUPY, "gpu code path on the host, counting syncs")
     real = model.select_backend
     monkeypatch.setattr(model, "select_backend", lambda device: fake if device == "gpu" else real(device))
@@ -67,13 +66,12 @@ def _syncs(config, arm, overrides, steps=4):
     ("configs/minimal_rules.yaml", None, {}),
     ("configs/correia2021_liver.yaml", "stellate_activation", {"interventions.stellate_activation.start_h": 0.0}),
 ], ids=["minimal rules", "liver"])
-def test_general_step_syncs_do_not_grow_with_the_tissue(counting_gpu, monkeypatch, config, arm, overrides):
+def test_general_step_syncs_do_not_grow_with_the_tissue(counting_gpu, config, arm, overrides):
     """The general GPU step waits for the device a fixed number of times per step, never once per
     cell: the same count on a lattice with 4x the cells. The waits left are the counts of the sort
     by type, the compactions whose lengths size later arrays (kill attempts, claims, winners,
     births), the agent arrays' compaction and one read-back of tallies and counts: at most 10
     (71 when every rule compacted its own proposals and each type was found by its own nonzero)."""
-    monkeypatch.setenv("ABM_FUSED", "0")  # the minimal rules too take the general step
     small = _syncs(config, arm, {**overrides, "lattice.shape": [30, 30]})
     large = _syncs(config, arm, {**overrides, "lattice.shape": [60, 60]})
     assert max(small) == max(large) and 0 < max(large) <= 10
@@ -91,28 +89,3 @@ def test_general_step_launches_no_work_for_absent_cell_types(counting_gpu):
     assert model.count("neutrophil") == model.count("tcell") == 0 < model.count("stellate")
     per_step = syncs_per_step(model, 4)[1:]  # the first step builds caches
     assert 0 < max(step["operations"] for step in per_step) <= 650
-
-
-@pytest.mark.parametrize("shape", [[80, 80], [16, 16, 16]], ids=["2D", "3D"])
-def test_fused_gpu_step_waits_once_per_step(counting_gpu, shape):
-    """abm/fused_gpu.py: one device-to-host copy per step (the tallies and counts the output needs),
-    nothing else, also in the steps that compact the holes of dead cells."""
-    from abm import TissueModel
-
-    overrides = {"lattice.shape": shape, "cells.tumor.death_rate_per_h": 0.2}  # deaths, so holes and compaction
-    if len(shape) == 3:
-        overrides["placement"] = [{"pattern": "scatter", "cell_type": "tumor", "count": 600},
-                                  {"pattern": "scatter", "cell_type": "nk", "count": 60}]
-    model = TissueModel("configs/minimal_rules.yaml", device="gpu", seed=3, overrides=overrides)
-    assert type(model.fused_step).__name__ == "FusedMinimalStepGPU"
-    holes_before = []
-    per_step = []
-    for _ in range(40):
-        holes_before.append(model.fused_step.holes)
-        per_step.extend(syncs_per_step(model, 1))
-    assert any(b > 0 for b in holes_before) and model.totals["deaths"] > 0
-    assert any(after < before for before, after in zip(holes_before, holes_before[1:]))  # compactions happened
-    assert all({k: v for k, v in step.items() if k != "operations"} == {"to host": 1} for step in per_step), per_step
-    # Six kernels and a scan per step; a compaction adds a comparison, a scan and one kernel. (The
-    # first step also builds the category grid and grows the agents' arrays for the daughters.)
-    assert max(step["operations"] for step in per_step[1:]) <= 16

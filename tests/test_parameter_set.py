@@ -14,7 +14,7 @@ from abm.plugins import builtin_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SET = ROOT / "configs" / "parameters" / "tissue_model.yaml"
-# A benchmark of the fused fast path, not a tissue scenario: it keeps its own minimal biology.
+# A benchmark (abm bench, against Mesa), not a tissue scenario: it keeps its own minimal biology.
 STANDALONE = {"minimal_rules.yaml"}
 NOT_SCENARIOS = {"calibration.yaml"}  # abm calibrate's file
 SCENARIOS = sorted(p for p in (ROOT / "configs").glob("*.yaml") if p.name not in STANDALONE | NOT_SCENARIOS)

@@ -8,7 +8,7 @@ minimal    The minimal rules (configs/minimal_rules.yaml; ~22 % of sites hold a 
            100^2, 300^2). agent_steps_per_s: the live agents at the start of each timed step,
            summed over the timed steps, divided by their seconds (each model takes 2 untimed
            warm-up steps; fresh models are timed until 2 s are timed, at most 200 steps each);
-           steps_per_s likewise. step_path: "fused" when the model runs a compiled fast path.
+           steps_per_s likewise.
            Mesa: benchmarks/mesa_reference.py (the same rules in plain Mesa, same config and initial
            positions) timed in the same process, up to 1000^2 sites (3 steps there);
            ratio_ours_over_mesa is ours / Mesa agent-steps per second.

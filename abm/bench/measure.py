@@ -116,12 +116,6 @@ def prime(config: str, device: str, ndim: int = 2) -> None:
         pass
 
 
-def step_path(model) -> dict:
-    """Which step the model runs: 'fused' (a compiled fast path, when the model has one) or 'general'."""
-    fused = getattr(model, "fused_step", None) is not None
-    return {"step_path": "fused" if fused else "general", "fused_reason": getattr(model, "fused_reason", None)}
-
-
 def time_steps(build, plan: Plan) -> dict:
     """Steps/s and agent-steps/s of the models build() returns, each after WARMUP_STEPS warm-up steps.
 
@@ -137,7 +131,7 @@ def time_steps(build, plan: Plan) -> dict:
     while repeats == 0 or (seconds < plan.min_seconds and repeats < plan.max_repeats):
         start = perf_counter()
         model = build()
-        first = first or {"build_seconds": perf_counter() - start, **step_path(model)}
+        first = first or {"build_seconds": perf_counter() - start}
         model.run(WARMUP_STEPS)
         synchronise(model.xp)
         first.setdefault("agents", model.n_cells)

@@ -1,7 +1,7 @@
 """Where a step's time and memory go: time per phase of TissueModel.step, bytes per site and agent.
 
 Phases: the methods listed in PHASES, plus any other method step() calls as self.NAME(...) (found
-in its source: a fused fast path, say), are wrapped on one model instance; each wrapper reads a
+in its source: a subclass's own phase, say), are wrapped on one model instance; each wrapper reads a
 clock before and after the call (on a GPU after synchronising) and keeps exclusive time, so a
 phase called from inside another counts once and the phases add up to the step. The whole step is
 timed separately around model.step(); unaccounted_seconds is the difference (Mesa's step wrapper,
@@ -21,10 +21,9 @@ import numpy as np
 
 from . import report
 from .measure import (MINIMAL, PHASE_SCENARIO, WARMUP_STEPS, Plan, build_model, prime, scenario_shapes,
-                      sites_of, step_path, synchronise)
+                      sites_of, synchronise)
 
 PHASES = ("intervene", "sort_by_type", "secrete_and_uptake", "diffuse", "sense", "decide", "resolve", "remove", "collect")
-FUSED_PHASES = ("sense_and_decide", "resolve", "remove_and_age", "settle")  # abm/fused.py, inside fused_step
 
 
 def _rss_bytes() -> int:
@@ -94,12 +93,7 @@ def time_phases(model, steps: int) -> dict:
     """Per phase: seconds per step and share of the step; total measured around model.step()."""
     xp = model.xp
     model.run(WARMUP_STEPS)
-    fused = getattr(model, "fused_step", None)
     timer = PhaseTimer(model, step_phases(model), sync=lambda: synchronise(xp))
-    inner = None
-    if fused is not None:  # its phases too, nested inside fused_step
-        inner = PhaseTimer(fused, FUSED_PHASES, sync=lambda: synchronise(xp))
-        inner._stack = timer._stack
     total = 0.0
     try:
         for _ in range(steps):
@@ -110,13 +104,10 @@ def time_phases(model, steps: int) -> dict:
             total += perf_counter() - start
     finally:
         timer.remove()
-        if inner is not None:
-            inner.remove()
-    timers = [("", timer)] + ([("fused_step.", inner)] if inner is not None else [])
-    phases = {prefix + name: {"seconds_per_step": seconds / steps, "calls_per_step": t.calls[name] / steps,
-                              "share_of_step": seconds / total}
-              for prefix, t in timers for name, seconds in t.seconds.items()}
-    phase_sum = sum(sum(t.seconds.values()) for _, t in timers)
+    phases = {name: {"seconds_per_step": seconds / steps, "calls_per_step": timer.calls[name] / steps,
+                     "share_of_step": seconds / total}
+              for name, seconds in timer.seconds.items()}
+    phase_sum = sum(timer.seconds.values())
     return {"steps": steps, "agents": model.n_cells, "step_seconds": total / steps, "phases": phases,
             "phases_sum_seconds": phase_sum / steps, "unaccounted_seconds": (total - phase_sum) / steps}
 
@@ -167,7 +158,7 @@ def bench_phases_and_memory(plan: Plan, device: str, sections, log) -> tuple[lis
         prime(config, device)
         rss = _rss_bytes()
         model = build_model(config, shape, device)
-        base = {"config": config, "name": Path(config).stem, "shape": list(shape), **step_path(model)}
+        base = {"config": config, "name": Path(config).stem, "shape": list(shape)}
         if "memory" in sections:
             memory.append({**base, **memory_report(model, _rss_bytes() - rss if rss else None)})
             log(report.memory_text(memory[-1]))

@@ -17,7 +17,7 @@ import numpy as np
 
 HEADERS = {
     "minimal": "\nminimal rules vs Mesa (agent-steps/s: live agents summed over the timed steps / seconds)\n"
-               f"  {'lattice':>11} {'sites':>11} {'agents':>9} {'step':>7} {'steps/s':>9} {'agent-steps/s':>14} "
+               f"  {'lattice':>11} {'sites':>11} {'agents':>9} {'steps/s':>9} {'agent-steps/s':>14} "
                f"{'Mesa':>12} {'ours/Mesa':>9} {'best repeat':>12}",
     "diffusion": "\ndiffusion, one float32 field (voxel-updates/s = sites / s per step; 16 bytes per site per axis)\n"
                  f"  {'shape':>11} {'sites':>12} {'ms/step':>9} {'voxel-updates/s':>16} {'GB/s':>8} {'% peak':>7}",
@@ -38,7 +38,7 @@ def _or_dash(value, spec: str, width: int) -> str:
 
 def minimal_line(row: dict) -> str:
     mesa = row["mesa"]["agent_steps_per_s"] if row.get("mesa") else None
-    return (f"  {shape_text(row['shape']):>11} {row['sites']:>11,} {row['agents']:>9,} {row['step_path']:>7} "
+    return (f"  {shape_text(row['shape']):>11} {row['sites']:>11,} {row['agents']:>9,} "
             f"{row['steps_per_s']:9.3g} {row['agent_steps_per_s']:14.3e} {_or_dash(mesa, '.3e', 12)} "
             f"{_or_dash(row['ratio_ours_over_mesa'], '.2f', 9)} {_or_dash(row.get('best_agent_steps_per_s'), '.3e', 12)}")
 
@@ -70,7 +70,7 @@ def memory_text(m: dict) -> str:
 
 
 def phases_text(p: dict) -> str:
-    lines = [f"\nphases, {p['name']} {shape_text(p['shape'])}, {p['step_path']} step ({p['agents']:,} agents; "
+    lines = [f"\nphases, {p['name']} {shape_text(p['shape'])} ({p['agents']:,} agents; "
              "ms per step, share of the step):"]
     lines += [f"  {name:>20} {1e3 * f['seconds_per_step']:10.3f} {100 * f['share_of_step']:6.1f} %"
               for name, f in p["phases"].items() if f["calls_per_step"]]

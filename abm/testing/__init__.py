@@ -20,7 +20,7 @@ import types
 
 import numpy as np
 
-from .cuda_host import gxx_available, host_launchers, host_module
+from .cuda_host import gxx_available, host_launchers
 
 __all__ = ["HostArrayModule", "assert_same_state", "gpu_code_path_on_host", "gxx_available", "model_state"]
 
@@ -46,7 +46,7 @@ def gpu_code_path_on_host():
     import abm.kernels
     from abm import backend, model
 
-    launchers = {"_cuda": host_launchers(), "fused_minimal_cuda": host_module("fused_minimal_cuda")}
+    launchers = {"_cuda": host_launchers()}
     saved_modules = {name: sys.modules.get(f"abm.kernels.{name}") for name in launchers}
     saved_attributes = {name: getattr(abm.kernels, name, None) for name in launchers}
     real_select = model.select_backend
