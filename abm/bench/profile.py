@@ -23,7 +23,7 @@ from . import report
 from .measure import (MINIMAL, PHASE_SCENARIO, WARMUP_STEPS, Plan, build_model, prime, scenario_shapes,
                       sites_of, synchronise)
 
-PHASES = ("intervene", "sort_by_type", "secrete_and_uptake", "diffuse", "sense", "decide", "resolve", "remove", "collect")
+PHASES = ("intervene", "secrete_and_uptake", "diffuse", "sense", "decide", "resolve", "remove", "collect")
 
 
 def _rss_bytes() -> int:

@@ -1,4 +1,4 @@
-"""What every rule reads during a step: the step's context (StepContext), and the cells of each type.
+"""What the step hands its phases: the step's context (StepContext).
 
 The rules themselves are per-cell functions (abm/engine/cell_rules.py); the modules of this package
 hold rules shared by several cell types (walking, bonds, escorts, cohesion, conjugates).
@@ -8,10 +8,6 @@ and contested intents are resolved afterwards (claim-then-resolve, abm/resolutio
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-
-from ..kernels.counts import count_codes
 
 
 @dataclass
@@ -42,15 +38,3 @@ class StepContext:
     def state(self, cell_type: str, state: str) -> int:
         """Code of a state of a type."""
         return self.spec.state[cell_type][state]
-
-
-def slots_by_type(xp, cell_type, to_host, n_types: int) -> dict:
-    """Type code -> slots of the cells of that type, ascending (as nonzero would give them).
-
-    All types from one stable sort and one host read of the counts: on a GPU, one wait for the
-    host instead of one per type.
-    """
-    order = xp.argsort(cell_type, kind="stable")  # stable: slots stay ascending within a type
-    counts = to_host(count_codes(cell_type, n_types, xp=xp))
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    return {code: order[bounds[code]:bounds[code + 1]] for code in range(n_types)}
