@@ -18,7 +18,7 @@ from .errors import ConfigError
 from .interventions import active
 from .kernels.claims import new_scratch
 from .kernels.counts import count_codes
-from .kernels.diffusion import DiffusionOperator
+from .kernels.diffusion import DiffusionOperator, diffuse_fields
 from .kernels.neighbours import scan_neighbours
 from .engine.compiled_type import Decisions
 from .engine.secretion import Secretion
@@ -157,8 +157,9 @@ class TissueModel(mesa.Model):
                 self.fields[name] += xp.float32(production * self.dt_min)
 
     def diffuse(self) -> None:
-        for name, field in self.fields.items():
-            self.diffusion[name].step(field, xp=self.xp)
+        """Every field one implicit step (on a GPU, one launch per axis for all fields)."""
+        if self.fields:
+            diffuse_fields(list(self.fields.values()), [self.diffusion[name].axes for name in self.fields], xp=self.xp)
 
     def sense(self) -> StepContext:
         """What each cell perceives: local concentrations and its neighbours by category."""
@@ -181,19 +182,14 @@ class TissueModel(mesa.Model):
         """Cells that left are compacted away (order, and so ids, kept); cells per (type, state) are
         counted on the way. The number of cells is known to the host after collect."""
         events, keep = resolved
-        xp = self.xp
-        events.histogram = xp.zeros(self.spec.n_types * self.spec.max_states, dtype=xp.int64)
-        if keep.shape[0]:
-            events.n_cells = self.resolution.compact(self._cells, self.lattice, keep, events.histogram)
-        else:
-            events.n_cells = xp.zeros(1, dtype=xp.int64)
+        self.resolution.compact(self._cells, self.lattice, keep, events)
         return events
 
     def collect(self, events) -> None:
         xp = self.xp
         names = list(self.spec.events)
         # The tallies, the births, the cell counts and the number of cells: one copy to the host.
-        values = self.backend.to_host(xp.concatenate([events.tallies, events.births, events.n_cells, events.histogram]))
+        values = self.backend.to_host(events.statistics)
         k = len(events.names)
         read = dict(zip(events.names, (int(v) for v in values[:k])))
         read["births"] = births = int(values[k])

@@ -38,14 +38,17 @@ INTENTS = {"kill_site": np.int64, "kill_clustered": np.bool_, "starts_dying": np
 
 @dataclass
 class StepEvents:
-    """Per-step tallies, a device array in `names` order, and the births (a device scalar), read
-    by the host with the cell counts in one copy (model.collect)."""
+    """The step's statistics in one device array, which the host reads in one copy (model.collect):
+    the tallies in `names` order, the births, the cells after the step, then the cells per
+    (type, state) (flat index type * max_states + state)."""
 
-    tallies: object
+    statistics: object
     names: tuple
-    births: object
-    histogram: object = None  # cells per (type, state) after the step, on the device
-    n_cells: object = None  # cells after the step, on the device
+
+    def part(self, name: str):
+        k = len(self.names)
+        return {"tallies": self.statistics[:k], "births": self.statistics[k:k + 1],
+                "n_cells": self.statistics[k + 1:k + 2], "histogram": self.statistics[k + 2:]}[name]
 
 
 class Resolution:
@@ -105,15 +108,16 @@ class Resolution:
     def __call__(self, seed, step, dt_min, lattice, agents, decisions, scratch, depleted) -> tuple:
         """Apply the decisions; returns (StepEvents, keep mask over slots [0, n + births))."""
         xp, n = self.xp, agents.n
+        events = StepEvents(xp.zeros(len(self.names) + 2 + self.spec.n_types * self.spec.max_states, dtype=xp.int64),
+                            self.names)
         if n == 0:
-            return StepEvents(xp.zeros(len(self.names), dtype=xp.int64), self.names, xp.zeros(1, dtype=xp.int64)), \
-                xp.zeros(0, dtype=bool)
+            return events, xp.zeros(0, dtype=bool)
         agents.reserve(2 * n)  # room for every cell's daughter: the host need not know how many are born
         target = target_of(xp)
         seeds = (np.uint64(seed & 0xFFFFFFFF), np.uint64((seed >> 32) & 0xFFFFFFFF), np.uint64(step & 0xFFFFFFFF),
                  np.uint64(FRAMEWORK_PURPOSES["claim_priority"]))
         tables = self.tables(depleted)
-        tallies = xp.zeros(len(self.names), dtype=xp.int64)
+        tallies = events.part("tallies")
         col, occupancy = agents.columns, lattice.occupancy
         cell_type, ids = col["cell_type"], col["id"]
         get = {name: decisions.get(name, dtype) for name, dtype in INTENTS.items()}
@@ -143,39 +147,40 @@ class Resolution:
             b["claim_move"], b["claim_birth"], b["site_key"], scratch, b["follow_to"], b["follow_key"]), xp)
         launch_fixed("follow", target, n, (n, col["site"], occupancy, b["follow_to"], b["follow_key"], scratch,
                                            tallies), xp)
-        births, n_total = self._births(target, agents, occupancy, b, get["daughter_state"])
+        born_before = self._births(target, agents, occupancy, b, get["daughter_state"], events.part("births"))
         bound = min(2 * n, agents.capacity)  # births never outnumber the cells
         keep = self.buffer("keep", np.bool_, bound)
         launch_fixed("leaving", target, bound, (
-            bound, n, n_total, col["cell_type"], col["state"], col["state_age_min"], col["cycle_clock_min"],
+            bound, n, born_before, col["cell_type"], col["state"], col["state_age_min"], col["cycle_clock_min"],
             col["site"], occupancy, b["removed"], tables["leave_state"], tables["leave_after_min"], b["follow_to"],
             scratch, keep, np.float64(dt_min), tallies), xp)
-        return StepEvents(tallies, self.names, births), keep
+        return events, keep
 
-    def _births(self, target, agents, occupancy, b, daughter_state):
-        """Daughters at slots n + rank (rank: mothers before it, in slot order), ids next_id + rank.
-        Returns (births, cells after births), both on the device: the host reads them with the step's
-        statistics (model.collect)."""
+    def _births(self, target, agents, occupancy, b, daughter_state, births):
+        """Daughters at slots n + rank (rank: mothers before it, in slot order), ids next_id + rank;
+        their number lands in `births` on the device (the host reads it with the step's statistics).
+        Returns the running count of mothers (inclusive), which the leaving kernel reads."""
         xp, n = self.xp, agents.n
-        counted = xp.cumsum(b["born"], dtype=xp.int64)
-        births = counted[n - 1:n]
-        rank = counted - b["born"]
+        born_before = xp.cumsum(b["born"], dtype=xp.int64)
         col = agents.columns
-        arguments = (n, np.int64(agents.next_id), b["born"], rank, b["claim_birth"], daughter_state, occupancy,
-                     *(col[name] for name in self.spec.columns))
+        arguments = (n, np.int64(agents.next_id), b["born"], born_before, b["claim_birth"], daughter_state, occupancy,
+                     births, *(col[name] for name in self.spec.columns))
         launch_step_kernel(self.births, target, n, arguments, xp)
-        return births, births + n
+        return born_before
 
-    def compact(self, agents, lattice, keep, histogram):
-        """The cells that stay, in order, at slots [0, kept); returns kept on the device."""
+    def compact(self, agents, lattice, keep, events) -> None:
+        """The cells that stay, in order, at slots [0, kept), counted per (type, state); their number
+        lands in the step's statistics."""
         xp, bound = self.xp, keep.shape[0]
-        counted = xp.cumsum(keep, dtype=xp.int64)
+        if bound == 0:
+            return
+        kept_before = xp.cumsum(keep, dtype=xp.int64)
         spare = agents.spare()
-        arguments = (bound, keep, counted - keep, lattice.occupancy, histogram, np.int64(self.spec.max_states),
-                     *(agents.columns[name] for name in self.spec.columns), *(spare[name] for name in self.spec.columns))
+        arguments = (bound, keep, kept_before, lattice.occupancy, events.part("histogram"), events.part("n_cells"),
+                     np.int64(self.spec.max_states), *(agents.columns[name] for name in self.spec.columns),
+                     *(spare[name] for name in self.spec.columns))
         launch_step_kernel(self.compaction, target_of(xp), bound, arguments, xp)
         agents.swap_in(spare)
-        return counted[bound - 1:bound]
 
 
 def _outputs(schedule_type) -> tuple:

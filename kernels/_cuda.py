@@ -237,6 +237,66 @@ def diffuse(field, axes_coefficients):
     return field
 
 
+def _address(array) -> int:
+    """Device address of an array's data (a NumPy array's own address in the host harness)."""
+    data = array.data
+    return int(data.ptr) if hasattr(data, "ptr") else int(array.ctypes.data)
+
+
+_fields_cache: dict = {}
+
+
+def diffuse_fields(fields, operators_axes):
+    """One implicit LOD step of several fields of one shape, in place: per axis, one launch for
+    all of them (diffuse_axis_fields), each line as diffuse() sweeps it. operators_axes: per
+    field, its AxisCoefficients per axis (None for the same axes in every field)."""
+    if not fields or fields[0].size == 0:
+        return fields
+    shape = fields[0].shape
+    for field in fields:
+        _require(field, cupy.float32, "field")
+        if field.shape != shape:
+            raise ValueError(f"fields of one launch must share a shape: {field.shape} and {shape}")
+    for axis in range(len(shape)):
+        per_field = [axes[axis] for axes in operators_axes]
+        if per_field[0] is None:
+            continue
+        n = shape[axis]
+        key = ("axis", axis, tuple(id(c) for c in per_field), cupy.cuda.runtime.getDevice())
+        cached = _fields_cache.get(key)
+        if cached is None or any(a is not b for a, b in zip(cached[0], per_field)):
+            stride = max(c.inv_denominator.shape[0] for c in per_field)
+            inv = np.zeros((len(per_field), stride))
+            upper = np.zeros((len(per_field), stride))
+            for f, c in enumerate(per_field):
+                inv[f, : c.inv_denominator.shape[0]] = c.inv_denominator
+                upper[f, : c.upper.shape[0]] = c.upper
+            cached = _fields_cache[key] = (
+                per_field, cupy.asarray(inv.ravel()), cupy.asarray(upper.ravel()), np.int64(stride),
+                cupy.asarray(np.array([c.r for c in per_field], dtype=np.float64)),
+                cupy.asarray(np.array([c.boundary_inflow for c in per_field], dtype=np.float64)))
+        _, inv, upper, stride, r, inflow = cached
+        if stride < n:
+            raise ValueError(f"axis {axis} has length {n} but its coefficients have {stride}")
+        addresses = _field_addresses(fields)
+        inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+        n_lines = fields[0].size // n
+        _launch("diffusion.cu", "diffuse_axis_fields", n_lines * len(fields), (
+            addresses, np.int64(len(fields)), np.int64(n_lines), np.int64(n), np.int64(inner), inv, upper, stride,
+            r, inflow))
+    return fields
+
+
+def _field_addresses(fields):
+    """The fields' addresses on the device, uploaded once while the fields stay the same arrays."""
+    key = ("addresses", tuple(_address(f) for f in fields))
+    if key not in _fields_cache:
+        if len(_fields_cache) > 256:  # fields reallocated many times (runs one after another)
+            _fields_cache.clear()
+        _fields_cache[key] = cupy.asarray(np.array(key[1], dtype=np.uint64))
+    return _fields_cache[key]
+
+
 def _float32_operand(value, n, what):
     if isinstance(value, (int, float)) and not isinstance(value, np.generic):
         return cupy.full(n, value, dtype=cupy.float32)  # weak Python scalar: float32 in NumPy too

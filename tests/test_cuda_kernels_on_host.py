@@ -267,6 +267,23 @@ def test_diffusion_matches_numpy(cuda):
             assert np.array_equal(mine, want), f"{label} step {step}"
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+def test_several_fields_in_one_launch_per_axis_match_numpy_field_by_field(cuda, shape):
+    """diffuse_fields: fields with different diffusion, decay and walls, swept together."""
+    rng = np.random.default_rng(5)
+    operators = [diffusion.DiffusionOperator(shape, 10.0, 5.0, 600.0, 0.1),
+                 diffusion.DiffusionOperator(shape, 10.0, 5.0, 30.0, 0.0, "fixed", 2.0),
+                 diffusion.DiffusionOperator(shape, 10.0, 5.0, 1500.0, 0.5)]
+    fields = [rng.random(shape).astype(np.float32) for _ in operators]
+    want = [f.copy() for f in fields]
+    for step in range(3):
+        cuda.diffuse_fields(fields, [o.axes for o in operators])
+        for field, operator in zip(want, operators):
+            diffusion.diffuse_numpy(field, operator.axes)
+        for k in range(len(fields)):
+            assert np.array_equal(fields[k], want[k]), (k, step)
+
+
 def test_diffusion_single_axis_sweeps(cuda):
     """Each axis alone (the others None): catches a wrong line layout that all axes would hide."""
     field = np.random.default_rng(3).random((6, 7, 5)).astype(np.float32)

@@ -174,18 +174,22 @@ def arrays(ctx) -> dict:
     n_columns = spec.n_categories + 1
     values = {f"col_{name}": agents[name] for name in agents.columns}
     values["occupancy"] = lattice.occupancy
-    values["categories"] = ctx.category if ctx.category is not None else xp.zeros(0, dtype=xp.int8)
-    values["neighbour_counts"] = ctx.neighbour_counts if ctx.neighbour_counts is not None else xp.zeros(
-        (0, n_columns), dtype=xp.int32)
-    values["neighbour_masks"] = ctx.neighbour_masks if ctx.neighbour_masks is not None else xp.zeros(
-        (0, n_columns), dtype=xp.uint32)
     if not hasattr(lattice, "kernel_tables"):  # uploaded once per lattice
         lattice.kernel_tables = (lattice.offsets_device.astype(xp.int64),
                                  xp.asarray(list(lattice.shape) + [1] * (3 - len(lattice.shape)), dtype=xp.int64),
                                  xp.asarray(contact_table(lattice.offsets)))
+        # what a kernel reads where the step has none yet (the secrete phase runs before sensing)
+        lattice.no_arrays = {"categories": xp.zeros(0, dtype=xp.int8),
+                             "neighbour_counts": xp.zeros((0, n_columns), dtype=xp.int32),
+                             "neighbour_masks": xp.zeros((0, n_columns), dtype=xp.uint32),
+                             "no_field": xp.zeros(0, dtype=xp.float32)}  # a field the config does not simulate
+    values.update(lattice.no_arrays)
+    for name, value in (("categories", ctx.category), ("neighbour_counts", ctx.neighbour_counts),
+                        ("neighbour_masks", ctx.neighbour_masks)):
+        if value is not None:
+            values[name] = value
     values["offsets"], values["lattice_shape"], values["contact_table"] = lattice.kernel_tables
     for name, flat in ctx.fields_flat.items():
         values[f"field_{name}"] = flat
-    values["no_field"] = xp.zeros(0, dtype=xp.float32)  # a field the config does not simulate
     ctx._arrays = values
     return values

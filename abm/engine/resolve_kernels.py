@@ -190,15 +190,16 @@ def follow(n, site, occupancy, follow_to, follow_key, scratch, tallies):
             atomic_add(tallies, MOVES, 1)
 
 
-def leaving(bound, n_before, n_total, cell_type, state, state_age, cycle_clock, site, occupancy, removed,
+def leaving(bound, n_before, born_before, cell_type, state, state_age, cycle_clock, site, occupancy, removed,
             leave_state, leave_after_min, follow_to, scratch, keep, dt_min, tallies):
     """Cells leave (removed by their rules, or dying for their type's duration): their sites are
-    freed; the others' clocks run on. Slots [n_total[0], bound) hold no cell (n_total: cells after
-    births, on the device). Restores the follow contest's buffer."""
+    freed; the others' clocks run on. Slots from n_before + births (born_before[n_before - 1]) on
+    hold no cell. Restores the follow contest's buffer."""
+    n_total = n_before + born_before[n_before - 1]
     for i in SERIAL(bound):
         if i < n_before and follow_to[i] >= 0:
             scratch[follow_to[i]] = NO_CLAIM
-        if i >= n_total[0]:
+        if i >= n_total:
             keep[i] = False
             continue
         t = cell_type[i]

@@ -73,8 +73,10 @@ def apply_program(spec, updates_by_type: dict, tallies_by_type: dict, event_inde
 def births_program(spec) -> Program:
     """Daughters of the cells whose division won its site: copies of their mothers (the mother's
     cycle clock restarts first) except the columns reset at birth, in the state the division
-    named, at slots n + rank in mother order, with ids next_id + rank."""
-    lines = ["    for i in SERIAL(n):", "        if born[i]:", "            d = n + rank[i]",
+    named, at slots n + rank in mother order (born_before: mothers up to and including a cell),
+    with ids next_id + rank; births[0]: how many."""
+    lines = ["    for i in SERIAL(n):", "        if i == n - 1:", "            births[0] = born_before[i]",
+             "        if born[i]:", "            rank = born_before[i] - 1", "            d = n + rank",
              "            col_cycle_clock_min[i] = np.float32(0.0)"]
     for name, column in spec.columns.items():
         if name in ("id", "site", "state"):
@@ -84,20 +86,22 @@ def births_program(spec) -> Program:
         else:
             lines.append(f"            col_{name}[d] = {_literal(column.numpy_dtype, column.at_birth)}")
     lines += ["            col_site[d] = claim_birth[i]", "            col_state[d] = daughter_state[i]",
-              "            col_id[d] = next_id + rank[i]", "            occupancy[claim_birth[i]] = d"]
-    signature = ["n", "next_id", "born", "rank", "claim_birth", "daughter_state", "occupancy"] + [
+              "            col_id[d] = next_id + rank", "            occupancy[claim_birth[i]] = d"]
+    signature = ["n", "next_id", "born", "born_before", "claim_birth", "daughter_state", "occupancy", "births"] + [
         f"col_{name}" for name in spec.columns]
     return _program("births", lines, signature)
 
 
 def compact_program(spec) -> Program:
-    """The cells that stay, moved to slots [0, kept) in order (new_slot: kept cells before them),
-    into the spare columns; their sites point to their new slots; cells per (type, state) counted."""
-    lines = ["    for i in SERIAL(bound):", "        if keep[i]:", "            d = new_slot[i]"]
+    """The cells that stay, moved to slots [0, kept) in order (kept_before: kept cells up to and
+    including a cell), into the spare columns; their sites point to their new slots; cells per
+    (type, state) counted; n_cells[0]: how many stay."""
+    lines = ["    for i in SERIAL(bound):", "        if i == bound - 1:", "            n_cells[0] = kept_before[i]",
+             "        if keep[i]:", "            d = kept_before[i] - 1"]
     lines += [f"            to_{name}[d] = col_{name}[i]" for name in spec.columns]
     lines += ["            occupancy[col_site[i]] = d",
               "            atomic_add(histogram, np.int64(col_cell_type[i]) * max_states + np.int64(col_state[i]), 1)"]
-    signature = ["bound", "keep", "new_slot", "occupancy", "histogram", "max_states"] + [
+    signature = ["bound", "keep", "kept_before", "occupancy", "histogram", "n_cells", "max_states"] + [
         f"col_{name}" for name in spec.columns] + [f"to_{name}" for name in spec.columns]
     return _program("compact", lines, signature)
 
