@@ -129,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"comma-separated sections (default all: {', '.join(_bench_sections())})")
     bench.add_argument("--mesa", action=argparse.BooleanOptionalAction, default=True,
                        help="time the Mesa reference on the minimal rules (default: on)")
+    bench.add_argument("--goals", action="store_true",
+                       help="the GPU goals only: minimal rules at 4096^2 (agent-steps/s), diffusion at 256^3 and "
+                            "512^3 (share of the memory bandwidth), the liver at 256^3 with 1.1 M cells (steps/s)")
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # tests: tiny sizes, every path
     return parser
 

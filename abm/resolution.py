@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine.compiled_type import target_of
+from .engine import targets
 from .engine.step_kernels import apply_program, births_program, compact_program, launch_fixed, launch_step_kernel
 from .errors import ConfigError
 from .spec import FRAMEWORK_PURPOSES
@@ -113,7 +113,7 @@ class Resolution:
         if n == 0:
             return events, xp.zeros(0, dtype=bool)
         agents.reserve(2 * n)  # room for every cell's daughter: the host need not know how many are born
-        target = target_of(xp)
+        target = targets.target_of(xp)
         seeds = (np.uint64(seed & 0xFFFFFFFF), np.uint64((seed >> 32) & 0xFFFFFFFF), np.uint64(step & 0xFFFFFFFF),
                  np.uint64(FRAMEWORK_PURPOSES["claim_priority"]))
         tables = self.tables(depleted)
@@ -179,7 +179,7 @@ class Resolution:
         arguments = (bound, keep, kept_before, lattice.occupancy, events.part("histogram"), events.part("n_cells"),
                      np.int64(self.spec.max_states), *(agents.columns[name] for name in self.spec.columns),
                      *(spare[name] for name in self.spec.columns))
-        launch_step_kernel(self.compaction, target_of(xp), bound, arguments, xp)
+        launch_step_kernel(self.compaction, targets.target_of(xp), bound, arguments, xp)
         agents.swap_in(spare)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine.compiled_type import target_of
+from .engine import targets
 from .engine.compose import Program
 from .engine.step_kernels import launch_step_kernel
 
@@ -41,5 +41,5 @@ def categorise(xp, cells, spec):
     category = xp.empty(cells.n, dtype=xp.int8)
     if cells.n:
         arguments = (cells.n, category, *(cells[name[4:]] for name in program.arrays[2:]))
-        launch_step_kernel(program, target_of(xp), cells.n, arguments, xp)
+        launch_step_kernel(program, targets.target_of(xp), cells.n, arguments, xp)
     return category

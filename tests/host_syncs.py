@@ -268,16 +268,16 @@ def counting_launchers(name: str):
 def syncs_per_step(model, steps: int) -> list[collections.Counter]:
     """Run `steps` steps; the syncs of each step by kind, and its array operations under
     the key "operations" (a per-cell kernel's launch is one)."""
-    from abm.engine import compiled_type
+    from abm.engine import targets
 
-    real_launch = compiled_type.launch
+    real_launch = targets.launch
 
     def counted_launch(*args):
         Syncs.operations += 1
         real_launch(*args)
 
     counts = []
-    compiled_type.launch = counted_launch
+    targets.launch = counted_launch
     try:
         for _ in range(steps):
             Syncs.counts, Syncs.sites, Syncs.operations = collections.Counter(), collections.Counter(), 0
@@ -285,5 +285,5 @@ def syncs_per_step(model, steps: int) -> list[collections.Counter]:
             counts.append(Syncs.counts.copy())
             counts[-1]["operations"] = Syncs.operations
     finally:
-        compiled_type.launch = real_launch
+        targets.launch = real_launch
     return counts

@@ -111,11 +111,11 @@ def register(spec):
                                                                      None)], ids=["liver", "lung"])
 def test_a_python_rule_reads_a_behaviours_base_and_sets_it(tmp_path, monkeypatch, config, arm):
     """Run by the interpreter (the uncompiled reference), so that the rule can record what it read."""
-    from abm.engine import compiled_type
+    from abm.engine import targets
 
     (tmp_path / "nk_stress.py").write_text(textwrap.dedent(READER))
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(compiled_type, "target_of", lambda xp: "python")
+    monkeypatch.setattr(targets, "target_of", lambda xp: "python")
     model = TissueModel(config, device="cpu", arm=arm, overrides={"plugins": ["nk_stress"]})
     tumor_cells = model.count("tumor")
     import nk_stress

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from abm import TissueModel
-from abm.engine import compiled_type
+from abm.engine import compiled_type, targets
 from abm.engine.cell_rules import cell_rule
 from abm.engine.compose import compose
 from abm.errors import ConfigError
@@ -19,7 +19,7 @@ SMALL_LIVER = {"time.duration_h": 12.0, "interventions.stellate_activation.start
 
 
 def _liver(target, monkeypatch, **overrides):
-    monkeypatch.setattr(compiled_type, "target_of", lambda xp: target)
+    monkeypatch.setattr(targets, "target_of", lambda xp: target)
     model = TissueModel(LIVER, device="cpu", arm="stellate_activation", overrides={**SMALL_LIVER, **overrides})
     model.run()
     return model
@@ -120,7 +120,7 @@ def test_the_composed_grammar_gives_the_bits_of_the_grammar_on_arrays():
         grammar = {"_probe": [(behaviour, rules)]}
 
     decisions = compiled_type.Decisions(np, model.cells.n)
-    compiled_type.CompiledType(model.spec, Scheduled, model.config).run(ctx, "decide", slots, decisions)
+    compiled_type.CompiledType(model.spec, Scheduled, model.config).run(ctx, "decide", decisions)
     got = decisions.arrays["new_state_age_min"][slots]
     assert np.array_equal(got, expected) and len(np.unique(expected)) > 10
 
@@ -150,8 +150,41 @@ def test_the_gpu_target_compiles_from_the_same_source_without_contracting_multip
     for phase, ctx in (("decide", model.sense()), ("secrete", model._context())):
         compiled = model.schedule.types["stellate"].compiled
         program = compiled.programs[phase]
-        code = cuda_compile.ptx(program, compiled.arguments(ctx, phase, ctx.slots_of("stellate")))
+        code = cuda_compile.ptx(program, compiled.arguments(ctx, phase))
         assert f".entry" in code and "fma.rn.f32" not in code
+
+
+def test_every_kernel_of_a_step_compiles_for_the_gpu(monkeypatch):
+    """Each launch of a whole step (the types' rules, categories, secretion into the fields, the
+    claim-then-resolve kernels with their atomics, births, compaction) compiles to PTX for the
+    types of the arguments it was given on the CPU; no float32 multiply-add is contracted."""
+    from abm.engine import step_kernels
+    from abm.testing import cuda_compile
+
+    why_not = cuda_compile.available()
+    if why_not:
+        pytest.skip(why_not)
+    model = TissueModel(str(ROOT / "configs" / "northwestern2025_clustering.yaml"), device="cpu", arm="wild_type",
+                        overrides={"lattice.shape": [30, 30], "time.duration_h": 4.0})
+    model.run(1)
+    launches, real = [], targets.launch
+    monkeypatch.setattr(targets, "launch", lambda function, *rest: (launches.append((function, rest[1])),
+                                                                     real(function, *rest)))
+    model.step()
+    fixed = {getattr(f, "py_func", f): name for name, f in step_kernels.fixed_kernels("cpu").items()}
+    cuda_functions = step_kernels.fixed_sources("cuda")
+    seen = set()
+    for function, arguments in launches:
+        program = targets.program_of(function)
+        if program is not None:
+            code, label = cuda_compile.ptx(program, arguments), program.function_name
+        else:
+            label = fixed[function.py_func]
+            code = cuda_compile.ptx_of_function(cuda_functions[label], arguments)
+        assert ".entry" in code and "fma.rn.f32" not in code, label
+        seen.add(label)
+    assert {"decide_tumor", "categorise", "apply_decisions", "claim_kills", "move", "births", "compact",
+            "take_turns"} <= seen
 
 
 def test_the_parallel_loop_gives_the_bits_of_the_serial_one(monkeypatch):

@@ -49,7 +49,10 @@ class Plan:
     startup_repeats: int = 5  # timed start-ups of each command (bench/startup.py), after one untimed
 
 
-def make_plan(quick: bool = False, gpu: bool = False, tiny: bool = False) -> Plan:
+def make_plan(quick: bool = False, gpu: bool = False, tiny: bool = False, goals: bool = False) -> Plan:
+    if goals:  # the GPU goals only (abm bench --goals): minutes, for a lent GPU's short budget
+        return Plan([[4096, 4096]], [[256] * 3, [512] * 3], [1], None, max_steps=100, max_repeats=5,
+                    large_runs=[([256, 256, 256], 1_000_000, 100_000)])
     if tiny:  # the test's plan: seconds on two cores, every code path
         return Plan([[20, 20], [30, 30]], [[8, 8, 8], [12, 12, 12]], [1, 2], [12, 12, 12], min_steps=2,
                     min_seconds=0.0, max_steps=2, max_repeats=1, diffusion_min_seconds=0.0, phase_steps=2,

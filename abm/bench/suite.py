@@ -142,6 +142,6 @@ def run_from_args(args) -> int:
     if unknown or not sections:
         raise AbmError(f"bench --only: unknown section(s) {', '.join(unknown) or '(none)'}; "
                        f"choose from {','.join(SECTIONS)}")
-    plan = make_plan(tiny=True) if args.tiny else None  # None: by --quick and the backend
+    plan = make_plan(tiny=True) if args.tiny else make_plan(goals=True) if args.goals else None  # None: by --quick and the backend
     run_benchmark(args.device, args.quick, sections, args.mesa, args.out, args.plot, plan=plan)
     return 0

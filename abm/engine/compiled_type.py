@@ -11,18 +11,10 @@ import dataclasses
 
 import numpy as np
 
+from . import targets
 from .compose import compose
 from .params import params_tuple
 from .targets import compile_program
-
-
-def target_of(xp) -> str:
-    """The compile target of a backend's arrays: numba on NumPy (plain Python with ABM_NUMBA=0), CUDA
-    on CuPy, the CUDA simulator on the GPU code path run on the host (its array module says so)."""
-    if xp is np:
-        from ..kernels import _numba
-        return "cpu" if _numba.enabled() else "python"
-    return getattr(xp, "compile_target", "cuda")
 
 
 class CompiledType:
@@ -85,8 +77,8 @@ class CompiledType:
             return
         program = self.programs[phase]
         arguments = self.arguments(ctx, phase, decisions)
-        target = target_of(ctx.xp)
-        launch(compile_program(program, target), target, arguments, ctx.agents.n, ctx.xp)
+        target = targets.target_of(ctx.xp)
+        targets.launch(compile_program(program, target), target, arguments, ctx.agents.n, ctx.xp)
         decisions.produced(self.code, program)
         if any(o.name == "move_turn" for o in program.outputs):
             take_turns(ctx, self.code, decisions.arrays, target)
@@ -127,25 +119,6 @@ def contact_table(offsets) -> np.ndarray:
             if tuple(int(v) for v in a - b) in neighbourhood:
                 table[o] |= np.uint32(1 << q)
     return table
-
-
-def launch(function, target: str, arguments: tuple, n: int, xp) -> None:
-    """One kernel launch over n cells. On CuPy arrays: CuPy's current stream, and no wait for the
-    arrays' streams (numba would otherwise synchronise on each array it is handed)."""
-    if target in ("cuda", "cudasim"):
-        threads = 128
-        blocks = max(1, min((n + threads - 1) // threads, 4096))
-        if target == "cuda":
-            from numba import cuda
-            stream = cuda.external_stream(xp.cuda.get_current_stream().ptr)
-            arguments = tuple(cuda.as_cuda_array(a, sync=False) if hasattr(a, "__cuda_array_interface__") else a
-                              for a in arguments)
-            function[blocks, threads, stream](*arguments)
-        else:  # the simulator runs each thread in Python: one thread walks the whole grid-stride loop
-            function[1, 1](*arguments)
-        return
-    # numba takes plain arrays: a subclass (a test's counting array) is passed as a view of its data
-    function(*(np.asarray(a) if isinstance(a, np.ndarray) else a for a in arguments))
 
 
 def take_turns(ctx, code: int, out, target: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .compiled_type import target_of
+from . import targets
 from .step_kernels import launch_step_kernel, secretion_program
 
 
@@ -42,4 +42,4 @@ class Secretion:
         arguments = [n, ctx.agents["cell_type"], ctx.agents["site"]]
         for name in self.program.arrays[3:]:
             arguments.append(available[name] if name.startswith("field_") else decisions.get(name, np.float32))
-        launch_step_kernel(self.program, target_of(xp), n, tuple(arguments), xp)
+        launch_step_kernel(self.program, targets.target_of(xp), n, tuple(arguments), xp)

@@ -12,11 +12,20 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import resolve_kernels
+from . import resolve_kernels, targets
 from .compose import Program
 from .targets import compile_program, for_target
 
 FIXED = ("turn_contenders", "take_turns", "claim_kills", "kill", "dying_and_claims", "move", "claim_follows", "follow", "leaving")
+
+
+def fixed_sources(target: str) -> dict:
+    """name -> the resolve kernel's Python function written for `target` (not yet compiled)."""
+    from numba import cuda
+    namespace = dict(vars(resolve_kernels))
+    namespace["cuda"] = cuda
+    exec(compile(for_target(inspect.getsource(resolve_kernels), target), "<resolve kernels>", "exec"), namespace)
+    return {name: namespace[name] for name in FIXED}
 
 
 @lru_cache(maxsize=None)
@@ -28,14 +37,12 @@ def fixed_kernels(target: str) -> dict:
         from numba import njit
         return {name: njit(cache=True)(getattr(resolve_kernels, name)) for name in FIXED}
     from numba import cuda
-    namespace = dict(vars(resolve_kernels))
-    namespace["cuda"] = cuda
-    source = for_target(inspect.getsource(resolve_kernels), target)
-    exec(compile(source, "<resolve kernels>", "exec"), namespace)
+    targets.without_contraction()
+    functions = fixed_sources(target)
     if target == "cudasim":
         from numba.cuda.simulator import api as simulator
-        return {name: simulator.jit(namespace[name]) for name in FIXED}
-    return {name: cuda.jit(namespace[name]) for name in FIXED}
+        return {name: simulator.jit(function) for name, function in functions.items()}
+    return {name: cuda.jit(function) for name, function in functions.items()}
 
 
 def _program(name: str, lines: list[str], signature: list[str]) -> Program:
@@ -130,13 +137,11 @@ def secretion_program(secretions_by_type: dict) -> Program | None:
 
 
 def launch_step_kernel(program: Program, target: str, n: int, arguments: tuple, xp) -> None:
-    from .compiled_type import launch
-    launch(compile_program(program, target), target, arguments, n, xp)
+    targets.launch(compile_program(program, target), target, arguments, n, xp)
 
 
 def launch_fixed(name: str, target: str, n: int, arguments: tuple, xp) -> None:
-    from .compiled_type import launch
-    launch(fixed_kernels(target)[name], target, arguments, n, xp)
+    targets.launch(fixed_kernels(target)[name], target, arguments, n, xp)
 
 
 def _literal(dtype, value) -> str:

@@ -21,8 +21,8 @@ loads the kernel instead of compiling it again; a change to any rule's module is
 from __future__ import annotations
 
 import hashlib
-import re
 import importlib.util
+import re
 import os
 import sys
 from functools import lru_cache
@@ -36,6 +36,7 @@ LOOPS = {"cpu": "prange", "python": "range"}  # "cuda" and "cudasim": a grid-str
 PARALLEL_FROM = 20_000  # cells of a type from which its CPU kernel runs on all threads
 HELPERS = ("philox", "as_threshold", "hill", "happens", "happens_with", "atomic_min", "atomic_add")
 _compiled: dict = {}
+_program_of: dict = {}
 
 
 def _namespace(program, target: str) -> dict:
@@ -83,6 +84,7 @@ def compile_program(program, target: str):
         function = CpuKernel(*(_cached_cpu_kernel(program) or _in_memory(program)), program.serial)
     elif target == "cuda":
         from numba import cuda
+        without_contraction()
         function = cuda.jit(kernel_function(program, target))
     elif target == "cudasim":
         from numba.cuda.simulator import api as simulator
@@ -90,7 +92,33 @@ def compile_program(program, target: str):
     else:
         function = kernel_function(program, target)
     _compiled[key] = function
+    _program_of[id(function)] = program
     return function
+
+
+def without_contraction() -> None:
+    """Compile CUDA kernels with NVVM's -fma=0. Without fastmath numba-cuda passes NVVM no `fma`
+    option, and NVVM's default (-fma=1, like nvcc's --fmad=true) contracts a float32 a * b + c into
+    one fused multiply-add, rounded once: the CPU rounds twice, so the GPU's bits would differ. The
+    project's CUDA C kernels are built with --fmad=false for the same reason."""
+    from numba.cuda.cudadrv import nvvm
+
+    if getattr(nvvm.compile_ir, "without_contraction", False):
+        return
+    compile_ir = nvvm.compile_ir
+
+    def compile_without_contraction(llvmir, **options):
+        if not options.get("fastmath"):
+            options.setdefault("fma", False)
+        return compile_ir(llvmir, **options)
+
+    compile_without_contraction.without_contraction = True
+    nvvm.compile_ir = compile_without_contraction
+
+
+def program_of(function):
+    """The program a compiled callable was made from (None for the fixed resolve kernels)."""
+    return _program_of.get(id(function))
 
 
 class CpuKernel:
@@ -189,3 +217,34 @@ def _cached_cpu_kernel(program):
     sys.modules[name] = module  # numba's cache finds the kernel's globals by its module's name
     spec.loader.exec_module(module)
     return getattr(module, program.function_name), getattr(module, f"{program.function_name}_parallel")
+
+
+# ---------------------------------------------------------------- choosing a target, launching
+
+
+def target_of(xp) -> str:
+    """The compile target of a backend's arrays: numba on NumPy (plain Python with ABM_NUMBA=0), CUDA
+    on CuPy, the CUDA simulator on the GPU code path run on the host (its array module says so)."""
+    if xp is np:
+        from ..kernels import _numba
+        return "cpu" if _numba.enabled() else "python"
+    return getattr(xp, "compile_target", "cuda")
+
+
+def launch(function, target: str, arguments: tuple, n: int, xp) -> None:
+    """One kernel launch over n cells. On CuPy arrays: CuPy's current stream, and no wait for the
+    arrays' streams (numba would otherwise synchronise on each array it is handed)."""
+    if target in ("cuda", "cudasim"):
+        threads = 128
+        blocks = max(1, min((n + threads - 1) // threads, 4096))
+        if target == "cuda":
+            from numba import cuda
+            stream = cuda.external_stream(xp.cuda.get_current_stream().ptr)
+            arguments = tuple(cuda.as_cuda_array(a, sync=False) if hasattr(a, "__cuda_array_interface__") else a
+                              for a in arguments)
+            function[blocks, threads, stream](*arguments)
+        else:  # the simulator runs each thread in Python: one thread walks the whole grid-stride loop
+            function[1, 1](*arguments)
+        return
+    # numba takes plain arrays: a subclass (a test's counting array) is passed as a view of its data
+    function(*(np.asarray(a) if isinstance(a, np.ndarray) else a for a in arguments))

@@ -35,12 +35,19 @@ def without_a_device(cc=(8, 0)):
 
 def ptx(program, arguments, cc=(8, 0)) -> str:
     """The PTX of a composed program's CUDA kernel for the types of `arguments` (a real call's)."""
+    from ..engine.targets import kernel_function
+
+    return ptx_of_function(kernel_function(program, "cuda"), arguments, cc)
+
+
+def ptx_of_function(function, arguments, cc=(8, 0)) -> str:
+    """The PTX of a kernel's Python function written for CUDA, for the types of `arguments`."""
     import numba
     from numba import cuda
 
-    from ..engine.targets import kernel_function
+    from ..engine.targets import without_contraction
 
-    function = kernel_function(program, "cuda")
+    without_contraction()
     with without_a_device(cc):
         code, _ = cuda.compile_ptx(function, tuple(numba.typeof(a) for a in arguments), cc=cc)
     return code
