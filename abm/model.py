@@ -71,7 +71,10 @@ class TissueModel(mesa.Model):
                                     fc.diffusion_um2_per_min, fc.decay_per_min, fc.boundary, fc.boundary_value)
             for name, fc in self.config.fields.items()
         }
-        self.resolution = Resolution(self.spec, self.config, self.schedule, xp)
+        try:
+            self.resolution = Resolution(self.spec, self.config, self.schedule, xp)
+        except ConfigError as error:  # a rule's tally no type declares
+            raise ConfigError(f"{self.config_source}: {error}") from None
         self.secretion = Secretion(self.spec, self.config, self.schedule, self.config_source)
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)

@@ -179,21 +179,25 @@ def test_a_type_without_categories_is_seen_as_itself(tmp_path, monkeypatch):
     assert model.count("blob") == 300
 
 
-def test_a_tally_no_type_declares_is_an_error(monkeypatch):
-    from dataclasses import replace
+UNDECLARED_TALLY = '''
+from abm.engine import cell_rule
 
-    from abm import plugins
-    from abm.engine.cell_rules import cell_rule
 
-    @cell_rule("tallies an event nobody declares", returns="tally_no_such_event")
-    def undeclared_tally(state):
-        return 1
+@cell_rule("tallies an event no cell type declares", "tally_no_such_event")
+def undeclared_tally(state):
+    return 1
 
-    spec = plugins.builtin_spec()
-    spec.types["tumor"] = replace(spec.types["tumor"], rules=[*spec.types["tumor"].rules, undeclared_tally])
-    monkeypatch.setattr(plugins, "builtin_spec", lambda: spec)
+
+def register(spec):
+    spec.add_rule("tumor", undeclared_tally)
+'''
+
+
+def test_a_tally_no_type_declares_is_an_error(tmp_path, monkeypatch):
+    (tmp_path / "undeclared_tally.py").write_text(UNDECLARED_TALLY)
+    monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ConfigError, match="no_such_event"):
-        TissueModel(MINIMAL, device="cpu", overrides={"lattice.shape": [20, 20]})
+        TissueModel(MINIMAL, device="cpu", overrides={"lattice.shape": [20, 20], "plugins": ["undeclared_tally"]})
 
 
 def test_a_missing_plugin_section_hints_at_the_plugin():
