@@ -198,7 +198,7 @@ def _run(args) -> int:
 
 
 def _info(args) -> int:
-    from .io.summary import summary_of
+    from .io.info import summary_of
 
     print(summary_of(args.run))
     return 0
@@ -241,7 +241,8 @@ def _view(args) -> int:
 
 
 def _schema(args) -> int:
-    from .config import json_schema, load_raw, plugins_named
+    from .config import load_raw, plugins_named
+    from .config_schema import json_schema
     from .errors import ConfigError
     from .plugins import available
 

@@ -12,9 +12,9 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 import yaml
 from pydantic import Field, StrictInt, ValidationError, ValidationInfo, create_model, model_validator
 
-from .config_files import _format_validation_error, apply_overrides, json_schema, load_raw, parse_override  # noqa: F401
+from .config_files import _format_validation_error, apply_overrides, load_raw, parse_override  # noqa: F401
 from .config_from_run import FromRunPlacement, check_names, check_source_exists
-from .configtypes import NonNegative, Positive, Strict
+from .configtypes import FieldConfig, NonNegative, Positive, Strict  # noqa: F401 (FieldConfig: abm.config.FieldConfig too)
 from .errors import ConfigError
 from .grammar import GrammarRule
 
@@ -38,18 +38,6 @@ class TimeConfig(Strict):
     @property
     def steps(self) -> int:
         return max(1, int(round(self.duration_h * 60.0 / self.dt_min)))
-
-
-class FieldConfig(Strict):
-    diffusion_um2_per_min: NonNegative = Field(description="diffusion coefficient, um^2/min")
-    decay_per_min: NonNegative = Field(0.0, description="first-order decay rate, 1/min")
-    boundary: Literal["no_flux", "fixed"] = Field(
-        "no_flux", description="no_flux walls, or walls held at boundary_value")
-    boundary_value: NonNegative = Field(0.0, description="wall concentration when boundary is fixed")
-    initial_value: NonNegative = Field(0.0, description="uniform starting concentration")
-    units: str = Field("ng/mL", description="concentration units (label written to the output)")
-    production_per_min: NonNegative = Field(
-        0.0, description="uniform production everywhere (e.g. stromal IL-15), concentration per min")
 
 
 class BallPlacement(Strict):

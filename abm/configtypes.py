@@ -4,7 +4,7 @@ Units live in the key names (`_per_h`, `_min`, `_um`, ...), so a plugin's keys r
 """
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,3 +20,15 @@ class Strict(BaseModel):
     refused in every float, in lists too (lattice shapes, centres, grid values)."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True, strict=True, allow_inf_nan=False)
+
+
+class FieldConfig(Strict):
+    diffusion_um2_per_min: NonNegative = Field(description="diffusion coefficient, um^2/min")
+    decay_per_min: NonNegative = Field(0.0, description="first-order decay rate, 1/min")
+    boundary: Literal["no_flux", "fixed"] = Field(
+        "no_flux", description="no_flux walls, or walls held at boundary_value")
+    boundary_value: NonNegative = Field(0.0, description="wall concentration when boundary is fixed")
+    initial_value: NonNegative = Field(0.0, description="uniform starting concentration")
+    units: str = Field("ng/mL", description="concentration units (label written to the output)")
+    production_per_min: NonNegative = Field(
+        0.0, description="uniform production everywhere (e.g. stromal IL-15), concentration per min")

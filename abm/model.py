@@ -189,7 +189,6 @@ class TissueModel(mesa.Model):
         return events
 
     def collect(self, events) -> None:
-        xp = self.xp
         names = list(self.spec.events)
         # The tallies, the births, the cell counts and the number of cells: one copy to the host.
         values = self.backend.to_host(events.statistics)

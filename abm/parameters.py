@@ -194,7 +194,7 @@ def check_values(parameter_set: ParameterSet, spec, types: tuple[str, ...]) -> N
     """Every cell type and field of the set, in its base values and in every declared tissue,
     validated by the model a config is validated with (strict numbers, ranges, unknown keys);
     each of `types` holds every parameter of its config model. Errors name the file and key."""
-    from .config import FieldConfig
+    from .configtypes import FieldConfig
 
     path = parameter_set.path
     cells, fields = parameter_set.groups("cells"), parameter_set.groups("fields")

@@ -80,7 +80,7 @@ def resume_file(path, device=None, progress=True, log=print) -> Path:
 
     path = Path(path)
     with _stop_on_signals(detail=f"{path} is unchanged") as stop:
-        chosen = plan(path, device=device)  # reads only; AlreadyComplete when there is nothing to do
+        chosen = plan(path, TissueModel, device=device)  # reads only; AlreadyComplete when there is nothing to do
         stop.defer()  # the run file is about to change: a signal waits for a clean point
         resumed = apply(chosen, device=device)
         model = resumed.model

@@ -5,8 +5,6 @@ sorted into its categories in declared order, a later one winning; -1 for a cell
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .engine import targets
 from .engine.compose import Program
 from .engine.step_kernels import launch_step_kernel

@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 import yaml
 
+from abm import TissueModel
 from abm.io import checkpoint as checkpoints
 from abm.io import probe
 from abm.io.resume import plan
@@ -225,7 +226,7 @@ def test_a_damaged_checkpoint_means_starting_again(good_run, tmp_path):
     checkpoint = checkpoints.checkpoint_path(path)
     checkpoint.write_bytes(zero_global_heap(good_run))  # any damaged HDF5 file will do
     start = time.monotonic()
-    chosen = plan(path, device="cpu")
+    chosen = plan(path, TissueModel, device="cpu")
     assert time.monotonic() - start < HANG_S
     assert chosen.step == 0 and not chosen.damaged, chosen.note
     assert "checkpoint" in chosen.note and "starting again from step 0" in chosen.note, chosen.note

@@ -58,7 +58,7 @@ def test_checkpoint_round_trip_continues_exactly(tmp_path):
     saved = checkpoints.save(tmp_path / "x.checkpoint", checkpoints.capture(straight, "id"))
     loaded = checkpoints.load(saved)
     assert set(loaded.columns) == set(straight.cells.columns) and set(loaded.fields) == set(straight.fields)
-    resumed = checkpoints.build_model(loaded, device="cpu")
+    resumed = checkpoints.build_model(loaded, TissueModel, device="cpu")
     assert resumed.steps == 9 and resumed.cells.next_id == straight.cells.next_id
     straight.run(11)
     resumed.run(11)
@@ -76,7 +76,7 @@ def test_registered_extra_state_travels_with_the_checkpoint(tmp_path, monkeypatc
     model = TissueModel(CONFIG, device="cpu", overrides=overrides(shape=(30, 30), tumor=60, nk=20))
     model.memo = [3, 1, 4]
     path = checkpoints.save(tmp_path / "m.checkpoint", checkpoints.capture(model))
-    assert checkpoints.build_model(checkpoints.load(path), device="cpu").memo == [3, 1, 4]
+    assert checkpoints.build_model(checkpoints.load(path), TissueModel, device="cpu").memo == [3, 1, 4]
 
 
 # ---------------------------------------------------------------- signals at random moments

@@ -139,13 +139,12 @@ def restore(model, checkpoint: Checkpoint) -> None:
     model.running = model.steps < model.total_steps
 
 
-def build_model(checkpoint: Checkpoint, device: str | None = None):
-    """A TissueModel at the checkpoint's step: built from the saved config, then restored."""
+def build_model(checkpoint: Checkpoint, new_model, device: str | None = None):
+    """A model at the checkpoint's step: built by `new_model` (TissueModel, handed in by the caller:
+    io never imports the model) from the saved config, then restored."""
     import yaml
 
-    from ..model import TissueModel
-
-    model = TissueModel(yaml.safe_load(checkpoint.config_yaml), device=device, seed=checkpoint.seed)
+    model = new_model(yaml.safe_load(checkpoint.config_yaml), device=device, seed=checkpoint.seed)
     restore(model, checkpoint)
     model.check_invariants()
     return model

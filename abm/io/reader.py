@@ -15,7 +15,6 @@ metadata is first read in a child process that cannot hang (probe.py), and error
 """
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
@@ -23,25 +22,10 @@ import numpy as np
 
 from ..errors import OutputError
 from . import probe
-from .files import open_h5
+from .files import READ_ERRORS, one_line_errors, open_h5, step_ranges
 from .hdf5 import FORMAT
 
-READ_ERRORS = (OSError, KeyError, ValueError, RuntimeError)  # what h5py raises on damage
-
-
-def _one_line_errors(method):
-    """Errors reading the file become OutputError naming it, e.g. a chunk failing its checksum."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        if not self.file:  # h5py's message for a closed file would read as damage
-            raise OutputError(f"{self.path}: the run is closed (open it again with abm.open_run)")
-        try:
-            return method(self, *args, **kwargs)
-        except OutputError:
-            raise
-        except READ_ERRORS as error:
-            raise OutputError(f"{self.path}: damaged run file ({probe.reason(error)})") from None
-    return wrapper
+READ_ERRORS, _one_line_errors = READ_ERRORS, one_line_errors  # also abm.io.reader's names
 
 
 class Run:
@@ -285,10 +269,7 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _ranges(steps: list[int]) -> str:
-    if len(steps) <= 6:
-        return ", ".join(str(s) for s in steps)
-    return f"{steps[0]}, {steps[1]}, ..., {steps[-1]}"
+_ranges = step_ranges
 
 
 def open_run(path) -> Run:

@@ -127,9 +127,10 @@ class Plan:
     note: str
     record: dict  # the entry for the run file's `resumes` attribute
     model: object = None
+    new_model: object = None  # TissueModel or a subclass: handed in, io never imports the model
 
 
-def plan(path, device: str | None = None) -> Plan:
+def plan(path, new_model, device: str | None = None) -> Plan:
     """Read the run file and its checkpoint, and build the model to continue. AlreadyComplete if
     the run finished; OutputError (one line) when it cannot be resumed."""
     path = Path(path)
@@ -159,19 +160,17 @@ def plan(path, device: str | None = None) -> Plan:
         f"{why}: starting again from step 0 with the config stored in the file"
     record = {"time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "from_step": step,
               "package_version": __version__, "git_commit": git_commit()}
-    chosen = Plan(path, attrs, config_yaml, seed, 0 if damaged else step, damaged, note, record)
+    chosen = Plan(path, attrs, config_yaml, seed, 0 if damaged else step, damaged, note, record, new_model=new_model)
     chosen.model = _model(chosen, cp, device)
     return chosen
 
 
 def _model(chosen: Plan, cp, device):
     """The model at the plan's step: restored from the checkpoint, or new at step 0."""
-    from ..model import TissueModel
-
     if cp is not None and not chosen.damaged:
-        model = checkpoints.build_model(cp, device=device)
+        model = checkpoints.build_model(cp, chosen.new_model, device=device)
     else:
-        model = TissueModel(yaml.safe_load(chosen.config_yaml), device=device, seed=chosen.seed)
+        model = chosen.new_model(yaml.safe_load(chosen.config_yaml), device=device, seed=chosen.seed)
     model.arm = _attr((chosen.attrs or {}).get("arm")) or None  # the config_yaml has the arm applied already
     return model
 
@@ -198,6 +197,6 @@ def apply(chosen: Plan, device: str | None = None) -> Resumed:
     return Resumed(chosen.model, writer, chosen.step, f"{path}: {chosen.note}")
 
 
-def prepare(path, device: str | None = None) -> Resumed:
+def prepare(path, new_model, device: str | None = None) -> Resumed:
     """Everything needed to continue the run in `path`. AlreadyComplete if it finished."""
-    return apply(plan(path, device), device)
+    return apply(plan(path, new_model, device), device)

@@ -1,58 +1,16 @@
-"""`abm info RUN.h5`: a run's summary, quick enough for a command line that starts at once.
-
-Two choices keep it well under half a second: the time series is read with h5py and NumPy (pandas
-alone takes ~0.4 s to import), and the check of the file's metadata in a child process
-(probe.py, ~0.2 s: the child imports h5py) runs while this process imports h5py and NumPy
-itself, in parallel on two cores instead of one after the other.
-"""
+"""A run's summary (`abm info RUN.h5`, Run.summary()) and description (Run.describe()), read from an
+open reader.Run with h5py and NumPy only (pandas alone takes ~0.4 s to import)."""
 from __future__ import annotations
 
 import json
-import signal
-import threading
-from pathlib import Path
 
 from ..errors import OutputError
-from . import probe
-
-
-def summary_of(path) -> str:
-    """The summary of the run file at `path`; OutputError (one line) if it cannot be read."""
-    if Path(path).is_file():  # otherwise Run says what is wrong (missing, a directory)
-        importer = _importer()
-        probe.check(path, "run file")  # Run(path) below finds the file checked and skips the child
-        importer.join()
-    from .reader import Run
-
-    with Run(path) as run:
-        return summary(run)
-
-
-def _importer() -> threading.Thread:
-    """A thread importing reader.py (h5py, NumPy), started with Ctrl-C and SIGTERM blocked, as are
-    the threads it starts (NumPy's BLAS pool): probe.check blocks them in the main thread while
-    it starts its child, and a thread that took them in that moment would have the main thread
-    stop inside Popen, the child left running."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, probe.STOP_SIGNALS)
-    try:
-        importer = threading.Thread(target=_import_reader, daemon=True)
-        importer.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    return importer
-
-
-def _import_reader() -> None:
-    try:
-        from . import reader  # noqa: F401
-    except BaseException:  # noqa: BLE001 - the main thread's own import reports it, as one line
-        pass
 
 
 def summary(run) -> str:
     """The lines of `abm info` for an open reader.Run (the same text as Run.summary())."""
     from .checkpoint import checkpoint_path
-    from .reader import _one_line_errors, _ranges
+    from .files import one_line_errors as _one_line_errors, step_ranges as _ranges
 
     @_one_line_errors
     def lines_of(run) -> list[str]:
@@ -91,7 +49,7 @@ def describe(run) -> str:
     """Run.__repr__: the file and its status, then what the run holds, a line each (lattice, steps
     and time written, snapshots, cell types, fields, arm if recorded). Never raises: a repr that
     fails would hide the Run in a notebook; a closed or unreadable file says so instead."""
-    from .reader import READ_ERRORS, _ranges
+    from .files import READ_ERRORS, step_ranges as _ranges
 
     if not run.file:
         return f"<abm.Run {run.path}: closed>"
