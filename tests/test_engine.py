@@ -120,7 +120,7 @@ def test_the_composed_grammar_gives_the_bits_of_the_grammar_on_arrays():
         grammar = {"_probe": [(behaviour, rules)]}
 
     decisions = compiled_type.Decisions(np, model.cells.n)
-    compiled_type.CompiledType(model.spec, Scheduled, model.config).run(ctx, "decide", slots, decisions)
+    compiled_type.CompiledType(model.spec, Scheduled, model.config).run(ctx, "decide", decisions)
     got = decisions.arrays["new_state_age_min"][slots]
     assert np.array_equal(got, expected) and len(np.unique(expected)) > 10
 
@@ -150,7 +150,7 @@ def test_the_gpu_target_compiles_from_the_same_source_without_contracting_multip
     for phase, ctx in (("decide", model.sense()), ("secrete", model._context())):
         compiled = model.schedule.types["stellate"].compiled
         program = compiled.programs[phase]
-        code = cuda_compile.ptx(program, compiled.arguments(ctx, phase, ctx.slots_of("stellate")))
+        code = cuda_compile.ptx(program, compiled.arguments(ctx, phase))
         assert f".entry" in code and "fma.rn.f32" not in code
 
 
