@@ -33,7 +33,7 @@ CORE_COLUMNS = (
     ("partner", np.int64, -1, -1, "id of the cell this one is bound or conjugated to, -1 none"),
     ("partner_site", np.int64, -1, -1, "site of that partner when the bond formed, -1 none"),
 )
-FRAMEWORK_PURPOSES = {"claim_priority": 1}  # draws of the resolution phase (kernels/philox.py)
+FRAMEWORK_PURPOSES = {"claim_priority": 1}  # draws of the resolution phase (abm/engine/resolve_kernels.py)
 FRAMEWORK_EVENTS = ("births", "deaths", "kills", "moves")  # tallied by resolution and removal
 KILL_EVENTS = ("kills_single", "kills_clustered")  # kills split by whether the target was clustered
 PHASES = ("secrete", "decide")

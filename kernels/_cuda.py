@@ -5,12 +5,11 @@ at module level. Each .cu file is compiled once per process with NVRTC (RawModul
 --fmad=false, which keeps every a*b+c as two roundings, as NumPy computes it.
 
 Dtypes. Index-like inputs are converted (a no-op when they already have the dtype below, a copy
-otherwise): ids, sites, targets int64; occupancy int32; slot_type int8; keys uint64; masks
-uint32; words uint64. Arrays updated in place must already be right, else TypeError: field
-float32 C-contiguous, field_flat float32 1-D contiguous, scratch uint64 contiguous. secreted and
-keep must be float32 arrays (or Python scalars): other dtypes would make NumPy compute in
-float64 and round differently, so they raise TypeError rather than silently diverge.
-Sites passed to apply_sources_and_uptake must be distinct (one cell per site), as in NumPy.
+otherwise): sites, codes int64; occupancy int32; slot_type int8. Fields updated in place must
+already be float32 C-contiguous, else TypeError.
+
+These are the array kernels outside the per-cell rules (neighbour scan, diffusion, counts); the
+rules, claim-then-resolve and secretion are per-cell kernels compiled by numba-cuda (abm/engine).
 """
 from __future__ import annotations
 
@@ -22,11 +21,10 @@ import numpy as np
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 CUDA_SOURCES = [os.path.join(_HERE, name)
-                for name in ("philox.cu", "neighbours.cu", "claims.cu", "diffusion.cu", "counts.cu")]
+                for name in ("neighbours.cu", "diffusion.cu", "counts.cu")]
 NVCC_OPTIONS = ("--fmad=false",)
 _RAWMODULE_OPTIONS = NVCC_OPTIONS + ("-std=c++17",)
 BLOCK = 256
-_WORD = 0xFFFFFFFF
 
 
 @functools.lru_cache(maxsize=None)
@@ -59,24 +57,6 @@ def _require(array, dtype, what):
                         f"(it is updated in place), got {type(array).__name__} "
                         f"{getattr(array, 'dtype', '')}")
     return array
-
-
-# ---------------------------------------------------------------- philox.cu
-
-
-def philox_draw(seed, step, purpose, ids):
-    """(4, n) uint32 Philox words, as philox.draw_numpy."""
-    ids = _as(ids, cupy.int64)
-    if ids.ndim != 1:
-        raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
-    n = ids.shape[0]
-    out = cupy.empty((4, n), dtype=cupy.uint32)
-    if n:
-        seed, step, purpose = int(seed), int(step), int(purpose)
-        _launch("philox.cu", "philox_draw", n, (
-            ids, np.int64(n), np.uint32(seed & _WORD), np.uint32((seed >> 32) & _WORD),
-            np.uint32(step & _WORD), np.uint32(purpose & _WORD), out))
-    return out
 
 
 # ---------------------------------------------------------------- neighbours.cu
@@ -119,36 +99,6 @@ def scan_neighbours(occupancy, slot_type, sites, shape, offsets, n_types):
     return counts, masks
 
 
-def pick_from_mask(masks, words, n_offsets):
-    """int32 offset index of a uniformly chosen set bit, -1 if none, as pick_from_mask_numpy.
-
-    words broadcast to masks' shape, like NumPy; the result has masks' shape."""
-    masks = _as(masks, cupy.uint32)
-    words = _as(cupy.broadcast_to(cupy.asarray(words).astype(cupy.uint64, copy=False),
-                                  masks.shape), cupy.uint64)
-    chosen = cupy.empty(masks.shape, dtype=cupy.int32)
-    n = masks.size
-    if n:
-        _launch("neighbours.cu", "pick_from_mask", n,
-                (masks, words, np.int64(n), np.int32(n_offsets), chosen))
-    return chosen
-
-
-def site_at_offset(sites, offset_index, shape, offsets):
-    """int64 flat site at offsets[max(offset_index, 0)] from each site, as site_at_offset_numpy."""
-    dims = tuple(int(s) for s in shape)
-    _, ny, nz = dims + (1,) * (3 - len(dims))
-    sites = _as(sites, cupy.int64)
-    offset_index = _as(offset_index, cupy.int32)
-    table = _device_offsets(offsets)
-    out = cupy.empty(sites.shape[0], dtype=cupy.int64)
-    n = sites.shape[0]
-    if n:
-        _launch("neighbours.cu", "site_at_offset", n,
-                (sites, offset_index, np.int64(n), np.int64(ny), np.int64(nz), table, out))
-    return out
-
-
 # ---------------------------------------------------------------- counts.cu
 
 
@@ -160,27 +110,6 @@ def count_codes(codes, n_bins):
     if n:
         _launch("counts.cu", "count_codes", n, (codes, np.int64(n), np.int64(n_bins), counts))
     return counts
-
-
-# ---------------------------------------------------------------- claims.cu
-
-
-def resolve_claims(targets, keys, scratch):
-    """bool per claim: lowest key on its target, as resolve_claims_numpy.
-
-    scratch (uint64 per target) is NO_CLAIM on entry and is restored to it before returning."""
-    _require(scratch, cupy.uint64, "scratch")
-    targets = _as(targets, cupy.int64)
-    keys = _as(cupy.broadcast_to(cupy.asarray(keys).astype(cupy.uint64, copy=False),
-                                 targets.shape), cupy.uint64)
-    won = cupy.empty(targets.shape, dtype=cupy.bool_)
-    n = targets.size
-    if n:
-        count = np.int64(n)
-        _launch("claims.cu", "claims_min", n, (targets, keys, count, scratch))
-        _launch("claims.cu", "claims_won", n, (targets, keys, count, scratch, won))
-        _launch("claims.cu", "claims_restore", n, (targets, count, scratch))
-    return won
 
 
 # ---------------------------------------------------------------- diffusion.cu
@@ -295,28 +224,3 @@ def _field_addresses(fields):
             _fields_cache.clear()
         _fields_cache[key] = cupy.asarray(np.array(key[1], dtype=np.uint64))
     return _fields_cache[key]
-
-
-def _float32_operand(value, n, what):
-    if isinstance(value, (int, float)) and not isinstance(value, np.generic):
-        return cupy.full(n, value, dtype=cupy.float32)  # weak Python scalar: float32 in NumPy too
-    array = cupy.asarray(value)
-    if array.dtype != cupy.float32:
-        raise TypeError(f"{what} must be float32 (NumPy would compute (c + secreted) * keep in "
-                        f"{array.dtype} and round differently), got {array.dtype}")
-    return cupy.ascontiguousarray(cupy.broadcast_to(array, (n,)))
-
-
-def apply_sources_and_uptake(field_flat, sites, secreted, keep):
-    """c <- (c + secreted) * keep at the (distinct) sites, float32, in place; returns field_flat."""
-    _require(field_flat, cupy.float32, "field_flat")
-    if field_flat.ndim != 1:
-        raise ValueError(f"field_flat must be 1-D, got shape {field_flat.shape}")
-    sites = _as(sites, cupy.int64).ravel()
-    n = sites.size
-    secreted = _float32_operand(secreted, n, "secreted")
-    keep = _float32_operand(keep, n, "keep")
-    if n:
-        _launch("diffusion.cu", "apply_sources_and_uptake", n,
-                (field_flat, sites, secreted, keep, np.int64(n)))
-    return field_flat

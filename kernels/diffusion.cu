@@ -62,17 +62,3 @@ extern "C" __global__ void diffuse_axis_fields(const unsigned long long* fields,
                inv_denominator + f * coefficient_stride, upper + f * coefficient_stride, r[f],
                boundary_inflow[f]);
 }
-
-// c <- (c + secreted) * keep at each cell's site, in float32 like the NumPy twin
-// (one cell per site, so no two threads write the same cell).
-extern "C" __global__ void apply_sources_and_uptake(float* field, const long long* sites,
-                                                    const float* secreted, const float* keep,
-                                                    long long n)
-{
-    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) {
-        return;
-    }
-    const long long site = sites[i];
-    field[site] = (field[site] + secreted[i]) * keep[i];
-}

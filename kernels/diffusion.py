@@ -14,8 +14,8 @@ every step the same way and leak mass. The sweeps below and in diffusion.cu do t
 operations in the same order, so both backends produce bit-identical fields (CUDA compiled
 with --fmad=false).
 
-Sources and uptake are applied just before diffusion, at the sites of secreting cells:
-c <- (c + secreted) * keep, keep = 1 / (1 + uptake_rate * dt) (implicit, never negative).
+Sources and uptake (c <- (c + secreted) * keep at the cells' sites) are not here: the types'
+secrete phases apply them in one per-cell kernel, abm/engine/secretion.py.
 """
 from __future__ import annotations
 
@@ -137,16 +137,6 @@ def _all_positive_zero(field, axes_coefficients) -> bool:
     if not isinstance(field, np.ndarray) or not field.flags.c_contiguous or field.dtype.itemsize != 4:
         return False
     return not field.view(np.uint32).any()
-
-
-def apply_sources_and_uptake(field_flat, sites, secreted, keep, xp=np):
-    """c <- (c + secreted) * keep at each cell's site (one cell per site: no collisions)."""
-    if xp is np:
-        field_flat[sites] = (field_flat[sites] + secreted) * keep
-        return field_flat
-    from . import _cuda
-
-    return _cuda.apply_sources_and_uptake(field_flat, sites, secreted, keep)
 
 
 class DiffusionOperator:

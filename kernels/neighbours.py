@@ -1,9 +1,11 @@
-"""Neighbour scans on the occupancy lattice, NumPy twin of neighbours.cu.
+"""Neighbour scans on the occupancy lattice: NumPy reference of neighbours.cu and neighbours_numba.py.
 
 Lattices are stored flat in C order. A 2D lattice (nx, ny) is handled as (nx, ny, 1), so one
 code path serves 2D and 3D. Neighbourhoods: von Neumann (4 in 2D, 6 in 3D) and Moore (8 / 26).
 Offsets come in a fixed order, bit j of a neighbour mask refers to offsets[j]; that order is the
-contract between the NumPy and CUDA versions.
+contract between the NumPy, numba and CUDA versions of the scan and the per-cell rules, which pick
+a neighbour from a mask and find its site with abm/engine/scalar.py (pick_from_mask,
+site_at_offset).
 """
 from __future__ import annotations
 
@@ -73,34 +75,8 @@ def scan_neighbours_numpy(occupancy, slot_type, sites, shape, offsets, n_types):
     return counts, masks
 
 
-def popcount32(masks, xp=np):
-    m = masks.astype(xp.uint32)
-    m = m - ((m >> 1) & xp.uint32(0x55555555))
-    m = (m & xp.uint32(0x33333333)) + ((m >> 2) & xp.uint32(0x33333333))
-    m = (m + (m >> 4)) & xp.uint32(0x0F0F0F0F)
-    return ((m * xp.uint32(0x01010101)) >> 24).astype(xp.int32)
-
-
-def pick_from_mask_numpy(masks, words, n_offsets):
-    """Index of the k-th set bit with k = word mod popcount; -1 where the mask is empty.
-
-    A uniform choice among the neighbours the mask marks (e.g. free sites, tumor cells).
-    """
-    masks = masks.astype(np.uint32)
-    total = popcount32(masks, np)
-    k = np.where(total > 0, words.astype(np.uint64) % np.maximum(total, 1).astype(np.uint64), 0)
-    chosen = np.full(masks.shape, -1, dtype=np.int32)
-    seen = np.zeros(masks.shape, dtype=np.int64)
-    for j in range(n_offsets):
-        bit = ((masks >> np.uint32(j)) & np.uint32(1)).astype(bool)
-        hit = bit & (seen == k.astype(np.int64)) & (chosen < 0)
-        chosen[hit] = j
-        seen += bit
-    return np.where(total > 0, chosen, -1)
-
-
 def _compiled():
-    """The numba twins when the compiled CPU path is on, else None."""
+    """The numba twin when the compiled CPU path is on, else None."""
     from . import _numba
 
     if not _numba.enabled():
@@ -120,35 +96,3 @@ def scan_neighbours(occupancy, slot_type, sites, shape, offsets, n_types, xp=np)
 
     return _cuda.scan_neighbours(occupancy, slot_type, sites, shape, offsets, n_types)
 
-
-def pick_from_mask(masks, words, n_offsets, xp=np):
-    if xp is np:
-        compiled = _compiled()
-        if compiled is not None:
-            return compiled.pick_from_mask(masks, words, n_offsets)
-        return pick_from_mask_numpy(masks, words, n_offsets)
-    from . import _cuda
-
-    return _cuda.pick_from_mask(masks, words, n_offsets)
-
-
-def site_at_offset_numpy(sites, offset_index, shape, offsets, xp=np):
-    """Neighbour site at the chosen offset index (caller guarantees index >= 0 and inside)."""
-    nx, ny, nz = shape3(shape)
-    table = xp.asarray(offsets)
-    idx = xp.maximum(offset_index, 0)
-    x, y, z = site_to_coords(sites, shape, xp)
-    return ((x + table[idx, 0]) * ny + (y + table[idx, 1])) * nz + (z + table[idx, 2])
-
-
-def site_at_offset(sites, offset_index, shape, offsets, xp=np):
-    """Neighbour site at the chosen offset index (caller guarantees index >= 0 and inside)."""
-    if sites.ndim == 1:
-        if xp is not np:
-            from . import _cuda
-
-            return _cuda.site_at_offset(sites, offset_index, shape, offsets)
-        compiled = _compiled()
-        if compiled is not None:
-            return compiled.site_at_offset(sites, offset_index, shape3(shape), offsets)
-    return site_at_offset_numpy(sites, offset_index, shape, offsets, xp)

@@ -1,4 +1,4 @@
-"""Neighbour scans compiled for the CPU with numba: twins of neighbours.py (and neighbours.cu).
+"""The neighbour scan compiled for the CPU with numba: twin of neighbours.py (and neighbours.cu).
 
 Same contract as the NumPy references: flat C-order lattice, 2D handled as (nx, ny, 1), bit j
 of a mask is offsets[j]. One pass over the agents with no temporaries; each agent's row is
@@ -43,52 +43,3 @@ def scan_neighbours(occupancy, slot_type, sites, shape3, offsets, n_types):
               np.ascontiguousarray(offsets, dtype=np.int64), n_types, counts, masks)
     return counts, masks
 
-
-@njit(cache=_CACHE, parallel=True)
-def _pick(masks, words, n_offsets, chosen):
-    for i in prange(masks.shape[0]):
-        mask = np.uint32(masks[i])
-        total = 0
-        for j in range(32):
-            total += (mask >> np.uint32(j)) & np.uint32(1)
-        result = -1
-        if total > 0:
-            k = np.uint64(words[i]) % np.uint64(total)
-            seen = np.uint64(0)
-            for j in range(min(n_offsets, 32)):
-                if (mask >> np.uint32(j)) & np.uint32(1):
-                    if seen == k:
-                        result = j
-                        break
-                    seen += np.uint64(1)
-        chosen[i] = result
-
-
-def pick_from_mask(masks, words, n_offsets):
-    """Index of the (word mod popcount)-th set bit, -1 for an empty mask (int32 per agent)."""
-    masks = np.ascontiguousarray(masks, dtype=np.uint32)
-    words = np.ascontiguousarray(words)
-    chosen = np.empty(masks.shape, dtype=np.int32)
-    with threads_for(masks.size):
-        _pick(masks.reshape(-1), words.reshape(-1), n_offsets, chosen.reshape(-1))
-    return chosen
-
-
-@njit(cache=_CACHE, parallel=True)
-def _site_at_offset(sites, offset_index, ny, nz, offsets, out):
-    for i in prange(sites.shape[0]):
-        site = sites[i]
-        j = max(offset_index[i], 0)
-        z = site % nz
-        y = (site // nz) % ny
-        x = site // (ny * nz)
-        out[i] = ((x + offsets[j, 0]) * ny + (y + offsets[j, 1])) * nz + (z + offsets[j, 2])
-
-
-def site_at_offset(sites, offset_index, shape3, offsets):
-    out = np.empty(sites.shape[0], dtype=np.int64)
-    _, ny, nz = shape3
-    with threads_for(sites.shape[0]):
-        _site_at_offset(np.ascontiguousarray(sites, dtype=np.int64), np.ascontiguousarray(offset_index),
-                    ny, nz, np.ascontiguousarray(offsets, dtype=np.int64), out)
-    return out

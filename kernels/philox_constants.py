@@ -1,5 +1,4 @@
-"""Philox4x32-10's constants (Salmon et al., SC'11), shared by the NumPy reference (philox.py),
-its numba twin (philox_numba.py) and the CUDA kernel (philox.cu repeats them)."""
+"""Philox4x32-10's constants (Salmon et al., SC'11), used by philox_numba.philox_block."""
 
 PHILOX_M0 = 0xD2511F53  # round multipliers
 PHILOX_M1 = 0xCD9E8D57

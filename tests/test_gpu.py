@@ -1,5 +1,6 @@
-"""GPU only: every CuPy launcher in kernels/_cuda.py equals its NumPy twin on the same inputs, and
-GPU model runs (the general step, the minimal rules included) equal CPU runs.
+"""GPU only: every CuPy launcher in kernels/_cuda.py equals its NumPy twin on the same inputs, the
+Philox of the rules gives Random123's known answers on the device, and GPU model runs (the general
+step, the minimal rules included) equal CPU runs.
 
 Integers must be bit-identical; fields too (same float64 operations in the same order, CUDA built
 with --fmad=false), and a mismatch reports the largest relative difference. Skipped without CuPy
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from abm.plugins import builtin_spec
 import pytest
 
 cupy = pytest.importorskip("cupy", reason="CuPy is not installed: GPU tests skipped")
@@ -30,14 +30,13 @@ _PROBLEM = _gpu_problem()
 pytestmark = pytest.mark.skipif(_PROBLEM is not None, reason=f"GPU tests skipped: {_PROBLEM}")
 
 try:
-    from abm.kernels import claims, counts, diffusion, neighbours, philox
+    from abm.kernels import counts, diffusion, neighbours
 except ImportError:
-    from kernels import claims, counts, diffusion, neighbours, philox
+    from kernels import counts, diffusion, neighbours
 
 from run_helpers import assert_same_state, model_state  # noqa: E402
 from test_cuda_kernels_on_host import (  # noqa: E402 - shared case builders
-    KINDS, SHAPES, claim_case, count_cases, diffusion_cases, neighbour_case, philox_cases, pick_cases,
-    sources_case,
+    KINDS, SHAPES, count_cases, diffusion_cases, neighbour_case,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,18 +64,6 @@ def assert_fields_equal(got, want, label=""):
                 f"({int(np.count_nonzero(diff))} of {got.size} values differ)")
 
 
-def test_philox_draw(cuda):
-    for seed, step, purpose, ids in philox_cases():
-        got = cuda.philox_draw(seed, step, purpose, cupy.asarray(ids))
-        assert got.dtype == cupy.uint32
-        assert np.array_equal(cupy.asnumpy(got), philox.draw_numpy(seed, step, purpose, ids))
-    # the dispatching entry point
-    ids = np.arange(1000, dtype=np.int64)
-    got = philox.draw(5, 6, builtin_spec().purposes["nk.move"], cupy.asarray(ids), xp=cupy)
-    assert np.array_equal(cupy.asnumpy(got), philox.draw_numpy(5, 6, builtin_spec().purposes["nk.move"], ids))
-    assert cuda.philox_draw(1, 2, 3, cupy.empty(0, dtype=cupy.int64)).shape == (4, 0)
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_scan_neighbours(cuda, shape, kind):
@@ -91,32 +78,11 @@ def test_scan_neighbours(cuda, shape, kind):
         assert np.array_equal(cupy.asnumpy(masks), want_masks)
 
 
-def test_pick_from_mask(cuda):
-    for seed in (0, 1):
-        for masks, words, n_offsets in pick_cases(seed):
-            got = cuda.pick_from_mask(cupy.asarray(masks), cupy.asarray(words), n_offsets)
-            assert got.dtype == cupy.int32
-            assert np.array_equal(cupy.asnumpy(got),
-                                  neighbours.pick_from_mask_numpy(masks, words, n_offsets))
-
-
 def test_count_codes(cuda):
     for codes, n_bins in count_cases():
         got = cuda.count_codes(cupy.asarray(codes), n_bins)
         assert got.dtype == cupy.int64
         assert np.array_equal(cupy.asnumpy(got), counts.count_codes_numpy(codes, n_bins))
-
-
-def test_resolve_claims(cuda):
-    for seed in (0, 1, 2):
-        targets, keys, n_scratch = claim_case(seed)
-        scratch = claims.new_scratch(n_scratch, xp=cupy)
-        want_scratch = claims.new_scratch(n_scratch)
-        for _ in range(2):
-            won = cuda.resolve_claims(cupy.asarray(targets), cupy.asarray(keys), scratch)
-            want = claims.resolve_claims_numpy(targets, keys, want_scratch)
-            assert np.array_equal(cupy.asnumpy(won), want)
-            assert np.all(cupy.asnumpy(scratch) == claims.NO_CLAIM)
 
 
 def test_diffuse(cuda):
@@ -133,14 +99,25 @@ def test_diffuse(cuda):
     assert_fields_equal(mine, operator.step(field.copy()), label)
 
 
-def test_apply_sources_and_uptake(cuda):
-    for seed in (0, 1):
-        field, sites, secreted, keep = sources_case(seed)
-        mine, want = cupy.asarray(field), field.copy()
-        cuda.apply_sources_and_uptake(mine, cupy.asarray(sites), cupy.asarray(secreted),
-                                      cupy.asarray(keep))
-        diffusion.apply_sources_and_uptake(want, sites, secreted, keep)
-        assert_fields_equal(mine, want, f"seed {seed}")
+def test_philox_known_answers_on_the_device():
+    """The one Philox (kernels/philox_numba.philox_block) compiled by numba-cuda, as the rules are."""
+    from numba import cuda as numba_cuda
+
+    from abm.kernels.philox_numba import philox_block
+    from test_philox import KNOWN_ANSWERS
+
+    @numba_cuda.jit
+    def known_answers(words, out):
+        i = numba_cuda.grid(1)
+        if i < words.shape[0]:
+            w = philox_block(words[i, 0], words[i, 1], words[i, 2], words[i, 3], words[i, 4], words[i, 5])
+            for k in range(4):
+                out[i, k] = w[k]
+
+    words = cupy.asarray(np.array([counter + key for counter, key, _ in KNOWN_ANSWERS], dtype=np.uint64))
+    out = cupy.zeros((len(KNOWN_ANSWERS), 4), dtype=cupy.uint64)
+    known_answers[1, 32](words, out)
+    assert cupy.asnumpy(out).tolist() == [list(expected) for *_, expected in KNOWN_ANSWERS]
 
 
 # Whole-model equivalence on a real GPU: the general step, for the scenarios and the minimal rules.

@@ -25,5 +25,5 @@ def test_the_wheel_ships_the_kernels_the_shared_parameter_set_and_abm_testing(tm
     (wheel,) = tmp_path.glob("tissue_abm-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("abm/parameter_sets/tissue_model.yaml", "abm/testing/__init__.py", "abm/testing/cuda_host.py",
-                   "abm/kernels/claims.cu", "abm/kernels/cuda_host_shim.h"):
+                   "abm/kernels/neighbours.cu", "abm/kernels/cuda_host_shim.h"):
         assert needed in names, needed

@@ -1,8 +1,13 @@
-"""Counter-based generator: published known answers, independence from array order, thresholds."""
+"""The one Philox of the model (kernels/philox_numba.philox_block, called by the rules through
+abm.engine.scalar.philox): published known answers, compiled and run by the interpreter alike;
+streams per seed, step and purpose; thresholds."""
 import numpy as np
 import pytest
+from numba import njit
 
-from abm.kernels.philox import draw_numpy, happens, philox4x32_10, probability_threshold, rate_threshold
+from abm.engine.scalar import happens, philox
+from abm.kernels.philox import probability_threshold, rate_threshold
+from abm.kernels.philox_numba import philox_block
 
 # Random123 tests/kat_vectors: counter (4 words), key (2 words) -> output (4 words).
 KNOWN_ANSWERS = [
@@ -15,38 +20,82 @@ KNOWN_ANSWERS = [
 ]
 
 
+@njit
+def _block_compiled(c0, c1, c2, c3, k0, k1):
+    return philox_block(c0, c1, c2, c3, k0, k1)
+
+
+@njit
+def _philox_compiled(seed_lo, seed_hi, step, purpose, cell_id):
+    return philox(seed_lo, seed_hi, step, purpose, cell_id)
+
+
+@njit
+def _words(seed_lo, seed_hi, step, purpose, ids):
+    """(4, n) uint32: the words of each id, as the rules draw them."""
+    out = np.empty((4, ids.shape[0]), dtype=np.uint32)
+    for i in range(ids.shape[0]):
+        w = philox(seed_lo, seed_hi, step, purpose, ids[i])
+        for k in range(4):
+            out[k, i] = np.uint32(w[k])
+    return out
+
+
+@njit
+def _frequency(seed_lo, seed_hi, step, purpose, n, threshold):
+    hits = 0
+    for i in range(n):
+        if happens(philox(seed_lo, seed_hi, step, purpose, np.int64(i))[0], threshold):
+            hits += 1
+    return hits / n
+
+
+def _words_of(seed, step, purpose, ids):
+    return _words(np.uint64(seed & 0xFFFFFFFF), np.uint64(seed >> 32), np.uint64(step), np.uint64(purpose),
+                  np.asarray(ids, dtype=np.int64))
+
+
+def _as_ints(words):
+    return tuple(int(w) for w in words)
+
+
 @pytest.mark.parametrize("counter, key, expected", KNOWN_ANSWERS)
-def test_known_answers(counter, key, expected):
-    out = philox4x32_10(*[np.array([c], dtype=np.uint32) for c in counter], key[0], key[1])
-    assert tuple(int(word[0]) for word in out) == expected
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "interpreted"])
+def test_known_answers(counter, key, expected, compiled):
+    block = _block_compiled if compiled else philox_block  # register_jitable: the plain function
+    args = [np.uint64(word) for word in counter + key]
+    assert _as_ints(block(*args)) == expected
 
 
-def test_vectorised_equals_one_at_a_time():
-    counters = np.random.default_rng(0).integers(0, 2**32, size=(4, 50), dtype=np.uint64).astype(np.uint32)
-    batch = philox4x32_10(*counters, 7, 9)
-    for i in range(50):
-        single = philox4x32_10(*[c[i:i + 1] for c in counters], 7, 9)
-        assert all(int(b[i]) == int(s[0]) for b, s in zip(batch, single))
+@pytest.mark.parametrize("counter, key, expected", KNOWN_ANSWERS)
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "interpreted"])
+def test_known_answers_through_the_rules_draw(counter, key, expected, compiled):
+    """scalar.philox: counter (id low, id high, step, purpose), key (seed low, seed high)."""
+    draw = _philox_compiled if compiled else philox
+    cell_id = np.uint64(counter[0] | (counter[1] << 32))
+    words = draw(np.uint64(key[0]), np.uint64(key[1]), np.uint64(counter[2]), np.uint64(counter[3]), cell_id)
+    assert _as_ints(words) == expected
 
 
-def test_a_draw_depends_on_the_agent_not_on_its_position_in_the_array():
-    ids = np.arange(1000, dtype=np.int64) * 7919 + 2**33  # ids above 2**32 exercise the high word
-    words = draw_numpy(seed=123, step=5, purpose=2, ids=ids)
-    permutation = np.random.default_rng(1).permutation(len(ids))
-    permuted = draw_numpy(seed=123, step=5, purpose=2, ids=ids[permutation])
-    assert np.array_equal(words[:, permutation], permuted)
+def test_the_compiled_draw_gives_the_bits_of_the_interpreted_one():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        seed_lo, seed_hi, step, purpose = (np.uint64(v) for v in rng.integers(0, 2**32, size=4, dtype=np.uint64))
+        cell_id = np.int64(rng.integers(0, 2**40))
+        assert _as_ints(_philox_compiled(seed_lo, seed_hi, step, purpose, cell_id)) == \
+            _as_ints(philox(seed_lo, seed_hi, step, purpose, cell_id))
 
 
 def test_seed_step_and_purpose_each_change_the_stream():
-    ids = np.arange(100)
-    base = draw_numpy(1, 1, 1, ids)
-    for other in (draw_numpy(2, 1, 1, ids), draw_numpy(1, 2, 1, ids), draw_numpy(1, 1, 2, ids),
-                  draw_numpy(1 + 2**32, 1, 1, ids)):
+    ids = np.arange(100) + 2**33  # ids above 2**32 exercise the high word
+    base = _words_of(1, 1, 1, ids)
+    for other in (_words_of(2, 1, 1, ids), _words_of(1, 2, 1, ids), _words_of(1, 1, 2, ids),
+                  _words_of(1 + 2**32, 1, 1, ids)):
         assert np.mean(base == other) < 0.01
 
 
 def test_words_are_uniform():
-    words = draw_numpy(9, 0, 0, np.arange(200_000)).ravel()
+    words = _words_of(9, 0, 0, np.arange(200_000)).ravel()
     histogram = np.bincount((words >> np.uint32(28)).astype(np.int64), minlength=16)
     expected = len(words) / 16
     chi2 = float(((histogram - expected) ** 2 / expected).sum())
@@ -55,8 +104,8 @@ def test_words_are_uniform():
 
 def test_thresholds_turn_rates_into_the_right_frequency():
     assert probability_threshold(0.0) == 0 and probability_threshold(1.0) == 2**32
-    words = draw_numpy(4, 0, 0, np.arange(400_000))[0]
-    p = 1 - np.exp(-0.05 * 6.0)
-    frequency = happens(words, rate_threshold(0.05, 6.0)).mean()
-    assert abs(frequency - p) < 4 * np.sqrt(p * (1 - p) / len(words))
-    assert happens(words, 2**32).all() and not happens(words, 0).any()
+    n, p = 400_000, 1 - np.exp(-0.05 * 6.0)
+    seed = (np.uint64(4), np.uint64(0), np.uint64(0), np.uint64(0))
+    frequency = _frequency(*seed, n, rate_threshold(0.05, 6.0))
+    assert abs(frequency - p) < 4 * np.sqrt(p * (1 - p) / n)
+    assert _frequency(*seed, 1000, 2**32) == 1.0 and _frequency(*seed, 1000, 0) == 0.0

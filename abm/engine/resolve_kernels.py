@@ -28,7 +28,7 @@ from .scalar import atomic_add, atomic_min, philox, site_at_offset
 SERIAL = range  # a loop over cells that meet in a claim buffer (targets.py: a grid-stride loop on the GPU)
 LOOP = range  # a loop over independent cells
 NO_CLAIM = np.uint64(0xFFFFFFFFFFFFFFFF)
-ID_MASK = np.uint64((1 << 40) - 1)  # kernels/claims.py: ids below 2**40 beside a 24-bit priority
+ID_MASK = np.uint64((1 << 40) - 1)  # kernels/claims.ID_BITS: ids below 2**40 beside a 24-bit priority
 EMPTY = -1
 # tallies[...]: spec.FRAMEWORK_EVENTS then KILL_EVENTS are the first, in this order (resolution.py checks)
 BIRTHS, DEATHS, KILLS, MOVES, KILLS_SINGLE, KILLS_CLUSTERED = 0, 1, 2, 3, 4, 5
@@ -36,7 +36,8 @@ BIRTHS, DEATHS, KILLS, MOVES, KILLS_SINGLE, KILLS_CLUSTERED = 0, 1, 2, 3, 4, 5
 
 @register_jitable
 def claim_key(seed_lo, seed_hi, step, purpose, cell_id, word):
-    """kernels/claims.claim_keys of one claimant: (priority word >> 8) << 40 | id."""
+    """The claim key of one claimant: (priority word >> 8) << 40 | id, so that integer order is
+    (priority, id) order."""
     words = philox(seed_lo, seed_hi, step, purpose, cell_id)
     return ((np.uint64(words[word]) >> np.uint64(8)) << np.uint64(40)) | (np.uint64(cell_id) & ID_MASK)
 

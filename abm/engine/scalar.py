@@ -2,9 +2,9 @@
 CPU (numba) and the GPU (numba-cuda), and plain Python when JIT is off (NUMBA_DISABLE_JIT=1).
 
 Each is `register_jitable`: numba inlines it into whichever target compiles the rule, so one
-source serves both. Arithmetic keeps the array twins' types exactly (float32 products, integer
-thresholds), so a compiled step gives the bits of the array step: no float64 literal may meet a
-float32 value here (numba would promote the product to float64), hence the explicit casts.
+source serves both. Arithmetic keeps its types exactly (float32 products, integer thresholds), so
+every target gives the same bits: no float64 literal may meet a float32 value here (numba would
+promote the product to float64), hence the explicit casts.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ TWO_TO_32 = 4294967296.0
 @register_jitable
 def philox(seed_lo, seed_hi, step, purpose, cell_id):
     """The four uint32 words (as uint64) of one cell for (seed, step, purpose): Philox4x32-10,
-    the same counter-based draw as kernels/philox.py (counter: id low, id high, step, purpose)."""
+    kernels/philox_numba.philox_block with counter (id low, id high, step, purpose), key (seed low, high)."""
     low, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
     agent = np.uint64(cell_id)
     return philox_block(agent & low, agent >> shift, np.uint64(step) & low, np.uint64(purpose) & low,
@@ -77,7 +77,7 @@ def pick_from_mask(mask, word, n_offsets):
 @register_jitable
 def site_at_offset(site, offset_index, ny, nz, offsets):
     """The flat site at neighbour offset `offset_index` of `site` (C order; 2D as nz = 1);
-    offset -1 reads as offset 0, as the array twin does (the caller masks it)."""
+    offset -1 reads as offset 0 (the caller masks it)."""
     j = max(offset_index, 0)
     z = site % nz
     y = (site // nz) % ny
