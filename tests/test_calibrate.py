@@ -18,7 +18,8 @@ from abm.calibrate.apply import apply_best, format_value
 from abm.calibrate.cli import run_calibration
 from abm.calibrate.objective import MISSED_TOLERANCES, deviation, evaluate
 from abm.calibrate.outputs import write_outputs
-from abm.calibrate.spec import Target, load_calibration, refuse_calibration_seeds
+from abm.calibrate.spec import Target, load_calibration
+from abm.validate.seeds import refuse_calibration_seeds
 from abm.cli import main
 from abm.errors import ConfigError
 

@@ -23,7 +23,6 @@ from ..configtypes import Strict
 from ..errors import ConfigError
 from ..sweep.spec import Engine, LocalEngine, SeedRange
 
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "configs" / "calibration.yaml"
 Count = Annotated[StrictInt, Field(ge=1)]
 
 
@@ -215,18 +214,3 @@ def _check_disjoint_from_validation(path: Path, spec: CalibrationSpec) -> None:
             raise ConfigError(f"{path}: seeds: {spec.seeds.start}..{spec.seeds.start + spec.seeds.count - 1} overlap "
                               f"the validation seeds {first}..{last} of {name}; calibrate on fresh seeds "
                               "(e.g. start: 1000)")
-
-
-def refuse_calibration_seeds(study: str, seeds, path: Path = DEFAULT_FILE) -> None:
-    """`abm validate` must not read the seeds the parameters were fitted on (one-line error)."""
-    if not path.is_file():
-        return
-    raw, _ = load_raw(path)
-    block = raw.get("seeds") if isinstance(raw.get("seeds"), dict) else {}
-    start, count = block.get("start", 0), block.get("count", 0)
-    if not (isinstance(start, int) and isinstance(count, int)):
-        raise ConfigError(f"{path}: seeds: expected {{start: N, count: N}}")
-    overlap = sorted(set(seeds) & set(range(start, start + count)))
-    if overlap:
-        raise ConfigError(f"validate {study}: seeds {overlap[0]}..{overlap[-1]} are calibration seeds of {path} "
-                          f"({start}..{start + count - 1}); validate on other seeds")

@@ -55,7 +55,7 @@ class SnapshotStack(BackendArray):
         steps = steps.reshape(-1).tolist()
         out = np.empty((len(steps), *_selected_shape(where, self.shape[1:])), self.dtype)
         in_file = where[::-1]  # the file's axis order; .T below turns what is read back
-        from .files import READ_ERRORS
+        from .damage import READ_ERRORS
 
         try:
             with open_h5(self.path, "r") as file:

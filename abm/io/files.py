@@ -9,7 +9,6 @@ finds the file locked waits a few milliseconds and tries again.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import time
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Callable
 import h5py
 
 from ..errors import OutputError
-from . import probe
 
 READER_WAIT_S = 30.0  # how long a reader waits for the writer's lock before giving up
 
@@ -171,31 +169,3 @@ def ensure_space(path: Path, needed: float, what: str, error=OutputError) -> Non
 
 def _size(n: float) -> str:
     return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 1024:.0f} KiB"
-
-
-# ---------------------------------------------------------------- reading a damaged file
-
-
-READ_ERRORS = (OSError, KeyError, ValueError, RuntimeError)  # what h5py raises on damage
-
-
-def one_line_errors(method):
-    """Errors reading the file become OutputError naming it, e.g. a chunk failing its checksum."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        if not self.file:  # h5py's message for a closed file would read as damage
-            raise OutputError(f"{self.path}: the run is closed (open it again with abm.open_run)")
-        try:
-            return method(self, *args, **kwargs)
-        except OutputError:
-            raise
-        except READ_ERRORS as error:
-            raise OutputError(f"{self.path}: damaged run file ({probe.reason(error)})") from None
-    return wrapper
-
-
-def step_ranges(steps: list[int]) -> str:
-    """A list of steps, shortened past six: '0, 10, ..., 480'."""
-    if len(steps) <= 6:
-        return ", ".join(str(s) for s in steps)
-    return f"{steps[0]}, {steps[1]}, ..., {steps[-1]}"

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import OutputError
 from . import probe
-from .files import READ_ERRORS, one_line_errors, open_h5, step_ranges
+from .damage import READ_ERRORS, one_line_errors, step_ranges
+from .files import open_h5
 from .hdf5 import FORMAT
 
 READ_ERRORS, _one_line_errors = READ_ERRORS, one_line_errors  # also abm.io.reader's names

@@ -10,7 +10,7 @@ from ..errors import OutputError
 def summary(run) -> str:
     """The lines of `abm info` for an open reader.Run (the same text as Run.summary())."""
     from .checkpoint import checkpoint_path
-    from .files import one_line_errors as _one_line_errors, step_ranges as _ranges
+    from .damage import one_line_errors as _one_line_errors, step_ranges as _ranges
 
     @_one_line_errors
     def lines_of(run) -> list[str]:
@@ -49,7 +49,7 @@ def describe(run) -> str:
     """Run.__repr__: the file and its status, then what the run holds, a line each (lattice, steps
     and time written, snapshots, cell types, fields, arm if recorded). Never raises: a repr that
     fails would hide the Run in a notebook; a closed or unreadable file says so instead."""
-    from .files import READ_ERRORS, step_ranges as _ranges
+    from .damage import READ_ERRORS, step_ranges as _ranges
 
     if not run.file:
         return f"<abm.Run {run.path}: closed>"

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from .placement_from_run import candidates, carried_columns, file_sha256, read_source
+from .from_run import candidates, carried_columns, file_sha256, read_source
 
 
 def groups_from_run(config, entry, index, seed, taken, rng):

@@ -1,9 +1,5 @@
-"""Initial placement of cells: organoid balls, scattered cells, cells in a shell around a centre,
-cells carried from another run (abm/placement_from_run.py).
-
-Runs once on the host before the first step. Random choices use NumPy's generator seeded
-from (run seed, placement index), so a placement is the same on every backend.
-"""
+"""The placement patterns that make sites: organoid balls, scattered cells (in a shell around a
+centre, or anywhere), clusters of tumor cells with their escorts."""
 from __future__ import annotations
 
 import math
@@ -106,47 +102,3 @@ def clusters(shape, dx_um, entry, taken, rng):
             escorts.append(ring)
     join = lambda parts: np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)  # noqa: E731
     return join(members), join(escorts)
-
-
-def place_all(config, seed: int):
-    """Sites of every placement entry, in order: list of (cell_type, sites)."""
-    return [(cell_type, sites) for cell_type, sites, _ in place(config, seed)[0]]
-
-
-def place(config, seed: int):
-    """Every placement entry, in order: ([(cell_type, sites, carried columns)], provenance of the
-    runs that from_run entries read)."""
-    from .placement_from_run import from_run
-    from .placement_groups import groups_from_run
-
-    shape, dx_um = tuple(config.lattice.shape), config.lattice.dx_um
-    taken = np.empty(0, dtype=np.int64)
-    placed, sources = [], []
-    for index, entry in enumerate(config.placement):
-        rng = np.random.default_rng([seed, index])
-        columns = {}
-        if entry.pattern == "ball":
-            sites = ball(shape, dx_um, entry.count, taken, entry.center_um)
-        elif entry.pattern == "scatter":
-            sites = scatter(shape, dx_um, entry.cells(config.lattice), taken, rng, entry.center_um,
-                            entry.inner_radius_um, entry.outer_radius_um)
-        elif entry.pattern == "from_run" and entry.layout == "groups":
-            groups, provenance = groups_from_run(config, entry, index, seed, taken, rng)
-            sources.append(provenance)
-            for cell_type, sites, columns in groups:
-                taken = np.concatenate([taken, sites])
-                placed.append((cell_type, sites, columns))
-            continue
-        elif entry.pattern == "from_run":
-            sites, columns, provenance = from_run(config, entry, index, seed, taken, rng)
-            sources.append(provenance)
-        else:
-            sites, escorts = clusters(shape, dx_um, entry, taken, rng)
-            taken = np.concatenate([taken, sites, escorts])
-            placed.append((entry.cell_type, sites, {}))
-            if len(escorts):
-                placed.append((entry.escort_type, escorts, {}))
-            continue
-        taken = np.concatenate([taken, sites])
-        placed.append((entry.cell_type, sites, columns))
-    return placed, sources
