@@ -31,7 +31,7 @@ the axis are independent, so the work is split into items that own disjoint elem
 
 Items are distributed with prange. Each element is computed by exactly one item with the same
 operations whatever the partition, so results do not depend on NUMBA_NUM_THREADS.
-Compiled lazily on the first call; the machine code is cached in __pycache__ (see _CACHE).
+Compiled lazily on the first call; the machine code is cached in __pycache__ (always imported as abm.kernels).
 Fields below PARALLEL_MIN_SIZE are swept by the calling thread: there a parallel launch
 gains microseconds at most, and its spinning worker threads slow down other processes
 sharing the cores (e.g. the workers of `abm sweep`).
@@ -48,14 +48,8 @@ COLUMNS = 512  # contiguous columns per work item when the swept axis is not the
 LINES = 32  # lines per work item when the swept axis is the last (contiguous lines)
 PARALLEL_MIN_SIZE = 1 << 15  # smaller fields are swept by the calling thread alone
 
-# numba's on-disk cache is keyed by the source file but records the importing module's name,
-# and kernels/ can also be imported as the top-level package `kernels` (tests, source trees).
-# Machine code cached under that name fails to load in `abm` processes (ModuleNotFoundError),
-# so only the installed package `abm.kernels` reads and writes the cache.
-_CACHE = __name__.startswith("abm.")
 
-
-@njit(cache=_CACHE)
+@njit(cache=True)
 def _columns_item(plane, j0, j1, inv, upper, r, inflow):
     """Sweep columns j0:j1 of plane (n, after) along its first axis, in place."""
     n = plane.shape[0]
@@ -79,7 +73,7 @@ def _columns_item(plane, j0, j1, inv, upper, r, inflow):
             row[j] = np.float32(np.float64(row[j]) + factor * np.float64(following[j]))
 
 
-@njit(cache=_CACHE)
+@njit(cache=True)
 def _lines_item(x, l0, m, inv, upper, r, inflow):
     """Sweep lines l0:l0+m of x (lines, n) along their (contiguous) axis, in place."""
     n = x.shape[1]
@@ -106,7 +100,7 @@ def _lines_item(x, l0, m, inv, upper, r, inflow):
             x[l0 + k, i] = value
 
 
-@njit(cache=_CACHE, parallel=True)
+@njit(cache=True, parallel=True)
 def _sweep_columns(x, inv, upper, r, inflow, columns, parallel):
     """Sweep axis 1 of x (before, n, after), after > 1, in place, in blocks of `columns`."""
     before, _, after = x.shape
@@ -121,7 +115,7 @@ def _sweep_columns(x, inv, upper, r, inflow, columns, parallel):
             _columns_item(x[item // blocks], j0, min(j0 + columns, after), inv, upper, r, inflow)
 
 
-@njit(cache=_CACHE, parallel=True)
+@njit(cache=True, parallel=True)
 def _sweep_lines(x, inv, upper, r, inflow, lines, parallel):
     """Sweep axis 1 of x (n_lines, n), contiguous lines, in place, in groups of `lines`."""
     n_lines = x.shape[0]

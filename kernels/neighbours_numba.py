@@ -11,11 +11,7 @@ import numpy as np
 from ._numba import njit, prange, threads_for
 
 
-# Cached machine code only under the installed name `abm.kernels` (see diffusion_numba._CACHE):
-# a cache written by the top-level `kernels` package of a source tree fails to load in `abm`.
-_CACHE = __name__.startswith("abm.")
-
-@njit(cache=_CACHE, parallel=True)
+@njit(cache=True, parallel=True)
 def _scan(occupancy, slot_type, sites, nx, ny, nz, offsets, n_types, counts, masks):
     for i in prange(sites.shape[0]):
         site = sites[i]

@@ -13,10 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-try:
-    from abm.kernels import counts, diffusion, neighbours
-except ImportError:
-    from kernels import counts, diffusion, neighbours
+from abm.kernels import counts, diffusion, neighbours
 
 from abm.testing import cuda_host
 

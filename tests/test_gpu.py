@@ -29,11 +29,7 @@ def _gpu_problem():
 _PROBLEM = _gpu_problem()
 pytestmark = pytest.mark.skipif(_PROBLEM is not None, reason=f"GPU tests skipped: {_PROBLEM}")
 
-try:
-    from abm.kernels import counts, diffusion, neighbours
-except ImportError:
-    from kernels import counts, diffusion, neighbours
-
+from abm.kernels import counts, diffusion, neighbours  # noqa: E402
 from run_helpers import assert_same_state, model_state  # noqa: E402
 from test_cuda_kernels_on_host import (  # noqa: E402 - shared case builders
     KINDS, SHAPES, count_cases, diffusion_cases, neighbour_case,
@@ -44,10 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def cuda():
-    try:
-        from abm.kernels import _cuda
-    except ImportError:
-        from kernels import _cuda
+    from abm.kernels import _cuda
     return _cuda
 
 
