@@ -49,7 +49,9 @@ def run_case(version: Path, case) -> dict:
     config, arm, shape = case
     env = {**os.environ, "PYTHONPATH": str(version)}
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps([config, arm, shape, WARMUP, STEPS])], cwd=version,
-                          env=env, capture_output=True, text=True, check=True)
+                          env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{version}: {config} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
