@@ -5,7 +5,7 @@ does not pay for NumPy, h5py, Mesa or pandas before a command needs them.
 """
 _LAZY = {  # public name -> module that defines it
     "__version__": "._version",  # importlib.metadata looks it up: ~20-30 ms that `abm --help` need not pay
-    "TissueModel": ".model",
+    "TissueModel": ".core.model",
     "open_run": ".io.reader",
     "read_snapshot": ".io.reader",
     "read_timeseries": ".io.reader",

@@ -158,7 +158,7 @@ def _bench(args) -> int:
 
 
 def _run(args) -> int:
-    from .config import parse_override
+    from .config.sections import parse_override
     from .io.resume import AlreadyComplete
     from .runner import resume_file, run_to_file
 
@@ -223,9 +223,9 @@ def _movie(args) -> int:
 
 
 def _rules(args) -> int:
-    from .config import load_config, parse_override
-    from .describe import rule_lines
-    from .schedule import Schedule
+    from .config.sections import load_config, parse_override
+    from .config.describe import rule_lines
+    from .core.schedule import Schedule
 
     overrides = dict(parse_override(item) for item in args.overrides)
     # Listing rules reads no source run: a from_run placement's file may not exist yet.
@@ -241,10 +241,10 @@ def _view(args) -> int:
 
 
 def _schema(args) -> int:
-    from .config import load_raw, plugins_named
-    from .config_schema import json_schema
+    from .config.sections import load_raw, plugins_named
+    from .config.schema import json_schema
     from .errors import ConfigError
-    from .plugins import available
+    from .config.plugins import available
 
     if args.config is None:  # one schema for every config an editor opens: every installed plugin's sections
         plugins = tuple(sorted(available()))

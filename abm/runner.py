@@ -25,10 +25,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import load_config, load_raw
+from .config.sections import load_config, load_raw
 from .errors import OutputError
 from .io.hdf5 import RunWriter, WriteFailed, check_writable
-from .model import TissueModel
+from .core.model import TissueModel
 
 
 FIRST_STEP_MARK = "ABM_FIRST_STEP_MARK"

@@ -39,7 +39,7 @@ STEPS = 6
 
 def _install_counting_gpu():
     import abm.kernels
-    from abm import backend, model
+    from abm.core import backend, model
     from host_syncs import COUNTING_CUPY, counting_launchers
 
     launchers = counting_launchers("_cuda")

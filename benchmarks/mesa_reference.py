@@ -7,7 +7,7 @@ What it is
     and a ``DataCollector``. It serves two purposes:
 
     1. a statistical check of ``abm.TissueModel``: with the same config and the same initial
-       positions (``abm.placement.place_all``: same seed, same sites), the mean tumor count over
+       positions (``abm.core.placement.place_all``: same seed, same sites), the mean tumor count over
        seeds must agree with ours within 10 % at every 10th step (``compare``);
     2. the speed baseline of ``abm bench``: agent-steps per second that a Mesa user gets for
        this workload (``agent_steps_per_second``), measured in the same process as ours.
@@ -59,8 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from abm.config import Config, load_config  # noqa: E402
-from abm.placement import place_all  # noqa: E402
+from abm.config.sections import Config, load_config  # noqa: E402
+from abm.core.placement import place_all  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "configs" / "minimal_rules.yaml"
 TOLERANCE = 0.10  # relative difference of the mean tumor count allowed at every 10th step
@@ -140,7 +140,7 @@ class NKCell(CellAgent):
 class MesaMinimalModel(mesa.Model):
     """The minimal rules in Mesa: ``MesaMinimalModel(config_path_or_Config, seed, overrides=None)``.
 
-    Initial positions are those of our placement (``abm.placement.place_all(config, seed)``), so
+    Initial positions are those of our placement (``abm.core.placement.place_all(config, seed)``), so
     for a given seed both models start from the same tissue.
     """
 

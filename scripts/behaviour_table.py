@@ -19,8 +19,8 @@ DOC = ROOT / "docs" / "behaviours.md"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from abm.config import load_config  # noqa: E402
-from abm.describe import behaviour_rows  # noqa: E402
+from abm.config.sections import load_config  # noqa: E402
+from abm.config.describe import behaviour_rows  # noqa: E402
 
 HEADER = """\
 # The behaviour dictionary

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Generate the parameter table in seeds/parameters.md from the scenario configs.
 
-Every value comes straight from the six scenario configs (read with ``abm.config.load_raw``),
+Every value comes straight from the six scenario configs (read with ``abm.config.sections.load_raw``),
 and the source of each value is the end-of-line YAML comment on the line that sets it. Only the
 part of seeds/parameters.md between the markers below is rewritten; the text around it is
 written by hand. tests/test_parameter_table.py fails when that part is stale.
@@ -35,9 +35,9 @@ if str(ROOT) not in sys.path:
 
 from pydantic import BaseModel  # noqa: E402
 
-from abm.config import FieldConfig, config_model, load_raw  # noqa: E402
-from abm.parameters import load_parameter_set, markdown_rows  # noqa: E402
-from abm.plugins import builtin_spec  # noqa: E402
+from abm.config.sections import FieldConfig, config_model, load_raw  # noqa: E402
+from abm.config.parameters import load_parameter_set, markdown_rows  # noqa: E402
+from abm.config.plugins import builtin_spec  # noqa: E402
 
 SPEC = builtin_spec()
 Config = config_model(SPEC)

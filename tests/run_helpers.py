@@ -99,8 +99,8 @@ def scenario_raw(path) -> dict:
 
 def standalone_raw(path) -> dict:
     """A scenario as the plain config it stands for (the parameter set's values written in)."""
-    from abm.config_files import load_raw
-    from abm.parameters import expand_include
+    from abm.config.files import load_raw
+    from abm.config.parameters import expand_include
 
     raw = expand_include(load_raw(path)[0], str(path))
     raw.pop("parameter_set", None)

@@ -12,7 +12,7 @@ import pytest
 
 from abm import TissueModel
 from abm.cli import main
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
 from abm.testing import assert_same_state, host_gpu, model_state  # noqa: F401 (host_gpu: a pytest fixture)
 from run_helpers import ROOT
@@ -203,7 +203,7 @@ def register(spec):
 
 
 def test_a_therapy_nothing_reads_is_warned_about(tmp_path, monkeypatch):
-    from abm.therapy_check import TherapyWarning
+    from abm.config.therapy_check import TherapyWarning
 
     (tmp_path / "caf_therapy.py").write_text(textwrap.dedent(IDLE_THERAPY))
     monkeypatch.syspath_prepend(str(tmp_path))

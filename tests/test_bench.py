@@ -12,7 +12,7 @@ import pytest
 
 from abm.bench import SECTIONS, PhaseTimer
 from abm.cli import main
-from abm.plugins import builtin_spec
+from abm.config.plugins import builtin_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 MESA_AVAILABLE = importlib.util.find_spec("mesa") is not None and (ROOT / "benchmarks" / "mesa_reference.py").is_file()

@@ -74,7 +74,7 @@ def quiet(message):
 # --- the calibration file ------------------------------------------------------------------------
 
 def test_the_project_calibration_file_fits_exactly_the_calibrated_parameters():
-    from abm.parameters import load_parameter_set
+    from abm.config.parameters import load_parameter_set
 
     calibration = load_calibration(ROOT / "configs" / "calibration.yaml")
     labelled = {p.key for p in load_parameter_set(PARAMETER_SET).labelled("calibrated")}
@@ -232,7 +232,7 @@ def test_apply_changes_only_the_value_and_seeds_lines_of_the_fitted_entries(tmp_
     assert "+       value: 0.002346" in changed and "+       value: 0.3333" in changed
     assert sum(line.startswith('+         seeds: "abm calibrate x') for line in changed) == 2
     assert after.count("value: 0.0\n") == before.count("value: 0.0\n")  # the tissues' own anoikis, untouched
-    from abm.parameters import load_parameter_set
+    from abm.config.parameters import load_parameter_set
 
     fitted = load_parameter_set(path).parameters[FITTED[1]]
     assert fitted.value == pytest.approx(0.3333) and fitted.value_in("liver") == 0.0

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from abm import TissueModel
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.testing import assert_same_state, host_gpu, model_state  # noqa: F401 (host_gpu: a pytest fixture)
-from abm.tissue_settings import differences, load_settings
+from abm.config.tissue import differences, load_settings
 from abm.validate.metrics import STATE, TYPE_CODE
 from run_helpers import ROOT
 

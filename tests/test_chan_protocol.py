@@ -10,7 +10,7 @@ import yaml
 
 from abm import TissueModel
 from abm.io.reader import Run
-from abm.plugins import builtin_spec
+from abm.config.plugins import builtin_spec
 from abm.validate import runner, studies
 from abm.validate.design import criteria_path, load_criteria
 from abm.validate.metrics import colony_count

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from abm.cli import main
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +150,7 @@ def test_schema_has_the_sections_of_the_plugins_a_config_names(tmp_path, monkeyp
                          ids=lambda p: p.stem)
 def test_every_scenario_in_configs_matches_the_schema(path):
     jsonschema = pytest.importorskip("jsonschema")
-    from abm.config_schema import json_schema
+    from abm.config.schema import json_schema
 
     jsonschema.validate(yaml.safe_load(path.read_text()), json.loads(json_schema()))
 

@@ -48,8 +48,8 @@ def test_config_reference_lists_every_key_of_the_default_config():
 def test_config_reference_lists_every_schema_field():
     from pydantic import BaseModel
 
-    from abm.config import config_model
-    from abm.plugins import builtin_spec
+    from abm.config.sections import config_model
+    from abm.config.plugins import builtin_spec
 
     Config = config_model(builtin_spec())  # the built-in types' sections, therapies included
     text = _generator().render()

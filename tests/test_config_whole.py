@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
 from run_helpers import ROOT, scenario_raw
 

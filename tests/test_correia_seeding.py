@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from abm import TissueModel
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
 from abm.io.reader import Run
-from abm.plugins import builtin_spec
+from abm.config.plugins import builtin_spec
 from abm.runner import run_to_file
 from abm.validate import evaluate
 from abm.validate.design import criteria_path, load_criteria

@@ -3,7 +3,7 @@ from 2D to 3D keeps its cells per site (issue: a 3D liver got ~50x fewer NK cell
 import pytest
 
 from abm import TissueModel
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
 from run_helpers import ROOT
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from abm import TissueModel
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
-from abm.plugins import build_spec, builtin_spec
+from abm.config.plugins import build_spec, builtin_spec
 from abm.spec import CellType, Column, hashed_purpose
 from run_helpers import ROOT
 
@@ -94,7 +94,7 @@ def test_an_unknown_plugin_is_a_one_line_error():
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_abm_rules_lists_every_rule_of_the_types_present(path, capsys):
     from abm.cli import main
-    from abm.describe import types_present
+    from abm.config.describe import types_present
 
     assert main(["rules", str(path)]) == 0
     out = capsys.readouterr().out

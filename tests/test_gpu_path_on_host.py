@@ -88,8 +88,8 @@ def test_bench_runs_its_gpu_code_path(host_gpu, monkeypatch, tmp_path):
     GPU benchmark runs first on a real GPU; only its numbers need the real device."""
     import json
 
-    from abm import backend as backend_module
-    from abm import model as model_module
+    from abm.core import backend as backend_module
+    from abm.core import model as model_module
     from abm.cli import main
 
     fake = model_module.select_backend("gpu")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from abm import TissueModel
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
 from run_helpers import ROOT, assert_same_state, model_state
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not gxx_available(), reason="g++ not found: CUDA
 def counting_gpu(monkeypatch):
     """device='gpu' runs the GPU code path on the host with arrays that count syncs."""
     import abm.kernels
-    from abm import backend, model
+    from abm.core import backend, model
 
     launchers = counting_launchers("_cuda")
     monkeypatch.setitem(sys.modules, "abm.kernels._cuda", launchers)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from abm import TissueModel
-from abm.plugins import builtin_spec
+from abm.config.plugins import builtin_spec
 from run_helpers import ROOT
 
 LO = str(ROOT / "configs" / "lo2020_ctc_clusters.yaml")

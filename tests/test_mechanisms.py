@@ -3,7 +3,7 @@
 Small, fast variants of the scenario configs (a few seeds, small lattices, short runs).
 """
 from abm import TissueModel
-from abm.plugins import builtin_spec
+from abm.config.plugins import builtin_spec
 
 STATE = builtin_spec().state
 

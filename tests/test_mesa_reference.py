@@ -50,7 +50,7 @@ def fast_runs():
 
 def test_mesa_model_starts_from_our_placement_with_the_configs_rates():
     from abm import TissueModel
-    from abm.plugins import builtin_spec
+    from abm.config.plugins import builtin_spec
 
     TYPE_CODE = builtin_spec().type_code
 

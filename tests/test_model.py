@@ -132,7 +132,7 @@ def test_gpu_request_without_a_gpu_is_a_clear_error():
 def test_the_datacollector_table_reads_whole_while_a_step_collects():
     """SolaraViz reads the table in one thread while play steps in another: a read between two
     columns' appends gives the rows every column has, not pandas' length error."""
-    from abm.collector import DataCollector
+    from abm.core.collector import DataCollector
     from run_helpers import ROOT
 
     model = TissueModel(str(ROOT / "configs" / "minimal_rules.yaml"), device="cpu", overrides={"lattice.shape": [20, 20]})

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from abm.cells.nk import S as NK_STATE
-from abm.model import TissueModel
+from abm.core.model import TissueModel
 
 CONFIG = str(Path(__file__).resolve().parent.parent / "configs" / "minimal_rules.yaml")
 GAIN = 0.1

@@ -43,7 +43,7 @@ def test_layout_attributes_and_reader(tmp_path):
 
 
 def test_a_run_interrupted_by_an_exception_is_marked_incomplete(tmp_path, monkeypatch):
-    from abm import model as model_module
+    from abm.core import model as model_module
 
     original = model_module.TissueModel.step
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from abm.config import config_model, load_config
+from abm.config.sections import config_model, load_config
 from abm.errors import ConfigError
-from abm.parameters import load_parameter_set
-from abm.plugins import builtin_spec
+from abm.config.parameters import load_parameter_set
+from abm.config.plugins import builtin_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SET = ROOT / "configs" / "parameters" / "tissue_model.yaml"

@@ -5,7 +5,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from abm.config import load_raw
+from abm.config.sections import load_raw
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "seeds" / "parameters.md"

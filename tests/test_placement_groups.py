@@ -1,4 +1,4 @@
-"""The from_run `groups` layout (abm/placement/groups.py): the clusters a suspension assay formed
+"""The from_run `groups` layout (abm/core/placement/groups.py): the clusters a suspension assay formed
 arrive whole in the next organ, escorts beside them, within a budget of tumor cells."""
 from __future__ import annotations
 

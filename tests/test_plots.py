@@ -110,7 +110,7 @@ def test_movie_input_errors_are_one_line(run, tmp_path, capsys, args, text):
 def test_every_type_and_state_has_its_own_colour():
     """The built-in types and plugin types with several states: no two (type, state) pairs share a
     colour, none is white (empty), the built-ins keep their colours, and added ones differ at a glance."""
-    from abm.plugins import build_spec
+    from abm.config.plugins import build_spec
     from abm.viz.colours import EMPTY_COLOUR, MIN_DELTA_E, lab
 
     spec = build_spec()

@@ -16,7 +16,7 @@ import pytest
 from abm.io import checkpoint as checkpoints
 from abm.io.files import SPACE_MARGIN
 from abm.io.xdmf import xdmf_path
-from abm.model import TissueModel
+from abm.core.model import TissueModel
 from abm.runner import run_to_file
 from run_helpers import (CONFIG, abm_command, assert_same_datasets, env, overrides, resume, set_args, start_run,
                          wait_for)
@@ -214,7 +214,7 @@ def test_resume_of_a_file_that_is_not_a_run_is_one_line(tmp_path, capsys):
 
 def _stopped_run(tmp_path, monkeypatch, values, at_step):
     """An in-process run that stops with an exception inside step `at_step` (as a crash would)."""
-    from abm import model as model_module
+    from abm.core import model as model_module
 
     original = model_module.TissueModel.step
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import h5py
 
-from abm.config import load_config, to_yaml
+from abm.config.sections import load_config, to_yaml
 from abm.io import provenance
 from abm.runner import run_to_file
 from abm.sweep.worker import output_state

@@ -11,7 +11,7 @@ import pytest
 
 from abm.cli import main
 from abm.errors import ConfigError
-from abm.parameters import load_parameter_set
+from abm.config.parameters import load_parameter_set
 from abm.sensitivity import conclusions, design, factors, readouts
 from abm.sweep.engine import engine_file as _engine_file
 from abm.validate.design import Criterion, criteria_path, load_criteria
@@ -212,7 +212,7 @@ def test_each_test_kind_is_judged_on_its_claimed_side():
 
 
 def test_what_is_screened_comes_from_the_criteria_files():
-    from abm.config import load_config
+    from abm.config.sections import load_config
 
     for study in STUDIES:
         criteria = readouts.screened_criteria(study)

@@ -104,7 +104,7 @@ def test_the_example_sweep_file_is_valid():
 
 def test_a_sweep_starts_every_run_from_the_arm_of_its_base_it_selects(tmp_path):
     """Each run is what `abm run BASE --arm ARM --set ...` makes (the arm first, the sweep's keys after it)."""
-    from abm.config import load_config, to_yaml
+    from abm.config.sections import load_config, to_yaml
 
     raw = yaml.safe_load(Path(BASE).read_text())
     raw["include"] = str(ROOT / "configs" / "parameters" / "tissue_model.yaml")
@@ -289,7 +289,7 @@ def test_a_killed_attempt_is_continued_from_its_checkpoint(tmp_path, client):
     """Leftovers of attempts killed in an earlier invocation: the most advanced one whose checkpoint
     has the run's config is continued from that checkpoint (abm.runner.resume_file); the result is
     identical to an uninterrupted run, and no leftover remains."""
-    from abm import model as model_module
+    from abm.core import model as model_module
 
     common = {**LONGER, "output.checkpoint_every_steps": 5}
     path = write_sweep(tmp_path, overrides=[{KILL: 0.5}], common=common, seeds=(1,))

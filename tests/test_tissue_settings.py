@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
-from abm.tissue_settings import check_study, differences, load_settings
+from abm.config.tissue import check_study, differences, load_settings
 from abm.validate.studies import STUDIES, config_path
 
 

@@ -28,7 +28,7 @@ def test_a_quick_validation_runs_the_controls_and_reports_both(tmp_path):
 
 
 def test_validate_3d_runs_the_3d_tissues_on_3d_lattices_with_their_own_folders(tmp_path):
-    from abm.config import load_config
+    from abm.config.sections import load_config
     from abm.validate.runner import THREE_D, plan
 
     tasks = plan(["chan2020", "lo2020"], quick=True, out_dir=str(tmp_path), controls=False, three_d=True)

@@ -7,9 +7,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import ConfigError
-from abm.plugins import builtin_spec
+from abm.config.plugins import builtin_spec
 from abm.validate.checks import evaluate
 from abm.validate.design import check_arms, criteria_path, freeze_status, load_criteria
 from abm.validate.studies import STUDIES, config_path

@@ -19,7 +19,7 @@ from reacton.find import Finder
 
 from abm import TissueModel
 from browser import chromium, need_browser, screenshot, served
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.errors import AbmError
 from abm.view.lattice_image import hex_rgb, lattice_image, plane_of
 from abm.view.live import CONFIG_ENV, LivePage, Page, serve_live

@@ -113,7 +113,7 @@ def test_paraview_reader_opens_it(run):
 
 
 def test_the_sidecar_follows_the_snapshots_of_a_stopped_run(tmp_path, monkeypatch):
-    from abm import model as model_module
+    from abm.core import model as model_module
 
     original = model_module.TissueModel.step
 

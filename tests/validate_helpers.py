@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from abm.config import load_config
+from abm.config.sections import load_config
 from abm.validate.studies import STUDIES, config_path
 
 KEYS = ("caspase_any", "area_fold_change", "inverse_circularity", "cells_outside_organoid", "colonies",

@@ -3,7 +3,7 @@ and the general step) on a 3D lattice with a given number of cells.
 
 GPU goals (issue 6): 256^3 with >= 1 M cells at >= 200 steps/s; 1024^3 with 100 M cells fits
 on one H200. A run that does not fit is not an error here: the model refuses it before
-allocating (abm/model.py, _check_memory) and the reason is recorded. Reported per run:
+allocating (abm/core/model.py, _check_memory) and the reason is recorded. Reported per run:
 steps/s, the memory the model holds per lattice site and per agent, and the device's use.
 """
 from __future__ import annotations

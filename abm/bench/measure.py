@@ -266,7 +266,7 @@ def bench_diffusion(plan: Plan, xp, log) -> dict:
 
 def scenario_shapes(config: str, factors) -> list[list[int]]:
     """The config's 2D lattice scaled to `factor` times its sites (each side times sqrt(factor))."""
-    from ..config import load_config
+    from ..config.sections import load_config
 
     own = load_config(str(repo_root() / config))[0].lattice.shape
     return [[int(round(n * math.sqrt(f))) for n in own] for f in factors]

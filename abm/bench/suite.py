@@ -55,7 +55,7 @@ def run_benchmark(device: str = "auto", quick: bool = False, sections=SECTIONS, 
     results as written, plus "json": the path written.
     """
     from .._version import __version__
-    from ..backend import select_backend
+    from ..core.backend import select_backend
     from ..io.provenance import git_commit
 
     log = log or (lambda line: print(line, flush=True))

@@ -67,7 +67,7 @@ def _replace_scalar(line: str, text: str) -> str:
 
 def apply_best(parameter_set: Path, values: dict[str, float], provenance: str) -> str:
     """Rewrite `parameter_set` with the fitted values; returns the new text (also written)."""
-    from ..parameters import load_parameter_set
+    from ..config.parameters import load_parameter_set
 
     lines = parameter_set.read_text().splitlines(keepends=True)
     for key, value in values.items():

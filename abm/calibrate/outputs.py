@@ -135,7 +135,7 @@ def _number(value) -> str:
 
 
 def _unfitted_calibrated(calibration) -> list[str]:
-    from ..parameters import load_parameter_set
+    from ..config.parameters import load_parameter_set
 
     labelled = [p.key for p in load_parameter_set(calibration.parameter_set).labelled("calibrated")]
     return [key for key in labelled if key not in calibration.spec.parameters]

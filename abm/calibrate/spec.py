@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictInt, ValidationError, model_validator
 
-from ..config_files import _format_validation_error, load_raw
+from ..config.files import _format_validation_error, load_raw
 from ..configtypes import Strict
 from ..errors import ConfigError
 from ..sweep.spec import Engine, LocalEngine, SeedRange
@@ -130,7 +130,7 @@ class Calibration:
 
 def load_calibration(path, quick: bool = False, seeds: int | None = None) -> Calibration:
     """Read and check a calibration file; `seeds`: use only the first N of its seeds."""
-    from ..parameters import load_parameter_set
+    from ..config.parameters import load_parameter_set
 
     path = Path(path)
     raw, _ = load_raw(path)
@@ -169,7 +169,7 @@ def _check_labels(path: Path, spec: CalibrationSpec, parameter_set) -> None:
 
 def _check_targets(path: Path, spec: CalibrationSpec) -> dict[str, str | None]:
     """Every target's study, arms and metrics exist; returns each target study's tissue."""
-    from ..config import load_config
+    from ..config.sections import load_config
     from ..validate.metrics import run_metrics
     from ..validate.studies import STUDIES, config_path
 
@@ -203,7 +203,7 @@ def _metric_names(run_metrics) -> set[str]:
 
 
 def _check_disjoint_from_validation(path: Path, spec: CalibrationSpec) -> None:
-    from ..config import load_config
+    from ..config.sections import load_config
     from ..validate.studies import STUDIES, config_path
 
     fitted = set(range(spec.seeds.start, spec.seeds.start + spec.seeds.count))

@@ -3,7 +3,7 @@
 A type's per-cell rules (cell_rules.CellRule) are composed into one kernel per phase when the
 model is built; each step the kernel runs over the type's cells and writes, at their slots, what
 each decided: new column values, claims, tallies, secretions. Resolution reads them
-(abm/resolution.py).
+(abm/core/resolution.py).
 """
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ def _unplain_dict(pairs) -> dict:
 
 def capture(model, run_id: str = "", config_yaml: str | None = None) -> Checkpoint:
     """Host copy of the model's whole state after a completed step."""
-    from ..config import to_yaml
+    from ..config.sections import to_yaml
 
     config_yaml = to_yaml(model.config) if config_yaml is None else config_yaml
     to_host = model.backend.to_host

@@ -167,7 +167,7 @@ class RunWriter:
         self.checkpoint_path = checkpoints.checkpoint_path(self.path)
         self._pending: list[dict] = []
         self._column_types = self._columns()
-        from ..config import to_yaml  # here: readers import this module for FORMAT, and need no pydantic
+        from ..config.sections import to_yaml  # here: readers import this module for FORMAT, and need no pydantic
 
         self._config_yaml = to_yaml(model.config)
         self._entries: list[xdmf.Entry] = []

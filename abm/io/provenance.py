@@ -52,7 +52,7 @@ def plugin_versions(plugins) -> dict:
     distributions = packages_distributions()
     out = {}
     for name in plugins:
-        from ..plugins import available
+        from ..config.plugins import available
 
         module = available().get(name, name).split(":")[0].split(".")[0]
         try:

@@ -3,7 +3,7 @@
 The rules themselves are per-cell functions (abm/engine/cell_rules.py); the modules of this package
 hold rules shared by several cell types (walking, bonds, escorts, cohesion, conjugates).
 Nothing is applied during decisions: every cell decides from the same snapshot of the tissue,
-and contested intents are resolved afterwards (claim-then-resolve, abm/resolution.py).
+and contested intents are resolved afterwards (claim-then-resolve, abm/core/resolution.py).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Bonds between two cells for per-cell rules: finding the partner by id, and whether two sites touch.
 
-A bound cell stores its partner's id (ids ascend with the slot, abm/state.py), so the partner's
+A bound cell stores its partner's id (ids ascend with the slot, abm/core/state.py), so the partner's
 slot is a binary search. A bond holds while the two touch and the partner is a viable tumor cell.
 """
 from __future__ import annotations

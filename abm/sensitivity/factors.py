@@ -14,11 +14,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import load_config
-from ..describe import types_present
+from ..config.sections import load_config
+from ..config.describe import types_present
 from ..errors import ConfigError
-from ..parameters import ParameterSet, included_path, load_parameter_set
-from ..schedule import Schedule
+from ..config.parameters import ParameterSet, included_path, load_parameter_set
+from ..core.schedule import Schedule
 
 FIELD_SOLVER = "field solver"
 
@@ -54,7 +54,7 @@ class Selection:
 
 def parameter_set_of(config_path: Path) -> ParameterSet:
     """The parameter set a scenario includes (one-line error if it includes none)."""
-    from ..config_files import load_raw
+    from ..config.files import load_raw
 
     raw, _ = load_raw(config_path)
     include = raw.get("include")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import load_config
+from ..config.sections import load_config
 from ..errors import ConfigError
 from ..validate.studies import STUDIES, config_path
 from . import conclusions, design, execute, factors, readouts

@@ -174,7 +174,7 @@ def engine_file(path):
     """The engine block of a YAML file (as in a sweep file), checked; a one-line error naming the key."""
     from pydantic import TypeAdapter, ValidationError
 
-    from ..config import load_raw
+    from ..config.sections import load_raw
     from .spec import Engine
 
     raw, _ = load_raw(Path(path))

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, StrictInt, Tag, ValidationError, field_validator, model_validator
 
-from ..config import load_config, load_raw, to_yaml
+from ..config.sections import load_config, load_raw, to_yaml
 from ..configtypes import Strict
 from ..errors import ConfigError
 

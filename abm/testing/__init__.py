@@ -44,7 +44,7 @@ def gpu_code_path_on_host():
     """Within it, device="gpu" runs the GPU code path with host-compiled CUDA kernels; the CPU
     backend is untouched. Restores everything on exit."""
     import abm.kernels
-    from abm import backend, model
+    from abm.core import backend, model
 
     launchers = {"_cuda": host_launchers()}
     saved_modules = {name: sys.modules.get(f"abm.kernels.{name}") for name in launchers}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..plugins import builtin_spec
+from ..config.plugins import builtin_spec
 
 # Codes of the built-in types (the same in every model: plugins' types come after them).
 TYPE_CODE, STATE = builtin_spec().type_code, builtin_spec().state

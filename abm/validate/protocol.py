@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import load_config
+from ..config.sections import load_config
 from ..errors import ConfigError
 from .studies import Stage, config_path
 

@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 
 from .seeds import refuse_calibration_seeds
-from ..config import load_config, to_yaml
+from ..config.sections import load_config, to_yaml
 from ..errors import ConfigError
-from ..tissue_settings import check_study
+from ..config.tissue import check_study
 from .checks import evaluate
 from .design import check_arms, criteria_path, load_criteria
-from ..placement.from_run import file_sha256
+from ..core.placement.from_run import file_sha256
 from .metrics import run_metrics
 from .protocol import Task, assay_metrics, study_tasks
 from .studies import STUDIES, config_path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config_files import load_raw
+from ..config.files import load_raw
 from ..errors import ConfigError
 
 CALIBRATION_FILE = Path(__file__).resolve().parents[2] / "configs" / "calibration.yaml"

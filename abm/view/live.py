@@ -13,7 +13,7 @@ import os
 
 import solara
 
-from ..model import TissueModel
+from ..core.model import TissueModel
 from .live_params import config_value, model_params
 from .mesa_viz import ComponentsPanel, Slider, SolaraViz, components
 from .paced import pace

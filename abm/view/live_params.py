@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..config import Config
+from ..config.sections import Config
 from .mesa_viz import Slider
 
 # The parameters most worth a slider per built-in type, in order; a type not listed (a plugin's)

@@ -47,7 +47,7 @@ def run(tmp_path_factory):
 
 
 def test_the_plugin_is_found_by_its_entry_point():
-    from abm.plugins import available, build_spec
+    from abm.config.plugins import available, build_spec
 
     assert available()["macrophage"] == "abm_macrophage"
     spec = build_spec(("macrophage",))
@@ -73,9 +73,9 @@ def test_the_plugins_values_come_from_its_own_labelled_parameter_set():
     macrophages' and TNF-alpha's from the file the package ships (PARAMETER_SET)."""
     from importlib.resources import files
 
-    from abm.config import load_config
-    from abm.parameters import load_parameter_set
-    from abm.plugins import build_spec
+    from abm.config.sections import load_config
+    from abm.config.parameters import load_parameter_set
+    from abm.config.plugins import build_spec
 
     raw = yaml.safe_load(CONFIG.read_text())
     assert "cells" not in raw and raw["fields"] == ["ifng", "tnf"] and raw["plugins"] == ["macrophage"]

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import targets
-from .engine.step_kernels import apply_program, births_program, compact_program, launch_fixed, launch_step_kernel
-from .errors import ConfigError
-from .spec import FRAMEWORK_PURPOSES
+from ..engine import targets
+from ..engine.step_kernels import apply_program, births_program, compact_program, launch_fixed, launch_step_kernel
+from ..errors import ConfigError
+from ..spec import FRAMEWORK_PURPOSES
 from .state import EMPTY
 
 # The tallies array: these first, in the order resolve_kernels.py numbers them, then the rules' events.

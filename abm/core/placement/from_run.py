@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import OutputError
+from ...errors import OutputError
 from .patterns import scatter
 
 
@@ -29,7 +29,7 @@ def file_sha256(path: Path) -> str:
 def read_source(path: Path, key: str, lattice: bool = False):
     """(agents of the last snapshot, type names, state names by type) of a completed run, and with
     `lattice` its (shape, dx_um) too."""
-    from ..io.reader import Run
+    from ...io.reader import Run
 
     try:
         with Run(path) as run:

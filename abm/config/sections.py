@@ -12,11 +12,11 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 import yaml
 from pydantic import Field, StrictInt, ValidationError, ValidationInfo, create_model, model_validator
 
-from .config_files import _format_validation_error, apply_overrides, load_raw, parse_override  # noqa: F401
-from .config_from_run import FromRunPlacement, check_names, check_source_exists
-from .configtypes import FieldConfig, NonNegative, Positive, Strict  # noqa: F401 (FieldConfig: abm.config.FieldConfig too)
-from .errors import ConfigError
-from .grammar import GrammarRule
+from .files import _format_validation_error, apply_overrides, load_raw, parse_override  # noqa: F401
+from .from_run import FromRunPlacement, check_names, check_source_exists
+from ..configtypes import FieldConfig, NonNegative, Positive, Strict  # noqa: F401 (FieldConfig: abm.config.sections.FieldConfig too)
+from ..errors import ConfigError
+from ..grammar import GrammarRule
 
 MAX_STEPS = 10**9  # duration_h * 60 / dt_min; more is a typo, and would overflow the step counters
 FLOAT32_MAX = 3.4028234663852886e38  # fields are stored in float32

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
-from .engine.cell_rules import CellRule
-from .engine.compiled_type import CompiledType, Decisions
-from .rules import StepContext
+from ..errors import ConfigError
+from ..engine.cell_rules import CellRule
+from ..engine.compiled_type import CompiledType, Decisions
+from ..rules import StepContext
 
 
 @dataclass

@@ -5,9 +5,9 @@ sorted into its categories in declared order, a later one winning; -1 for a cell
 """
 from __future__ import annotations
 
-from .engine import targets
-from .engine.compose import Program
-from .engine.step_kernels import launch_step_kernel
+from ..engine import targets
+from ..engine.compose import Program
+from ..engine.step_kernels import launch_step_kernel
 
 
 def categorise_program(spec) -> Program:

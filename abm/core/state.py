@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .kernels.neighbours import neighbour_offsets
+from ..kernels.neighbours import neighbour_offsets
 
 EMPTY = -1
 
@@ -38,7 +38,7 @@ class Agents:
     def __init__(self, xp=np, capacity: int = 1024, max_capacity: int | None = None, columns: dict | None = None):
         """`columns`: name -> spec.Column (default: the built-in model's columns)."""
         if columns is None:
-            from .plugins import builtin_spec
+            from ..config.plugins import builtin_spec
 
             columns = builtin_spec().columns
         self.xp = xp

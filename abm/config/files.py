@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -13,22 +13,22 @@ import numpy as np
 
 from . import placement
 from .backend import select_backend
-from .config import Config, load_config
-from .errors import ConfigError
-from .interventions import active
-from .kernels.claims import new_scratch
-from .kernels.counts import count_codes
-from .kernels.diffusion import DiffusionOperator, diffuse_fields
-from .kernels.neighbours import scan_neighbours
-from .engine.compiled_type import Decisions
-from .engine.secretion import Secretion
+from ..config.sections import Config, load_config
+from ..errors import ConfigError
+from ..interventions import active
+from ..kernels.claims import new_scratch
+from ..kernels.counts import count_codes
+from ..kernels.diffusion import DiffusionOperator, diffuse_fields
+from ..kernels.neighbours import scan_neighbours
+from ..engine.compiled_type import Decisions
+from ..engine.secretion import Secretion
 from .resolution import Resolution, StepEvents
-from .rules import StepContext
+from ..rules import StepContext
 from .schedule import Schedule
 from .sensing import categorise
 from .collector import DataCollector
 from .state import Agents, Lattice, check_invariants
-from .therapy_check import warn_about_idle_therapies
+from ..config.therapy_check import warn_about_idle_therapies
 
 
 class TissueModel(mesa.Model):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _cupy_if_usable():
 
 
 def _cpu_kernels() -> str:
-    from .kernels import _numba
+    from ..kernels import _numba
 
     return f"NumPy + {_numba.describe()}" if _numba.enabled() else f"NumPy only: {_numba.WHY_NOT}"
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .configtypes import NonNegative, Positive, Strict
+from ..configtypes import NonNegative, Positive, Strict
 
 # Bookkeeping that belongs to the new run: never carried.
 NOT_CARRIED = ("id", "site", "cell_type", "clone")
@@ -32,7 +32,7 @@ class FromRunPlacement(Strict):
         description="scatter: `count` cells on random free sites within the radii around the centre; "
                     "clonal: one cell per block of block_um x block_um (x block_um), as many as fit; "
                     "groups: the source's groups of touching cells (this type with its escorts), each moved "
-                    "whole to a random free spot (abm/placement/groups.py)")
+                    "whole to a random free spot (abm/core/placement/groups.py)")
     count: Annotated[int, Field(ge=0)] | None = Field(
         None, description="cells placed, drawn at random from the source's (scatter: required; clonal: "
                           "at most, default all that fit; groups: required, whole groups drawn while the "

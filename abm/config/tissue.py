@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
-SETTINGS = Path(__file__).resolve().parents[1] / "configs" / "parameters" / "tissue_settings.yaml"
+SETTINGS = Path(__file__).resolve().parents[2] / "configs" / "parameters" / "tissue_settings.yaml"
 LABELS = ("measured", "assumed")
 
 

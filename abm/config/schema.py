@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .config import config_model
+from .sections import config_model
 from .plugins import build_spec
 
 
@@ -11,7 +11,7 @@ def json_schema(plugins: tuple[str, ...] = ()) -> str:
     """The JSON Schema of config files, for editors: the built-in cell types plus `plugins` (their
     cells and interventions sections). A file either is complete (a cells section, fields as a
     mapping) or includes a parameter set (include, tissue, fields as a list of names, no cells):
-    an if/then tells the two apart, as abm/parameters.py's expand_include does."""
+    an if/then tells the two apart, as abm/config/parameters.py's expand_include does."""
     schema = config_model(build_spec(tuple(plugins))).model_json_schema()
     properties = schema["properties"]
     mapping = properties["fields"]

@@ -10,7 +10,7 @@ A plugin's labelled parameter values ship with it, as a parameter set in the for
 configs/parameters/tissue_model.yaml: its module names a file inside its package,
 ``PARAMETER_SET = "parameters.yaml"``, read with importlib.resources (so it is found wherever
 the package is installed, and travels with the plugin's version). A scenario that includes the
-shared set and names the plugin gets those values (abm/parameters.py).
+shared set and names the plugin gets those values (abm/config/parameters.py).
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from .cells import BUILTIN
-from .errors import ConfigError
-from .spec import ModelSpec
+from ..cells import BUILTIN
+from ..errors import ConfigError
+from ..spec import ModelSpec
 
 ENTRY_POINT_GROUP = "abm.plugins"
 

@@ -17,7 +17,7 @@ The set is checked whole when it is read, whichever scenario includes it: every 
 tissue, as strictly as a config checks it (each cell section by its type's config model, each
 field by the field model), so that a value no scenario uses today cannot hide a NaN, a string or
 a negative rate. A plugin ships its own set in the same format (its module's PARAMETER_SET, a
-file inside its package: abm/plugins.py); a scenario that includes the shared set and names the
+file inside its package: abm/config/plugins.py); a scenario that includes the shared set and names the
 plugin gets the plugin's values too.
 """
 from __future__ import annotations
@@ -32,12 +32,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 LABELS = ("measured", "assumed", "calibrated")
 CALIBRATED_KEYS = ("target", "data", "seeds")
 SECTIONS = ("cells", "fields")
-FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # as a config's field names (abm/config.py)
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # as a config's field names (abm/config/sections.py)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def load_parameter_set(path: str | Path, spec=None, types: tuple[str, ...] | Non
     form, then every value in every tissue against the config models of `spec` (default: the
     built-in types). `types`: the cell types the set must hold, each with every parameter
     (default: every built-in type; a plugin's set: the types the plugin adds)."""
-    from .config_files import load_raw
+    from .files import load_raw
     from .plugins import builtin_spec
 
     path = Path(path)
@@ -194,7 +194,7 @@ def check_values(parameter_set: ParameterSet, spec, types: tuple[str, ...]) -> N
     """Every cell type and field of the set, in its base values and in every declared tissue,
     validated by the model a config is validated with (strict numbers, ranges, unknown keys);
     each of `types` holds every parameter of its config model. Errors name the file and key."""
-    from .configtypes import FieldConfig
+    from ..configtypes import FieldConfig
 
     path = parameter_set.path
     cells, fields = parameter_set.groups("cells"), parameter_set.groups("fields")
