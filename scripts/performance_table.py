@@ -22,7 +22,7 @@ README = ROOT / "README.md"
 RESULTS = ["benchmarks/results/2026-11-22-cpu-2core-bench-run5.json", "benchmarks/results/2026-11-22-cpu-2core-bench-run6.json",
            "benchmarks/results/2026-11-22-cpu-2core-bench-run7.json"]
 # What a step of the GPU code path asks of the device, counted on the host (benchmarks/gpu_step_work.py).
-GPU_STEP_WORK = "benchmarks/results/2026-12-07-gpu-path-step-work-per-cell-rules.json"
+GPU_STEP_WORK = "benchmarks/results/2026-12-07-gpu-path-step-work-compiled-step.json"
 BEGIN = "<!-- BEGIN PERFORMANCE TABLE (scripts/performance_table.py) -->"
 END = "<!-- END PERFORMANCE TABLE -->"
 BIOFVM_100 = 4.0e7  # BioFVM (PhysiCell 1.14.2), 100^3 x 2 substrates, 2 OpenMP threads: issue 6's reference
@@ -78,12 +78,11 @@ def _rows(results: dict, source: str) -> list[str]:
 def _gpu_step_work() -> list[str]:
     work = json.loads((ROOT / GPU_STEP_WORK).read_text())
     lines = ["", f"GPU code path, per step, counted on the host ([{Path(GPU_STEP_WORK).name}]({GPU_STEP_WORK})):", "",
-             "| scenario | step | host synchronisations per step | array operations (kernel launches) per step |",
-             "|---|---|---|---|"]
+             "| scenario | host synchronisations per step | kernel launches (array operations) per step |",
+             "|---|---|---|"]
     for row in work["scenarios"]:
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(row["host_syncs_by_kind"].items()))
-        lines.append(f"| {row['scenario']} | {row.get('step_path', 'general')} | {row['host_syncs_per_step']} ({kinds}) "
-                     f"| {row['array_operations_per_step']} |")
+        lines.append(f"| {row['scenario']} | {row['host_syncs_per_step']} ({kinds}) | {row['array_operations_per_step']} |")
     return lines
 
 
