@@ -125,12 +125,3 @@ def test_independent_of_the_number_of_threads(tmp_path):
         outputs.append(result.stdout)
     assert len(outputs[0]) == 37 * 45 * 41 * 4
     assert outputs[0] == outputs[1]
-
-
-def test_the_cache_is_used_only_under_the_installed_package_name():
-    """Machine code cached by `kernels.diffusion_numba` (repository root on sys.path) would record
-    that module name and fail to load in `abm` processes."""
-    import importlib
-
-    assert diffusion_numba._CACHE
-    assert not importlib.import_module("kernels.diffusion_numba")._CACHE
