@@ -226,9 +226,14 @@ def target_of(xp) -> str:
     """The compile target of a backend's arrays: numba on NumPy (plain Python with ABM_NUMBA=0), CUDA
     on CuPy, the CUDA simulator on the GPU code path run on the host (its array module says so)."""
     if xp is np:
-        from ..kernels import _numba
-        return "cpu" if _numba.enabled() else "python"
+        return "cpu" if _numba_enabled() else "python"
     return getattr(xp, "compile_target", "cuda")
+
+
+@lru_cache(maxsize=1)
+def _numba_enabled() -> bool:
+    from ..kernels import _numba
+    return _numba.enabled()
 
 
 def launch(function, target: str, arguments: tuple, n: int, xp) -> None:
@@ -247,4 +252,6 @@ def launch(function, target: str, arguments: tuple, n: int, xp) -> None:
             function[1, 1](*arguments)
         return
     # numba takes plain arrays: a subclass (a test's counting array) is passed as a view of its data
-    function(*(np.asarray(a) if isinstance(a, np.ndarray) else a for a in arguments))
+    if any(type(a) is not np.ndarray and isinstance(a, np.ndarray) for a in arguments):
+        arguments = tuple(np.asarray(a) if isinstance(a, np.ndarray) else a for a in arguments)
+    function(*arguments)
