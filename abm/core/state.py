@@ -47,7 +47,6 @@ class Agents:
         self.max_capacity = max_capacity
         self.capacity = max(1, capacity if max_capacity is None else min(capacity, max_capacity))
         self.defaults = {name: c.default for name, c in columns.items() if c.default != 0}
-        self.reset_at_birth = {name: c.at_birth for name, c in columns.items() if c.at_birth != "inherit"}
         self.columns = {name: xp.zeros(self.capacity, dtype=c.numpy_dtype) for name, c in columns.items()}
 
     def __getitem__(self, name):
@@ -91,26 +90,6 @@ class Agents:
         self.n += count
         self.next_id += count
         return slots
-
-    def append_daughters(self, parents, sites, state) -> slice:
-        """Daughters of `parents` (slots, in id order) on `sites`: copies of their mothers except
-        the columns reset at birth (spec Column.at_birth), in `state`."""
-        values = {name: column[parents] for name, column in self.columns.items() if name != "id"}
-        for name, value in self.reset_at_birth.items():
-            values[name] = self.xp.full(parents.shape[0], value, dtype=self.columns[name].dtype)
-        values["site"], values["state"] = sites, state
-        return self.append(**values)
-
-    def compact(self, keep):
-        """Drop cells where keep is False, preserving order. Returns the new slot of each kept cell."""
-        kept = self.xp.nonzero(keep)[0]
-        n_kept = int(kept.shape[0])
-        if n_kept == self.n:  # nobody left: every column stays as it is
-            return kept
-        for column in self.columns.values():
-            column[:n_kept] = column[kept]
-        self.n = n_kept
-        return kept
 
     def table(self, to_host) -> dict[str, np.ndarray]:
         """Host copy of every live column."""

@@ -34,7 +34,3 @@ class StepContext:
         """Slots of the cells of a type, ascending (for tools and tests: the step itself never
         needs them, each type's kernel runs over all cells and skips the others)."""
         return self.xp.nonzero(self.agents["cell_type"] == self.spec.type_code[cell_type])[0]
-
-    def state(self, cell_type: str, state: str) -> int:
-        """Code of a state of a type."""
-        return self.spec.state[cell_type][state]
