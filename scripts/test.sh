@@ -10,4 +10,5 @@ bash scripts/setup.sh test
 if [ "$#" -eq 0 ]; then
   set -- tests examples/abm-macrophage/tests
 fi
-.venv/bin/python -m pytest -q -rs "$@"
+# -n: one test process per core (pytest-xdist); ABM_TEST_WORKERS=0 runs them in this process
+.venv/bin/python -m pytest -q -rs -n "${ABM_TEST_WORKERS:-auto}" "$@"

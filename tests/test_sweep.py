@@ -421,6 +421,32 @@ def test_local_gpu_engine_pins_one_gpu_per_worker(tmp_path):
     assert len({e["pid"] for e in read_journal(tmp_path / "out") if e["event"] == "start"}) >= 1
 
 
+def test_local_workers_share_the_cores_between_their_compiled_threads(monkeypatch):
+    """Each local worker runs numba with the cores divided among the concurrent runs (2 workers on 2
+    cores: 1 thread each, not 2 each waiting for the other), and its idle threads sleep; a
+    NUMBA_NUM_THREADS the user set is kept."""
+    from abm.sweep.engine import _local_cluster, compiled_threads_env
+    from abm.sweep.spec import LocalEngine
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert compiled_threads_env(2, environ={}) == {"NUMBA_NUM_THREADS": "2"}
+    assert compiled_threads_env(8, environ={}) == {"NUMBA_NUM_THREADS": "1"}
+    assert compiled_threads_env(2, environ={"NUMBA_NUM_THREADS": "3"}) == {}
+    monkeypatch.undo()
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+
+    def threads():
+        import numba
+
+        import abm.engine.targets  # noqa: F401 - as a run imports it
+
+        return numba.get_num_threads(), os.environ.get("OMP_WAIT_POLICY")
+
+    with _local_cluster(LocalEngine(kind="local", workers=2), n_runs=4) as cluster, distributed.Client(cluster) as client:
+        assert sorted(client.run(threads).values()) == [(max(1, cores // 2), "PASSIVE")] * 2
+
+
 # ------------------------------------------------------------------ SLURM and PBS job scripts
 
 

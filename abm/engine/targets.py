@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..kernels import _numba  # noqa: F401 - sets the threads' wait policy before any parallel loop
 from . import scalar
 
 LOOPS = {"cpu": "prange", "python": "range"}  # "cuda" and "cudasim": a grid-stride loop

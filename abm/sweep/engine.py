@@ -99,7 +99,18 @@ def _local_cluster(engine: LocalEngine, n_runs: int):
         return gpu_cluster(engine, gpu_devices(engine.gpus), extra)
     workers = engine.workers or max(1, min(os.cpu_count() or 1, n_runs))
     return LocalCluster(n_workers=workers, threads_per_worker=engine.threads_per_worker, processes=True,
-                        dashboard_address=None, **extra)
+                        dashboard_address=None, env=compiled_threads_env(workers * engine.threads_per_worker),
+                        **extra)
+
+
+def compiled_threads_env(concurrent_runs: int, environ=os.environ) -> dict:
+    """NUMBA_NUM_THREADS for each worker process: this machine's cores shared between the runs that
+    execute at once, unless the user set it. Without it every worker starts one compiled thread per
+    core, and on 2 cores 2 workers run 4 threads that wait for each other at every parallel loop."""
+    if "NUMBA_NUM_THREADS" in environ:
+        return {}
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return {"NUMBA_NUM_THREADS": str(max(1, cores // max(1, concurrent_runs)))}
 
 
 def gpu_devices(count: int, environ=os.environ) -> list[str]:
