@@ -1,6 +1,6 @@
 """CPU time per cell-step of three scenarios, for an A/B of two versions of the package.
 
-    python benchmarks/cpu_per_cell_step.py --versions BASE_DIR NEW_DIR [--rounds 3] [--out FILE]
+    python benchmarks/cpu_per_cell_step.py --versions BASE_DIR NEW_DIR [--rounds 3] [--threads N] [--out FILE]
 
 Each case runs in a fresh process whose PYTHONPATH is one version's source tree (both versions
 side by side, in one sitting, the versions alternating round by round so that a drift of the
@@ -9,6 +9,10 @@ or loaded from their caches), then times STEPS steps: the process's CPU time (us
 threads: `time.process_time`) and wall time, divided by the steps and by the live cells (mean of
 the counts at the start and the end of the timed steps; the versions' models differ in cell
 numbers, hence per cell). Writes JSON with every round and the medians; prints a table.
+
+--threads N sets NUMBA_NUM_THREADS for both versions. With 1 the CPU time is the work itself: with
+more, it also counts the time threads spend waiting for each other, which on a machine shared with
+other processes can be most of it (c7afe97's threads spin while they wait).
 """
 from __future__ import annotations
 
@@ -45,9 +49,9 @@ print(json.dumps({"cells": cells, "cpu_s_per_step": cpu / steps, "wall_s_per_ste
 """
 
 
-def run_case(version: Path, case) -> dict:
+def run_case(version: Path, case, threads: int | None = None) -> dict:
     config, arm, shape = case
-    env = {**os.environ, "PYTHONPATH": str(version)}
+    env = {**os.environ, "PYTHONPATH": str(version), **({"NUMBA_NUM_THREADS": str(threads)} if threads else {})}
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps([config, arm, shape, WARMUP, STEPS])], cwd=version,
                           env=env, capture_output=True, text=True)
     if done.returncode:
@@ -63,6 +67,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", nargs=2, required=True, metavar=("BASE", "NEW"))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, help="NUMBA_NUM_THREADS of both versions (default: numba's)")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
     versions = [Path(v).resolve() for v in args.versions]
@@ -71,7 +76,7 @@ def main(argv=None) -> int:
         order = versions if k % 2 == 0 else versions[::-1]
         for label, case in CASES.items():
             for version in order:
-                rounds[label][str(version)].append(run_case(version, case))
+                rounds[label][str(version)].append(run_case(version, case, args.threads))
     rows = []
     for label in CASES:
         base, new = (rounds[label][str(v)] for v in versions)
@@ -83,7 +88,9 @@ def main(argv=None) -> int:
               f"  CPU us per cell-step {median['cpu_us_per_cell_step'][str(versions[0])]:7.3f} -> "
               f"{median['cpu_us_per_cell_step'][str(versions[1])]:7.3f}  new/base {ratio:5.2f}")
     result = {"benchmark": "cpu_per_cell_step", "date": datetime.date.today().isoformat(),
-              "command": "python benchmarks/cpu_per_cell_step.py --versions BASE NEW",
+              "command": "python benchmarks/cpu_per_cell_step.py --versions BASE NEW"
+                         + (f" --threads {args.threads}" if args.threads else ""),
+              "numba_threads": args.threads or "numba's default (cores)",
               "versions": {"base": commit_of(versions[0]), "new": commit_of(versions[1])},
               "warmup_steps": WARMUP, "timed_steps": STEPS, "rounds": rounds, "rows": rows,
               "load_average": os.getloadavg()}
