@@ -118,8 +118,6 @@ class ValidationConfig(Strict):
                          "use their own ranges, checked apart)")
     quick_seeds: Annotated[int, Field(ge=1)] = Field(6, description="replicate seeds per arm with --quick")
     quick_overrides: dict[str, Any] = Field(default_factory=dict, description="overrides applied with --quick")
-    three_d_seeds: Annotated[int, Field(ge=1)] = Field(10, description="replicate seeds per arm of the 3D variant "
-                                                                        "(abm validate --3d; --quick: quick_seeds)")
     three_d_overrides: dict[str, Any] = Field(
         default_factory=dict, description="overrides that make the scenario a 3D tissue (abm validate --3d; "
                                           "applied after quick_overrides); densities per mm^3 keep cells per site")
