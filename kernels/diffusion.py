@@ -108,6 +108,8 @@ def diffuse(field, axes_coefficients, xp=np):
                 and field.flags.c_contiguous):
             from . import diffusion_numba
 
+            if diffusion_numba.uniform(field):
+                return diffuse_uniform(field, axes_coefficients, diffusion_numba.solve_axis)
             return diffusion_numba.diffuse(field, axes_coefficients)
         return diffuse_numpy(field, axes_coefficients)
     from . import _cuda
@@ -126,6 +128,31 @@ def diffuse_fields(fields, axes_of_fields, xp=np):
     from . import _cuda
 
     return _cuda.diffuse_fields(list(fields), list(axes_of_fields))
+
+
+def diffuse_uniform(field, axes_coefficients, solve_axis=solve_axis_numpy):
+    """One step of a field whose values are all equal (a cytokine produced everywhere and taken up
+    nowhere), in place, with the same bits as sweeping it: the lines along an axis then all hold the
+    same values and coefficients, so each comes out as one line solved alone. While that line stays
+    uniform the field does too (one value per axis); once it does not, it is broadcast into the field
+    and the remaining axes are swept as usual."""
+    value = field.reshape(-1)[:1].copy()
+    for axis, coefficients in enumerate(axes_coefficients):
+        if coefficients is None:
+            continue
+        line = np.full(field.shape[axis], value[0], dtype=field.dtype)
+        solve_axis(line, 0, coefficients)
+        if not (line.view(np.uint32) == line[:1].view(np.uint32)).all():
+            shape = [1] * field.ndim
+            shape[axis] = line.shape[0]
+            field[...] = line.reshape(shape)
+            for later, rest in enumerate(axes_coefficients[axis + 1:], start=axis + 1):
+                if rest is not None:
+                    solve_axis(field, later, rest)
+            return field
+        value = line[:1]
+    field[...] = value[0]
+    return field
 
 
 def _all_positive_zero(field, axes_coefficients) -> bool:

@@ -128,6 +128,21 @@ def _sweep_lines(x, inv, upper, r, inflow, lines, parallel):
             _lines_item(x, group * lines, min(lines, n_lines - group * lines), inv, upper, r, inflow)
 
 
+@njit(cache=True)
+def _uniform(flat):
+    first = flat[0]
+    for k in range(1, flat.shape[0]):
+        if flat[k] != first:
+            return False
+    return True
+
+
+def uniform(field) -> bool:
+    """True when every value of a C-contiguous float32 field has the same bits (stops at the first
+    that differs: most fields with cells in them differ within their first rows)."""
+    return field.size > 0 and _uniform(field.reshape(-1).view(np.uint32))
+
+
 def solve_axis(field, axis, coefficients):
     """One implicit sweep along `axis` of a C-contiguous float32 field, in place
     (as `diffusion.solve_axis_numpy`)."""

@@ -1,7 +1,7 @@
 """Philox4x32-10 (Salmon et al., SC'11) as one scalar function that numba inlines: the one Philox
 of the model.
 
-`philox_block` is `register_jitable`: the per-cell rules call it through abm.engine.scalar.philox
+`philox_block` is `jitable` (kernels/_numba.py): the per-cell rules call it through abm.engine.scalar.philox
 and it is compiled with them for the CPU (numba) and the GPU (numba-cuda); with JIT off it runs
 as plain Python. Integer arithmetic only, so every target gives the same words. Checked against
 Random123's published known-answer vectors (tests/test_philox.py).
@@ -9,12 +9,12 @@ Random123's published known-answer vectors (tests/test_philox.py).
 from __future__ import annotations
 
 import numpy as np
-from numba.extending import register_jitable
+from ._numba import jitable
 
 from .philox_constants import PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, ROUNDS
 
 
-@register_jitable
+@jitable
 def philox_block(c0, c1, c2, c3, k0, k1):
     """The 10-round bijection on four uint32 words carried in uint64 (counter c0..c3, key k0, k1):
     the one Philox of the compiled code, inlined into the per-cell rules (abm/engine/scalar.py)."""

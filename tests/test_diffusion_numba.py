@@ -45,6 +45,35 @@ def test_bit_identical_to_the_numpy_reference(shape, boundary):
         assert_bit_identical(mine, want)
 
 
+@pytest.mark.parametrize("shape", [(40, 31), (13, 11, 9), (16, 1, 21), (64, 64, 64)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("boundary", ["no_flux", "fixed"])
+@pytest.mark.parametrize("value", [0.0828, 3.0, 1e-30])
+def test_a_uniform_field_solved_as_one_line_per_axis_gives_the_same_bits(shape, boundary, value):
+    """diffuse_uniform (a field produced everywhere, taken up nowhere): the same bits as the sweeps,
+    step after step, while it stays uniform (no-flux walls) and once the walls make it vary (fixed)."""
+    operator = diffusion.DiffusionOperator(shape, 10.0, 0.7, 100.0, 0.05, boundary=boundary,
+                                           boundary_value=0.5)
+    mine, want = np.full(shape, value, np.float32), np.full(shape, value, np.float32)
+    took = []
+    for _ in range(3):
+        took.append(diffusion_numba.uniform(mine))
+        assert diffusion.diffuse(mine, operator.axes) is mine
+        diffusion.diffuse_numpy(want, operator.axes)
+        assert_bit_identical(mine, want)
+    assert took[0] and (boundary == "no_flux" or not took[1])  # fixed walls: varies after one step
+    line = np.full(shape, value, np.float32)
+    assert_bit_identical(diffusion.diffuse_uniform(line, operator.axes), diffusion.diffuse_numpy(
+        np.full(shape, value, np.float32), operator.axes))
+
+
+def test_uniform_is_false_for_one_differing_value():
+    field = np.full((9, 8, 7), 2.5, np.float32)
+    assert diffusion_numba.uniform(field)
+    field[8, 7, 6] = np.nextafter(np.float32(2.5), np.float32(3))
+    assert not diffusion_numba.uniform(field)
+    assert not diffusion_numba.uniform(np.zeros(0, np.float32))
+
+
 @pytest.mark.parametrize("boundary", ["no_flux", "fixed"])
 def test_single_sweeps_and_large_time_steps(boundary):
     """Each axis on its own, r >> 1 (dt far above the explicit limit), strong decay."""

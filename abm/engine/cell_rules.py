@@ -50,7 +50,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
-from numba.extending import register_jitable
+from ..kernels._numba import jitable
 
 @dataclass(frozen=True)
 class CellRule:
@@ -76,7 +76,7 @@ def cell_rule(describe: str, returns: tuple[str, ...] | str, reads: tuple[str, .
 
     def declare(function) -> CellRule:
         inputs = tuple(inspect.signature(function).parameters)
-        return CellRule(name or function.__name__, register_jitable(function), describe, returns, tuple(reads),
+        return CellRule(name or function.__name__, jitable(function), describe, returns, tuple(reads),
                         phase, when, inputs)
 
     return declare
@@ -84,7 +84,7 @@ def cell_rule(describe: str, returns: tuple[str, ...] | str, reads: tuple[str, .
 
 def cell_function(function):
     """A helper a rule calls (or a behaviour's current value): compiled wherever the rule is."""
-    return register_jitable(function)
+    return jitable(function)
 
 
 @dataclass(frozen=True)
@@ -97,4 +97,4 @@ class Current:
 
 
 def current_value(function) -> Current:
-    return Current(register_jitable(function), tuple(inspect.signature(function).parameters))
+    return Current(jitable(function), tuple(inspect.signature(function).parameters))

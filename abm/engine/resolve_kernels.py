@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numba.extending import register_jitable
+from ..kernels._numba import jitable
 
 from .scalar import atomic_add, atomic_min, philox, site_at_offset
 
@@ -34,7 +34,7 @@ EMPTY = -1
 BIRTHS, DEATHS, KILLS, MOVES, KILLS_SINGLE, KILLS_CLUSTERED = 0, 1, 2, 3, 4, 5
 
 
-@register_jitable
+@jitable
 def claim_key(seed_lo, seed_hi, step, purpose, cell_id, word):
     """The claim key of one claimant: (priority word >> 8) << 40 | id, so that integer order is
     (priority, id) order."""

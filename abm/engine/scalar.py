@@ -1,7 +1,7 @@
 """What a per-cell rule may call: scalar functions of one cell, compiled with the rule for the
 CPU (numba) and the GPU (numba-cuda), and plain Python when JIT is off (NUMBA_DISABLE_JIT=1).
 
-Each is `register_jitable`: numba inlines it into whichever target compiles the rule, so one
+Each is `jitable` (kernels/_numba.py): compiled into whichever target compiles the rule, so one
 source serves both. Arithmetic keeps its types exactly (float32 products, integer thresholds), so
 every target gives the same bits: no float64 literal may meet a float32 value here (numba would
 promote the product to float64), hence the explicit casts.
@@ -9,14 +9,14 @@ promote the product to float64), hence the explicit casts.
 from __future__ import annotations
 
 import numpy as np
-from numba.extending import register_jitable
+from ..kernels._numba import jitable
 
 from ..kernels.philox_numba import philox_block
 
 TWO_TO_32 = 4294967296.0
 
 
-@register_jitable
+@jitable
 def philox(seed_lo, seed_hi, step, purpose, cell_id):
     """The four uint32 words (as uint64) of one cell for (seed, step, purpose): Philox4x32-10,
     kernels/philox_numba.philox_block with counter (id low, id high, step, purpose), key (seed low, high)."""
@@ -26,25 +26,25 @@ def philox(seed_lo, seed_hi, step, purpose, cell_id):
                         np.uint64(seed_lo), np.uint64(seed_hi))
 
 
-@register_jitable
+@jitable
 def happens(word, threshold):
     """A Bernoulli decision: the draw below an integer threshold in [0, 2**32] (host-rounded)."""
     return np.uint64(word) < np.uint64(threshold)
 
 
-@register_jitable
+@jitable
 def as_threshold(probability):
     """A float32 chance as the integer threshold: p * 2**32 in float64, truncated (exact)."""
     return np.uint64(np.float64(np.float32(probability)) * TWO_TO_32)
 
 
-@register_jitable
+@jitable
 def happens_with(word, probability):
     """A Bernoulli decision with a float32 chance computed in the step."""
     return np.uint64(word) < as_threshold(probability)
 
 
-@register_jitable
+@jitable
 def hill(concentration, half_max_to_n, exponent):
     """x^n / (K^n + x^n) in float32 by repeated products (no pow: identical on CPU and GPU);
     `half_max_to_n` is K^n as float32, computed once on the host."""
@@ -55,7 +55,7 @@ def hill(concentration, half_max_to_n, exponent):
     return np.float32(xn / np.float32(half_max_to_n + xn))
 
 
-@register_jitable
+@jitable
 def pick_from_mask(mask, word, n_offsets):
     """The (word mod popcount)-th set bit of a neighbour mask, -1 for an empty mask."""
     mask = np.uint32(mask)
@@ -74,7 +74,7 @@ def pick_from_mask(mask, word, n_offsets):
     return -1
 
 
-@register_jitable
+@jitable
 def site_at_offset(site, offset_index, ny, nz, offsets):
     """The flat site at neighbour offset `offset_index` of `site` (C order; 2D as nz = 1);
     offset -1 reads as offset 0 (the caller masks it)."""
@@ -85,7 +85,7 @@ def site_at_offset(site, offset_index, ny, nz, offsets):
     return ((x + offsets[j, 0]) * ny + (y + offsets[j, 1])) * nz + (z + offsets[j, 2])
 
 
-@register_jitable
+@jitable
 def atomic_min(array, index, value):
     """array[index] = min(array[index], value): on the CPU, in a serial loop (targets.for_target
     makes it a CUDA atomic on the GPU)."""
@@ -93,7 +93,7 @@ def atomic_min(array, index, value):
         array[index] = value
 
 
-@register_jitable
+@jitable
 def atomic_add(array, index, value):
     """array[index] += value: on the CPU, in a serial loop (a CUDA atomic on the GPU)."""
     array[index] += value

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import resolve_kernels, targets
 from .compose import Program
+from ..kernels._numba import for_gpu
 from .targets import compile_program, for_target
 
 FIXED = ("turn_contenders", "take_turns", "claim_kills", "kill", "dying_and_claims", "move", "claim_follows", "follow", "leaving")
@@ -25,6 +26,7 @@ def fixed_sources(target: str) -> dict:
     namespace = dict(vars(resolve_kernels))
     namespace["cuda"] = cuda
     exec(compile(for_target(inspect.getsource(resolve_kernels), target), "<resolve kernels>", "exec"), namespace)
+    namespace.update({name: for_gpu(value) for name, value in namespace.items() if callable(value)})  # read when compiled
     return {name: namespace[name] for name in FIXED}
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..kernels import _numba  # noqa: F401 - sets the threads' wait policy before any parallel loop
+from ..kernels._numba import for_gpu
 from . import scalar
 
 LOOPS = {"cpu": "prange", "python": "range"}  # "cuda" and "cudasim": a grid-stride loop
@@ -43,6 +44,8 @@ _program_of: dict = {}
 def _namespace(program, target: str) -> dict:
     namespace = {"np": np, "range": range, **{name: getattr(scalar, name) for name in HELPERS}}
     namespace.update(program.namespace)
+    if target in ("cuda", "cudasim"):  # the GPU's twins of the rules (kernels/_numba.py, jitable)
+        namespace = {name: for_gpu(value) for name, value in namespace.items()}
     if target == "cpu":
         from numba import prange
         namespace["prange"] = prange
