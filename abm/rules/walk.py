@@ -20,12 +20,11 @@ def uphill_offset(site, free_mask, field, offsets, lattice_shape):
     """Offset index of the free neighbour with the highest concentration if higher than here, else -1.
     Sites that are not free read as -1, below any concentration (the first maximum wins)."""
     ny, nz = lattice_shape[1], lattice_shape[2]
-    x, y, z = site // (ny * nz), (site // nz) % ny, site % nz  # once, not per neighbour
     best, best_value = 0, np.float32(-1.0)
     for j in range(offsets.shape[0]):
         value = np.float32(-1.0)
         if (np.uint32(free_mask) >> np.uint32(j)) & np.uint32(1):
-            value = field[((x + offsets[j, 0]) * ny + (y + offsets[j, 1])) * nz + (z + offsets[j, 2])]
+            value = field[site_at_offset(site, j, ny, nz, offsets)]
         if j == 0 or value > best_value:
             best, best_value = j, value
     return best if best_value > field[site] else -1
