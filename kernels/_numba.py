@@ -14,7 +14,6 @@ with spinning threads and 11 ms without, and its wall time fell too (24-41 -> 16
 from __future__ import annotations
 
 import os
-import types
 from contextlib import contextmanager
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when the OpenMP runtime loads: before any parallel loop
@@ -40,48 +39,21 @@ except ImportError as error:  # pragma: no cover
     prange = range
 
 
-_JITABLE: set = set()  # ids of the functions made jitable (their own source)
-_GPU_TWINS: dict = {}  # id(function) -> its GPU twin
-
-
 def jitable(function):
     """A scalar function (a rule, a helper) compiled into whichever kernel calls it, from its one source.
 
-    On the CPU numba inlines it into the calling kernel's IR: called instead, each call from a
-    kernel's loop passes the arrays it reads with a reference count taken and dropped (atomic
-    operations, per cell) and returns tuples through memory; inlined, the NK cells' decide kernel
-    ran 3-4x faster. GPU kernels call its twin (`for_gpu`) as a device function, which NVVM inlines:
-    once numba has inlined a function on the CPU, numba-cuda can no longer type calls to it in the
-    same process (typing fails on its loop variables), so the GPU never calls the same function.
+    Compiled without numba's reference counting (`_nrt=False`), as the kernels that call it are
+    (abm/engine/targets.py): these functions only read and write arrays they are handed, never
+    allocate one, and with counting on, each call from a kernel's loop took and dropped a count on
+    every array it passed, atomically, per cell: the NK cells' decide kernel ran about 1.8x slower.
+    (numba's IR inlining, inline="always", gave no more speed and compiled 4x slower.)
     Plain Python where numba is absent or off.
     """
     if not AVAILABLE:
         return function
-    from numba.extending import overload, register_jitable
+    from numba.extending import register_jitable
 
-    register_jitable(function)
-    overload(function, target="cpu", inline="always", strict=False)(lambda *args, **kwargs: function)
-    _JITABLE.add(id(function))
-    return function
-
-
-def for_gpu(function):
-    """The function a GPU kernel calls for `function`: for a jitable one, a twin of the same code whose
-    globals name the GPU twins of the jitable functions it calls (made on first use, once); any
-    other function as it is."""
-    if not AVAILABLE or id(function) not in _JITABLE:
-        return function
-    twin = _GPU_TWINS.get(id(function))
-    if twin is None:
-        from numba.extending import register_jitable
-
-        scope: dict = {}
-        twin = types.FunctionType(function.__code__, scope, function.__name__, function.__defaults__,
-                                  function.__closure__)
-        _GPU_TWINS[id(function)] = register_jitable(twin)  # before its globals: recursion ends here
-        scope.update({name: for_gpu(value) if callable(value) else value
-                      for name, value in function.__globals__.items()})
-    return twin
+    return register_jitable(_nrt=False)(function)
 
 
 def enabled() -> bool:

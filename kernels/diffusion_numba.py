@@ -26,8 +26,8 @@ the axis are independent, so the work is split into items that own disjoint elem
   COLUMNS contiguous columns; the sweep runs over i with the inner loop along the contiguous
   columns (SIMD, the block of n x COLUMNS values stays in cache between the two passes).
 * after == 1 (the last axis, lines contiguous): the recurrence along a line is serial, so an
-  item is a group of LINES lines swept side by side: the forward pass gathers them into a
-  small transposed scratch (n, LINES) and the inner loop runs across lines, as above.
+  item is a group of LINES lines swept side by side: they are copied into a small transposed
+  scratch (n, LINES), swept there as columns, as above, and copied back.
 
 Items are distributed with prange. Each element is computed by exactly one item with the same
 operations whatever the partition, so results do not depend on NUMBA_NUM_THREADS.
@@ -51,53 +51,48 @@ PARALLEL_MIN_SIZE = 1 << 15  # smaller fields are swept by the calling thread al
 
 @njit(cache=True)
 def _columns_item(plane, j0, j1, inv, upper, r, inflow):
-    """Sweep columns j0:j1 of plane (n, after) along its first axis, in place."""
+    """Sweep columns j0:j1 of plane (n, after) along its first axis, in place. The column index is
+    unsigned: numba then drops its negative-index wraparound and LLVM vectorises the inner loops."""
     n = plane.shape[0]
+    start, width = np.uint64(j0), np.uint64(j1 - j0)
     if inflow != 0.0:
         row = plane[0]
-        for j in range(j0, j1):
-            row[j] = np.float32(np.float64(row[j]) + inflow)
+        for k in range(width):
+            row[start + k] = np.float32(np.float64(row[start + k]) + inflow)
         row = plane[n - 1]
-        for j in range(j0, j1):
-            row[j] = np.float32(np.float64(row[j]) + inflow)
+        for k in range(width):
+            row[start + k] = np.float32(np.float64(row[start + k]) + inflow)
     row, factor = plane[0], inv[0]
-    for j in range(j0, j1):
-        row[j] = np.float32(np.float64(row[j]) * factor)
+    for k in range(width):
+        row[start + k] = np.float32(np.float64(row[start + k]) * factor)
     for i in range(1, n):  # forward elimination
         row, previous, factor = plane[i], plane[i - 1], inv[i]
-        for j in range(j0, j1):
+        for k in range(width):
+            j = start + k
             row[j] = np.float32((np.float64(row[j]) + r * np.float64(previous[j])) * factor)
     for i in range(n - 2, -1, -1):  # back substitution
         row, following, factor = plane[i], plane[i + 1], upper[i]
-        for j in range(j0, j1):
+        for k in range(width):
+            j = start + k
             row[j] = np.float32(np.float64(row[j]) + factor * np.float64(following[j]))
 
 
 @njit(cache=True)
 def _lines_item(x, l0, m, inv, upper, r, inflow):
-    """Sweep lines l0:l0+m of x (lines, n) along their (contiguous) axis, in place."""
+    """Sweep lines l0:l0+m of x (lines, n) along their (contiguous) axis, in place: the block is
+    transposed into a small scratch (n, m), swept there as columns (vectorised), and transposed back.
+    Copies change no bits."""
     n = x.shape[1]
     t = np.empty((n, m), dtype=np.float32)  # t[i, k] = x[l0 + k, i]
-    if inflow != 0.0:
-        for k in range(m):
-            x[l0 + k, 0] = np.float32(np.float64(x[l0 + k, 0]) + inflow)
-            x[l0 + k, n - 1] = np.float32(np.float64(x[l0 + k, n - 1]) + inflow)
-    row, factor = t[0], inv[0]
     for k in range(m):
-        row[k] = np.float32(np.float64(x[l0 + k, 0]) * factor)
-    for i in range(1, n):  # forward elimination, gathering the lines into t
-        row, previous, factor = t[i], t[i - 1], inv[i]
-        for k in range(m):
-            row[k] = np.float32((np.float64(x[l0 + k, i]) + r * np.float64(previous[k])) * factor)
-    row = t[n - 1]
+        line = x[l0 + k]
+        for i in range(n):
+            t[i, k] = line[i]
+    _columns_item(t, 0, m, inv, upper, r, inflow)
     for k in range(m):
-        x[l0 + k, n - 1] = row[k]
-    for i in range(n - 2, -1, -1):  # back substitution, scattering back into x
-        row, following, factor = t[i], t[i + 1], upper[i]
-        for k in range(m):
-            value = np.float32(np.float64(row[k]) + factor * np.float64(following[k]))
-            row[k] = value
-            x[l0 + k, i] = value
+        line = x[l0 + k]
+        for i in range(n):
+            line[i] = t[i, k]
 
 
 @njit(cache=True, parallel=True)

@@ -209,5 +209,5 @@ def test_cpu_kernels_are_cached_on_disk_under_a_name_made_of_their_sources(tmp_p
     written = sorted(p.name for p in tmp_path.glob("abm_kernel_*.py"))
     assert [name.split("_")[2:4] for name in written].count(["decide", "stellate"]) == 1
     text = (tmp_path / written[0]).read_text()
-    assert "@njit(cache=True)" in text and "@njit(parallel=True, cache=True)" in text
+    assert "@njit(cache=True, _nrt=False)" in text and "@njit(parallel=True, cache=True, _nrt=False)" in text
     assert list((tmp_path / "__pycache__").glob("*.nbi"))  # numba's index of the cached machine code

@@ -14,7 +14,6 @@ import numpy as np
 
 from . import resolve_kernels, targets
 from .compose import Program
-from ..kernels._numba import for_gpu
 from .targets import compile_program, for_target
 
 FIXED = ("turn_contenders", "take_turns", "claim_kills", "kill", "dying_and_claims", "move", "claim_follows", "follow", "leaving")
@@ -26,7 +25,6 @@ def fixed_sources(target: str) -> dict:
     namespace = dict(vars(resolve_kernels))
     namespace["cuda"] = cuda
     exec(compile(for_target(inspect.getsource(resolve_kernels), target), "<resolve kernels>", "exec"), namespace)
-    namespace.update({name: for_gpu(value) for name, value in namespace.items() if callable(value)})  # read when compiled
     return {name: namespace[name] for name in FIXED}
 
 
@@ -37,7 +35,7 @@ def fixed_kernels(target: str) -> dict:
         return {name: getattr(resolve_kernels, name) for name in FIXED}
     if target == "cpu":
         from numba import njit
-        return {name: njit(cache=True)(getattr(resolve_kernels, name)) for name in FIXED}
+        return {name: njit(cache=True, _nrt=False)(getattr(resolve_kernels, name)) for name in FIXED}
     from numba import cuda
     targets.without_contraction()
     functions = fixed_sources(target)

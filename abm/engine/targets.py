@@ -12,6 +12,10 @@
 - "cudasim": the same CUDA kernel run by numba-cuda's simulator (threads in Python): the GPU code
   path on the host (abm/testing `gpu_code_path_on_host`).
 
+CPU kernels are compiled without numba's reference counting (`_nrt=False`): they never allocate, and
+with counting on, every call to a rule or helper from a kernel's loop took and dropped a count on each
+array it passed, atomically, per cell (kernels/_numba.jitable).
+
 Compiled functions are kept per (source, target) in the process. On the CPU they are also kept on
 disk: the composed source is written as a module named by a hash of itself and of every source
 file its rules come from (abm's own and the plugins'), and numba caches its machine code beside
@@ -31,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 from ..kernels import _numba  # noqa: F401 - sets the threads' wait policy before any parallel loop
-from ..kernels._numba import for_gpu
 from . import scalar
 
 LOOPS = {"cpu": "prange", "python": "range"}  # "cuda" and "cudasim": a grid-stride loop
@@ -44,8 +47,6 @@ _program_of: dict = {}
 def _namespace(program, target: str) -> dict:
     namespace = {"np": np, "range": range, **{name: getattr(scalar, name) for name in HELPERS}}
     namespace.update(program.namespace)
-    if target in ("cuda", "cudasim"):  # the GPU's twins of the rules (kernels/_numba.py, jitable)
-        namespace = {name: for_gpu(value) for name, value in namespace.items()}
     if target == "cpu":
         from numba import prange
         namespace["prange"] = prange
@@ -145,7 +146,7 @@ class CpuKernel:
 def _in_memory(program):
     from numba import njit
     function = kernel_function(program, "cpu")
-    return njit(function), njit(parallel=True)(function)
+    return njit(_nrt=False)(function), njit(parallel=True, _nrt=False)(function)
 
 
 # ---------------------------------------------------------------- the on-disk cache of CPU kernels
@@ -211,8 +212,8 @@ def _cached_cpu_kernel(program):
         text = "\n".join([f'"""Composed by abm.engine: {program.type_name} {program.phase} (generated; do not edit)."""',
                           "import numpy as np", "from numba import njit, prange",
                           f"from abm.engine.scalar import {', '.join(HELPERS)}", *imports, "", "",
-                          source.replace(f"def {name_serial}(", f"@njit(cache=True)\ndef {name_serial}(", 1), "",
-                          source.replace(f"def {name_serial}(", f"@njit(parallel=True, cache=True)\ndef {name_parallel}(", 1)])
+                          source.replace(f"def {name_serial}(", f"@njit(cache=True, _nrt=False)\ndef {name_serial}(", 1), "",
+                          source.replace(f"def {name_serial}(", f"@njit(parallel=True, cache=True, _nrt=False)\ndef {name_parallel}(", 1)])
         try:
             folder.mkdir(parents=True, exist_ok=True)
             partial = folder / f".{name}.{os.getpid()}.tmp"
