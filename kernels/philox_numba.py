@@ -1,4 +1,4 @@
-"""Philox4x32-10 (Salmon et al., SC'11) as one scalar function that numba inlines: the one Philox
+"""Philox4x32-10 (Salmon et al., SC'11) as one scalar function compiled into the kernels: the one Philox
 of the model.
 
 `philox_block` is `jitable` (kernels/_numba.py): the per-cell rules call it through abm.engine.scalar.philox
