@@ -38,6 +38,24 @@ def test_neighbour_scan_twin_equals_the_reference(shape, kind):
         assert a.dtype == b.dtype == c.dtype and np.array_equal(a, b) and np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("shape", [(23, 19), (11, 10, 9)])
+def test_neighbour_scan_twin_of_some_agents_and_of_uncategorised_ones(shape):
+    """The twin paints the agents' types onto a byte lattice: from the scanned sites when they are
+    every slot's site, else from the occupancy. Both ways, and a slot of no category (-1, counted as
+    an empty site as NumPy's index -1 does), give the reference's rows."""
+    rng = np.random.default_rng(1)
+    n_sites = int(np.prod(shape))
+    occupancy = np.full(n_sites, -1, np.int32)
+    sites = rng.choice(n_sites, n_sites // 2, replace=False).astype(np.int64)
+    occupancy[sites] = np.arange(len(sites), dtype=np.int32)
+    category = rng.integers(-1, 6, len(sites)).astype(np.int8)
+    offsets = neighbours.neighbour_offsets(len(shape), "moore")
+    for scanned in (sites, sites[::3], sites[::-1]):
+        expected = neighbours.scan_neighbours_numpy(occupancy, category, scanned, shape, offsets, 6)
+        got = neighbours_numba.scan_neighbours(occupancy, category, scanned, neighbours.shape3(shape), offsets, 6)
+        assert all(np.array_equal(a, b) for a, b in zip(expected, got))
+
+
 _RUN = """
 import numpy as np, sys
 from abm import TissueModel
