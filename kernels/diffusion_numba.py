@@ -26,8 +26,9 @@ the axis are independent, so the work is split into items that own disjoint elem
   COLUMNS contiguous columns; the sweep runs over i with the inner loop along the contiguous
   columns (SIMD, the block of n x COLUMNS values stays in cache between the two passes).
 * after == 1 (the last axis, lines contiguous): the recurrence along a line is serial, so an
-  item is a group of LINES lines swept side by side: they are copied into a small transposed
-  scratch (n, LINES), swept there as columns, as above, and copied back.
+  item is a group of LINES lines (LINES_SHORT for short lines) swept side by side: they are
+  copied into a small transposed scratch (n, lines), swept there as columns, as above, and
+  copied back.
 
 Items are distributed with prange. Each element is computed by exactly one item with the same
 operations whatever the partition, so results do not depend on NUMBA_NUM_THREADS.
@@ -45,7 +46,9 @@ import numpy as np
 from ._numba import njit, prange
 
 COLUMNS = 512  # contiguous columns per work item when the swept axis is not the last
-LINES = 32  # lines per work item when the swept axis is the last (contiguous lines)
+LINES = 32  # lines per work item when the swept axis is the last (contiguous lines) ...
+LINES_SHORT = 64  # ... and when they are at most SHORT sites long: a wider block, still in L1 cache
+SHORT = 128
 PARALLEL_MIN_SIZE = 1 << 15  # smaller fields are swept by the calling thread alone
 
 
@@ -151,7 +154,7 @@ def solve_axis(field, axis, coefficients):
     before, after = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
     parallel = field.size >= PARALLEL_MIN_SIZE
     if after == 1:
-        _sweep_lines(field.reshape(before, n), inv, upper, r, inflow, LINES, parallel)
+        _sweep_lines(field.reshape(before, n), inv, upper, r, inflow, LINES_SHORT if n <= SHORT else LINES, parallel)
     else:
         _sweep_columns(field.reshape(before, n, after), inv, upper, r, inflow, COLUMNS, parallel)
     return field
