@@ -91,6 +91,8 @@ def resume_file(path, device=None, progress=True, log=print) -> Path:
 
 def _drive(model, writer, path, stop, progress, log, checkpoint_first) -> Path:
     every = int(getattr(model.config.output, "checkpoint_every_steps", 0) or 0)
+    min_interval_s = float(getattr(model.config.output, "checkpoint_min_interval_s", 0.0) or 0.0)
+    last_checkpoint = time.monotonic()  # the run's start (or its resume from a checkpoint)
     model.observers.append(writer)
     bar = _progress_bar(model, progress)
     mark = os.environ.get(FIRST_STEP_MARK)
@@ -107,8 +109,10 @@ def _drive(model, writer, path, stop, progress, log, checkpoint_first) -> Path:
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(_postfix(model), refresh=False)
-            if every and model.steps % every == 0 and model.steps < model.total_steps:
+            if (every and model.steps % every == 0 and model.steps < model.total_steps
+                    and time.monotonic() - last_checkpoint >= min_interval_s):
                 writer.checkpoint()
+                last_checkpoint = time.monotonic()
     except Interrupted:
         raise
     except KeyboardInterrupt:  # inside a step: the state may be half-updated, keep the last checkpoint

@@ -20,6 +20,7 @@ def overrides(shape=(40, 40), hours=12.0, tumor=100, nk=30, snapshot=10, checkpo
     values = {"lattice.shape": list(shape), "time.duration_h": hours, "placement.0.count": tumor,
               "placement.1.count": nk, "output.snapshot_every_steps": snapshot,
               "output.checkpoint_every_steps": checkpoint,
+              "output.checkpoint_min_interval_s": 0,  # every `checkpoint` steps, however fast the run
               # a tonic IFN-gamma release (none in the collagen gel: NK cells release it on contact), so
               # that even an hour-long run has a field to write, read and draw
               "cells.nk.ifng_secretion_per_min": 0.05}

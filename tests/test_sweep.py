@@ -291,7 +291,7 @@ def test_a_killed_attempt_is_continued_from_its_checkpoint(tmp_path, client):
     identical to an uninterrupted run, and no leftover remains."""
     from abm.core import model as model_module
 
-    common = {**LONGER, "output.checkpoint_every_steps": 5}
+    common = {**LONGER, "output.checkpoint_every_steps": 5, "output.checkpoint_min_interval_s": 0}
     path = write_sweep(tmp_path, overrides=[{KILL: 0.5}], common=common, seeds=(1,))
     folder = tmp_path / "out"
     folder.mkdir()

@@ -137,6 +137,10 @@ class OutputConfig(Strict):
     checkpoint_every_steps: Annotated[int, Field(ge=0)] = Field(
         50, description="full-state checkpoint (RUN.h5.checkpoint, for abm run --resume) interval in steps; "
                         "0: none")
+    checkpoint_min_interval_s: Annotated[float, Field(ge=0)] = Field(
+        60.0, description="wall-clock seconds that must pass since the last checkpoint before the next is written "
+                          "(a fast run would otherwise spend a quarter of its time writing them); 0: every "
+                          "checkpoint_every_steps steps. Checkpoints never change results, only where a resume starts")
 
 
 class DebugConfig(Strict):

@@ -229,6 +229,7 @@ class RunWriter:
         attrs["steps_planned"] = model.total_steps
         attrs["steps_done"] = model.steps
         attrs["checkpoint_every_steps"] = int(getattr(model.config.output, "checkpoint_every_steps", 0))
+        attrs["checkpoint_min_interval_s"] = float(getattr(model.config.output, "checkpoint_min_interval_s", 0.0))
         attrs["cell_types"] = json.dumps(list(model.spec.type_names))
         attrs["cell_states"] = json.dumps({t: list(s) for t, s in model.spec.states.items()})
         attrs["ablated"] = json.dumps(list(model.schedule.ablated))  # rules switched off (config ablate:)

@@ -147,7 +147,8 @@ def test_an_interrupted_run_resumes_exactly(run, tmp_path):
     """Ctrl-C mid-run (checkpoint, status interrupted), then `abm run --resume`: the same datasets
     as the straight run."""
     out = tmp_path / "stopped.h5"
-    longer = [*SMALL, "--set", "time.duration_h=40", "--set", "output.checkpoint_every_steps=5"]
+    longer = [*SMALL, "--set", "time.duration_h=40", "--set", "output.checkpoint_every_steps=5",
+              "--set", "output.checkpoint_min_interval_s=0"]
     straight = tmp_path / "straight.h5"
     abm("run", CONFIG, "--out", straight, "--no-progress", *longer)
     process = subprocess.Popen([sys.executable, "-m", "abm", "run", str(CONFIG), "--out", str(out), "--no-progress",
