@@ -156,7 +156,9 @@ def _write_metrics(path: Path, results) -> None:
         writer.writerows(rows)
 
 
-def write(out_dir, results, checks, command, quick, wall_s: float | None = None) -> Path:
+def write(out_dir, results, checks, command, quick, wall_s: float | None = None, sources=None) -> Path:
+    """report.md, metrics.csv and a figure per study in out_dir. `sources`: lines naming the
+    metrics files the values were read from (abm validate --from-metrics), else they come from runs."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_metrics(out_dir / "metrics.csv", results)
@@ -165,7 +167,9 @@ def write(out_dir, results, checks, command, quick, wall_s: float | None = None)
     wall = f" Wall time {wall_s / 3600:.2f} h." if wall_s else ""
     lines = [f"# Validation report ({'quick' if quick else 'full'})", "",
              f"Generated {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} by `{command}`.{wall}",
-             "Every number below is measured from the runs' HDF5 files (per-run values: `metrics.csv`).", "",
+             *(["Every number below is computed from per-run values that `abm validate` measured from run files "
+                "and saved in these metrics files (joined here into `metrics.csv`):", *sources] if sources else
+               ["Every number below is measured from the runs' HDF5 files (per-run values: `metrics.csv`)."]), "",
              *_design_lines(results, seeds_used), STATISTICS, "", summary(checks), "", *_rows(checks), ""]
     for (study, ablated), by_arm in results.items():
         if ablated:
