@@ -211,3 +211,17 @@ def test_cpu_kernels_are_cached_on_disk_under_a_name_made_of_their_sources(tmp_p
     text = (tmp_path / written[0]).read_text()
     assert "@njit(cache=True, _nrt=False)" in text and "@njit(parallel=True, cache=True, _nrt=False)" in text
     assert list((tmp_path / "__pycache__").glob("*.nbi"))  # numba's index of the cached machine code
+
+
+def test_a_type_without_cells_launches_no_kernel(monkeypatch):
+    """The host knows each type's cells from the last step's statistics: a type with none is skipped
+    (its kernel would only pass over every other cell)."""
+    ran = []
+    run = compiled_type.CompiledType.run
+    monkeypatch.setattr(compiled_type.CompiledType, "run",
+                        lambda self, ctx, phase, decisions: (ran.append((self.name, phase)), run(self, ctx, phase, decisions)))
+    model = TissueModel(str(ROOT / "configs" / "default.yaml"), device="cpu", seed=3,
+                        overrides={"lattice.shape": [30, 30], "placement.0.count": 30, "placement.1.count": 0})
+    model.step()
+    assert ("tumor", "decide") in ran and not any(name == "nk" for name, _ in ran)
+    assert model.cells_by_type[model.spec.type_code["nk"]] == 0

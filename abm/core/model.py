@@ -85,6 +85,7 @@ class TissueModel(mesa.Model):
         self.in_force, self.params = {}, {}
         self.observers: list[Callable[[TissueModel], None]] = []  # called after every step (output)
         self.counts = self._count_cells()
+        self._cells_by_type = (None, {})
         self.datacollector = DataCollector(model_reporters=self._reporters())  # mesa's, safe to read while stepping
         self.datacollector.collect(self)
         self.running = self.steps < self.total_steps
@@ -143,7 +144,7 @@ class TissueModel(mesa.Model):
                            time_min=self.step_start_min, lattice=self.lattice, agents=cells, fields_flat=flat,
                            local_concentration=LocalConcentrations(xp, flat, cells), category=category,
                            neighbour_counts=counts, neighbour_masks=masks, in_force=self.in_force,
-                           params=self.params)
+                           params=self.params, cells_by_type=self.cells_by_type)
 
     def secrete_and_uptake(self) -> None:
         """Cells add cytokine at their own site and consume some; uniform production (stroma, therapy)."""
@@ -218,6 +219,16 @@ class TissueModel(mesa.Model):
 
     def check_invariants(self) -> None:
         check_invariants(self.lattice, self.cells, self.backend.to_host)
+
+    @property
+    def cells_by_type(self) -> dict[int, int]:
+        """Type code -> live cells, from the host's counts (self.counts, read with each step's statistics)."""
+        if self._cells_by_type[0] is not self.counts:
+            by_code = {code: 0 for code in range(self.spec.n_types)}
+            for (cell_type, _), count in self.counts.items():
+                by_code[self.spec.type_code[cell_type]] += count
+            self._cells_by_type = (self.counts, by_code)
+        return self._cells_by_type[1]
 
     def count(self, cell_type: str, state: str | None = None) -> int:
         if state is None:

@@ -72,7 +72,7 @@ class Schedule:
         """What every type's cells secrete and take up this step, per cell."""
         decisions = Decisions(ctx.xp, ctx.agents.n)
         for t in self.types.values():
-            if t.compiled is not None:
+            if t.compiled is not None and _has_cells(ctx, t.compiled.code):
                 t.compiled.run(ctx, "secrete", decisions)
         return decisions
 
@@ -81,6 +81,11 @@ class Schedule:
         decisions = Decisions(ctx.xp, ctx.agents.n)
         depleted = self.depleted(ctx.in_force)
         for t in self.types.values():
-            if t.compiled is not None and t.compiled.code not in depleted:
+            if t.compiled is not None and t.compiled.code not in depleted and _has_cells(ctx, t.compiled.code):
                 t.compiled.run(ctx, "decide", decisions)
         return decisions
+
+
+def _has_cells(ctx: StepContext, code: int) -> bool:
+    """False for a type with no live cells (its kernel would only skip every cell); True if unknown."""
+    return ctx.cells_by_type is None or ctx.cells_by_type.get(code, 1) > 0

@@ -29,6 +29,9 @@ class StepContext:
     neighbour_masks: object  # (n, n_categories + 1) uint32, bit j: offsets[j] holds that category
     in_force: dict  # interventions active this step
     params: dict  # cell type -> its prepared parameters
+    # type code -> live cells at the start of the step, as the host counted them with the last step's
+    # statistics (no extra copy); types with none have no kernel to run. None: not known
+    cells_by_type: dict | None = None
 
     def slots_of(self, cell_type: str):
         """Slots of the cells of a type, ascending (for tools and tests: the step itself never
