@@ -22,7 +22,7 @@ README = ROOT / "README.md"
 RESULTS = ["benchmarks/results/2026-11-22-cpu-2core-bench-run5.json", "benchmarks/results/2026-11-22-cpu-2core-bench-run6.json",
            "benchmarks/results/2026-11-22-cpu-2core-bench-run7.json"]
 # What a step of the GPU code path asks of the device, counted on the host (benchmarks/gpu_step_work.py).
-GPU_STEP_WORK = "benchmarks/results/2026-12-07-gpu-path-step-work-compiled-step.json"
+GPU_STEP_WORK = "benchmarks/results/2026-12-07-gpu-path-step-work-skip-empty-types.json"
 BEGIN = "<!-- BEGIN PERFORMANCE TABLE (scripts/performance_table.py) -->"
 END = "<!-- END PERFORMANCE TABLE -->"
 BIOFVM_100 = 4.0e7  # BioFVM (PhysiCell 1.14.2), 100^3 x 2 substrates, 2 OpenMP threads: issue 6's reference
