@@ -12,6 +12,8 @@ offsets with no bounds tests; coordinates come from 32-bit divisions.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._numba import njit, prange, threads_for
@@ -63,6 +65,14 @@ def _scan(site_type, sites, nx, ny, nz, offsets, deltas, counts, masks):
             mask_row[kind] |= np.uint32(1) << np.uint32(j)
 
 
+@functools.lru_cache(maxsize=16)
+def _flat_offsets(shape3: tuple, offsets_bytes: bytes) -> np.ndarray:
+    """Flat site offset of each neighbour offset, for sites away from the walls (once per lattice)."""
+    _, ny, nz = shape3
+    offsets = np.frombuffer(offsets_bytes, dtype=np.int64).reshape(-1, 3)
+    return np.ascontiguousarray((offsets[:, 0] * ny + offsets[:, 1]) * nz + offsets[:, 2])
+
+
 def scan_neighbours(occupancy, slot_type, sites, shape3, offsets, n_types):
     """(counts, masks), each (n, n_types + 1), as neighbours.scan_neighbours_numpy."""
     n = sites.shape[0]
@@ -73,7 +83,7 @@ def scan_neighbours(occupancy, slot_type, sites, shape3, offsets, n_types):
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     site_type = np.empty(nx * ny * nz, dtype=np.int8)
     _paint(site_type, occupancy, np.ascontiguousarray(slot_type, dtype=np.int8), sites, np.int8(n_types))
-    deltas = np.ascontiguousarray((offsets[:, 0] * ny + offsets[:, 1]) * nz + offsets[:, 2])
+    deltas = _flat_offsets(tuple(shape3), offsets.tobytes())
     with threads_for(n):
         _scan(site_type, sites, nx, ny, nz, offsets, deltas, counts, masks)
     return counts, masks

@@ -64,11 +64,11 @@ class CompiledType:
         xp = ctx.xp
         if decisions is None:
             decisions = Decisions(xp, ctx.agents.n)
-        available = {**arrays(ctx), **self._tables(ctx)}
+        tissue, tables = arrays(ctx), self._tables(ctx)  # disjoint names: p_<parameter> are the tables
         return (ctx.agents.n, np.uint64(ctx.seed & 0xFFFFFFFF), np.uint64((ctx.seed >> 32) & 0xFFFFFFFF),
                 np.uint64(ctx.step & 0xFFFFFFFF), np.float64(ctx.dt_min), self._p(ctx, program),
                 *(self._other(ctx, name) for name in program.other_params),
-                *(available[name] for name in program.arrays),
+                *(tables[name] if name in tables else tissue[name] for name in program.arrays),
                 *(decisions.buffer(o.name, o.dtype) for o in program.outputs))
 
     def run(self, ctx, phase: str, decisions) -> None:
