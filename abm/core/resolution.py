@@ -175,12 +175,15 @@ class Resolution:
         if bound == 0:
             return
         kept_before = xp.cumsum(keep, dtype=xp.int64)
-        spare = agents.spare()
+        target = targets.target_of(xp)
+        in_place = target in ("cpu", "python")  # one thread walks the cells in order: no spare columns
+        to = agents.columns if in_place else agents.spare()
         arguments = (bound, keep, kept_before, lattice.occupancy, events.part("histogram"), events.part("n_cells"),
-                     np.int64(self.spec.max_states), *(agents.columns[name] for name in self.spec.columns),
-                     *(spare[name] for name in self.spec.columns))
-        launch_step_kernel(self.compaction, targets.target_of(xp), bound, arguments, xp)
-        agents.swap_in(spare)
+                     np.int64(self.spec.max_states), np.bool_(in_place),
+                     *(agents.columns[name] for name in self.spec.columns), *(to[name] for name in self.spec.columns))
+        launch_step_kernel(self.compaction, target, bound, arguments, xp)
+        if not in_place:
+            agents.swap_in(to)
 
 
 def _outputs(schedule_type) -> tuple:

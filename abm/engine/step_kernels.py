@@ -101,14 +101,16 @@ def births_program(spec) -> Program:
 
 def compact_program(spec) -> Program:
     """The cells that stay, moved to slots [0, kept) in order (kept_before: kept cells up to and
-    including a cell), into the spare columns; their sites point to their new slots; cells per
-    (type, state) counted; n_cells[0]: how many stay."""
+    including a cell), into the `to_` columns; their sites point to their new slots; cells per
+    (type, state) counted; n_cells[0]: how many stay. `in_place`: the `to_` columns are the cells'
+    own, which a serial loop may do (a cell only moves down, to a slot already read), and a cell
+    that keeps its slot is not copied; threads in parallel write into spare columns."""
     lines = ["    for i in SERIAL(bound):", "        if i == bound - 1:", "            n_cells[0] = kept_before[i]",
-             "        if keep[i]:", "            d = kept_before[i] - 1"]
-    lines += [f"            to_{name}[d] = col_{name}[i]" for name in spec.columns]
+             "        if keep[i]:", "            d = kept_before[i] - 1", "            if d != i or not in_place:"]
+    lines += [f"                to_{name}[d] = col_{name}[i]" for name in spec.columns]
     lines += ["            occupancy[col_site[i]] = d",
               "            atomic_add(histogram, np.int64(col_cell_type[i]) * max_states + np.int64(col_state[i]), 1)"]
-    signature = ["bound", "keep", "kept_before", "occupancy", "histogram", "n_cells", "max_states"] + [
+    signature = ["bound", "keep", "kept_before", "occupancy", "histogram", "n_cells", "max_states", "in_place"] + [
         f"col_{name}" for name in spec.columns] + [f"to_{name}" for name in spec.columns]
     return _program("compact", lines, signature)
 
