@@ -47,7 +47,7 @@ def _scan(site_type, sites, nx, ny, nz, offsets, deltas, counts, masks):
     for i in prange(sites.shape[0]):
         site = sites[i]
         z = np.uint32(site) % nzu
-        yz = np.uint32(site) // nzu
+        yz = np.uint32(site) // nzu  # lattices of 2^32 sites or more are refused by scan_neighbours
         y, x = yz % nyu, yz // nyu
         count_row, mask_row = counts[i], masks[i]
         if 0 < x < nxu - 1 and 0 < y < nyu - 1 and (nzu == 1 or 0 < z < nzu - 1):
@@ -79,6 +79,8 @@ def scan_neighbours(occupancy, slot_type, sites, shape3, offsets, n_types):
     counts = np.zeros((n, n_types + 1), dtype=np.int32)
     masks = np.zeros((n, n_types + 1), dtype=np.uint32)
     nx, ny, nz = shape3
+    if nx * ny * nz >= 2**32:  # 32-bit coordinates above (a 1600^3 lattice; its occupancy alone is 16 GiB)
+        raise ValueError(f"the CPU neighbour scan takes lattices below 2^32 sites, not {nx}x{ny}x{nz}")
     sites = np.ascontiguousarray(sites, dtype=np.int64)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     site_type = np.empty(nx * ny * nz, dtype=np.int8)

@@ -135,6 +135,8 @@ CASES = {
     "lattice_zero_sites": Case(setting("lattice.shape", [0, 40]), key="lattice.shape"),
     "lattice_too_large_for_memory": Case(setting("lattice.shape", [100000, 100000, 1000]), key="lattice.shape",
                                          subprocess=SUBPROCESS),
+    "lattice_of_2_32_sites_on_the_cpu": Case(setting("lattice.shape", [65536, 65536]), key="2^32 sites",
+                                             subprocess=SUBPROCESS),
     "bad_neighbourhood": Case(setting("lattice.neighbourhood", "hexagonal"), key="lattice.neighbourhood"),
     # ------------------------------------------------------------ placement
     "more_cells_than_sites": Case(setting("placement.0.count", 2000), key="placement"),

@@ -306,6 +306,10 @@ class TissueModel(mesa.Model):
     def _check_memory(self) -> None:
         """Refuse, before allocating, a lattice that cannot fit on the chosen device."""
         n_sites = math.prod(self.config.lattice.shape)
+        shape = "x".join(str(n) for n in self.config.lattice.shape)
+        if n_sites >= 2**32 and self.xp is np:  # the CPU neighbour scan's 32-bit coordinates
+            raise ConfigError(f"{self.config_source}: lattice.shape: a {shape} lattice has 2^32 sites or more, "
+                              f"which the CPU step does not take (run it on a GPU)")
         n_fields = len(self.config.fields)
         bytes_per_site = 4 + 8 + 4 * n_fields + 2  # occupancy, claim scratch, fields, snapshot type/state
         bytes_per_agent = sum(d.itemsize for d in self.spec.column_dtypes.values()) * 2 + (
@@ -314,7 +318,6 @@ class TissueModel(mesa.Model):
         needed = n_sites * bytes_per_site + expected_agents * bytes_per_agent
         available = self.backend.available_memory_bytes()
         if needed > 0.8 * available:
-            shape = "x".join(str(n) for n in self.config.lattice.shape)
             raise ConfigError(
                 f"{self.config_source}: lattice.shape: a {shape} lattice needs about {needed / 2**30:.1f} GiB "
                 f"but the {self.backend.name} has {available / 2**30:.1f} GiB available")
