@@ -63,4 +63,3 @@ def describe(paths) -> list[str]:
         rows = max(data.count(b"\n") - 1, 0)
         lines.append(f"- `{path}`: {rows} runs, SHA-256 `{hashlib.sha256(data).hexdigest()}`")
     return lines
-
