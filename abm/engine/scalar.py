@@ -56,33 +56,37 @@ def hill(concentration, half_max_to_n, exponent):
 
 
 @jitable
+def popcount(mask):
+    """Number of set bits of a uint32 (SWAR: no loop, no intrinsic, the same on every target)."""
+    v = np.uint32(mask)
+    v = np.uint32(v - ((v >> np.uint32(1)) & np.uint32(0x55555555)))
+    v = np.uint32((v & np.uint32(0x33333333)) + ((v >> np.uint32(2)) & np.uint32(0x33333333)))
+    v = np.uint32((v + (v >> np.uint32(4))) & np.uint32(0x0F0F0F0F))
+    return np.int64((np.uint64(v) * np.uint64(0x01010101) >> np.uint64(24)) & np.uint64(0xFF))
+
+
+@jitable
 def pick_from_mask(mask, word, n_offsets):
-    """The (word mod popcount)-th set bit of a neighbour mask, -1 for an empty mask."""
+    """The (word mod popcount)-th set bit of a neighbour mask, -1 for an empty mask (or for a bit
+    at or past n_offsets). Clears the k lowest set bits, then counts the bits below the lowest left."""
     mask = np.uint32(mask)
-    total = 0
-    for j in range(32):
-        total += (mask >> np.uint32(j)) & np.uint32(1)
-    if total == 0:
+    if mask == np.uint32(0):
         return -1
-    k = np.uint64(word) % np.uint64(total)
-    seen = np.uint64(0)
-    for j in range(min(n_offsets, 32)):
-        if (mask >> np.uint32(j)) & np.uint32(1):
-            if seen == k:
-                return j
-            seen += np.uint64(1)
-    return -1
+    k = np.int64(np.uint64(word) % np.uint64(popcount(mask)))
+    for _ in range(k):
+        mask = np.uint32(mask & np.uint32(mask - np.uint32(1)))
+    lowest = np.uint32(mask ^ np.uint32(mask & np.uint32(mask - np.uint32(1))))
+    j = popcount(np.uint32(lowest - np.uint32(1)))
+    return j if j < min(n_offsets, 32) else -1
 
 
 @jitable
 def site_at_offset(site, offset_index, ny, nz, offsets):
     """The flat site at neighbour offset `offset_index` of `site` (C order; 2D as nz = 1);
-    offset -1 reads as offset 0 (the caller masks it)."""
+    offset -1 reads as offset 0 (the caller masks it). ((x + dx) ny + y + dy) nz + z + dz is
+    site + (dx ny + dy) nz + dz: no division."""
     j = max(offset_index, 0)
-    z = site % nz
-    y = (site // nz) % ny
-    x = site // (ny * nz)
-    return ((x + offsets[j, 0]) * ny + (y + offsets[j, 1])) * nz + (z + offsets[j, 2])
+    return site + (offsets[j, 0] * ny + offsets[j, 1]) * nz + offsets[j, 2]
 
 
 @jitable
