@@ -102,15 +102,20 @@ def diffuse(field, axes_coefficients, xp=np):
     if xp is np:
         from . import _numba
 
-        if _all_positive_zero(field, axes_coefficients):
-            return field  # a sweep would leave every value +0.0: skip it (a field no cell secretes yet)
         if (_numba.enabled() and isinstance(field, np.ndarray) and field.dtype == np.float32
                 and field.flags.c_contiguous):
             from . import diffusion_numba
 
-            if diffusion_numba.uniform(field):
+            if field.size == 0:
+                return field
+            sameness = diffusion_numba.sameness(field)  # one pass: all +0.0, all equal, or neither
+            if sameness == diffusion_numba.ZERO and not _inflow(axes_coefficients):
+                return field  # a sweep would leave every value +0.0: skip it (a field no cell secretes yet)
+            if sameness != diffusion_numba.VARIED:
                 return diffuse_uniform(field, axes_coefficients, diffusion_numba.solve_axis)
             return diffusion_numba.diffuse(field, axes_coefficients)
+        if _all_positive_zero(field, axes_coefficients):
+            return field
         return diffuse_numpy(field, axes_coefficients)
     from . import _cuda
 
@@ -155,11 +160,16 @@ def diffuse_uniform(field, axes_coefficients, solve_axis=solve_axis_numpy):
     return field
 
 
+def _inflow(axes_coefficients) -> bool:
+    """True when a wall adds inflow on some axis (a field of +0.0 then changes)."""
+    return any(c is not None and c.boundary_inflow != 0 for c in axes_coefficients)
+
+
 def _all_positive_zero(field, axes_coefficients) -> bool:
     """True when every value is +0.0 (all bits zero) and no wall adds inflow: each sweep then gives
     +0.0 again, exactly. One read of the field on the host; on a GPU the check would be a wait for
     the device, so fields there are always swept."""
-    if any(c is not None and c.boundary_inflow != 0 for c in axes_coefficients):
+    if _inflow(axes_coefficients):
         return False
     if not isinstance(field, np.ndarray) or not field.flags.c_contiguous or field.dtype.itemsize != 4:
         return False

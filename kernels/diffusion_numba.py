@@ -123,19 +123,33 @@ def _sweep_lines(x, inv, upper, r, inflow, lines, parallel):
             _lines_item(x, group * lines, min(lines, n_lines - group * lines), inv, upper, r, inflow)
 
 
+ZERO, UNIFORM, VARIED = 0, 1, 2
+
+
 @njit(cache=True)
-def _uniform(flat):
-    first = flat[0]
-    for k in range(1, flat.shape[0]):
-        if flat[k] != first:
-            return False
-    return True
+def _sameness(flat):
+    """ZERO if every word is 0, UNIFORM if every word equals the first, else VARIED (stops at the
+    first word that differs: most fields with cells in them differ within their first rows)."""
+    first, n = flat[0], flat.shape[0]
+    for start in range(0, n, 1024):  # blocks without an exit inside: LLVM vectorises them
+        block = flat[start:min(start + 1024, n)]
+        differs = np.uint32(0)
+        for k in range(block.shape[0]):
+            differs |= block[k] ^ first
+        if differs != 0:
+            return VARIED
+    return ZERO if first == 0 else UNIFORM
+
+
+def sameness(field) -> int:
+    """ZERO (all +0.0), UNIFORM (every value has the same bits) or VARIED, of a non-empty
+    C-contiguous float32 field, in one pass."""
+    return _sameness(field.reshape(-1).view(np.uint32))
 
 
 def uniform(field) -> bool:
-    """True when every value of a C-contiguous float32 field has the same bits (stops at the first
-    that differs: most fields with cells in them differ within their first rows)."""
-    return field.size > 0 and _uniform(field.reshape(-1).view(np.uint32))
+    """True when every value of a C-contiguous float32 field has the same bits."""
+    return field.size > 0 and sameness(field) != VARIED
 
 
 def solve_axis(field, axis, coefficients):

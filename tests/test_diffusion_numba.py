@@ -74,6 +74,20 @@ def test_uniform_is_false_for_one_differing_value():
     assert not diffusion_numba.uniform(np.zeros(0, np.float32))
 
 
+@pytest.mark.parametrize("size", [1, 5, 1024, 1025, 5000])
+def test_sameness_tells_zero_uniform_and_varied_at_any_position(size):
+    """One pass over blocks of 1,024: a differing word in any block, the last included, is found;
+    -0.0 is not +0.0 (its bits differ)."""
+    zeros = np.zeros(size, np.float32)
+    assert diffusion_numba.sameness(zeros) == diffusion_numba.ZERO
+    assert diffusion_numba.sameness(np.full(size, -0.0, np.float32)) == diffusion_numba.UNIFORM
+    assert diffusion_numba.sameness(np.full(size, 2.5, np.float32)) == diffusion_numba.UNIFORM
+    for where in sorted({0, size // 2, size - 1}):
+        field = zeros.copy()
+        field[where] = np.float32(1e-45)
+        assert diffusion_numba.sameness(field) == (diffusion_numba.VARIED if size > 1 else diffusion_numba.UNIFORM)
+
+
 @pytest.mark.parametrize("boundary", ["no_flux", "fixed"])
 def test_single_sweeps_and_large_time_steps(boundary):
     """Each axis on its own, r >> 1 (dt far above the explicit limit), strong decay."""
