@@ -150,7 +150,7 @@ def test_the_gpu_target_compiles_from_the_same_source_without_contracting_multip
     for phase, ctx in (("decide", model.sense()), ("secrete", model._context())):
         compiled = model.schedule.types["stellate"].compiled
         program = compiled.programs[phase]
-        code = cuda_compile.ptx(program, compiled.arguments(ctx, phase))
+        code = cuda_compile.ptx(program, compiled.arguments(ctx, phase, target="cuda"))
         assert f".entry" in code and "fma.rn.f32" not in code
 
 
@@ -159,6 +159,7 @@ def test_every_kernel_of_a_step_compiles_for_the_gpu(monkeypatch):
     claim-then-resolve kernels with their atomics, births, compaction) compiles to PTX for the
     types of the arguments it was given on the CPU; no float32 multiply-add is contracted."""
     from abm.engine import step_kernels
+    from abm.engine.params import record_as_tuple
     from abm.testing import cuda_compile
 
     why_not = cuda_compile.available()
@@ -176,7 +177,9 @@ def test_every_kernel_of_a_step_compiles_for_the_gpu(monkeypatch):
     seen = set()
     for function, arguments in launches:
         program = targets.program_of(function)
-        if program is not None:
+        if program is not None:  # the GPU's kernels take the parameters as named tuples, not records
+            arguments = [record_as_tuple(a) if getattr(a, "dtype", None) is not None and a.dtype.names else a
+                         for a in arguments]
             code, label = cuda_compile.ptx(program, arguments), program.function_name
         else:
             label = fixed[function.py_func]

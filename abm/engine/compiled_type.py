@@ -13,7 +13,7 @@ import numpy as np
 
 from . import targets
 from .compose import compose
-from .params import params_tuple
+from .params import params_record, params_tuple
 from .targets import compile_program
 
 
@@ -30,21 +30,23 @@ class CompiledType:
                          if rules}
         self._params: dict = {}
 
-    def _p(self, ctx, program):
+    def _p(self, ctx, program, record: bool):
+        """The type's parameters as a named tuple, or as a one-element record array (the CPU's)."""
         params = ctx.params[self.name]
-        key = (program.phase, id(params), frozenset(ctx.in_force))
+        key = (program.phase, id(params), frozenset(ctx.in_force), record)
         if key not in self._params:
-            self._params[key] = (params, params_tuple(self.name, self.declared, params, program.grammar,
-                                                      ctx.dt_min, ctx.in_force))
+            values = params_tuple(self.name, self.declared, params, program.grammar, ctx.dt_min, ctx.in_force)
+            self._params[key] = (params, params_record(values) if record else values)
         return self._params[key][1]
 
-    def _other(self, ctx, type_name: str):
-        """Another type's parameters as a named tuple (no grammar constants: its signals are its own)."""
+    def _other(self, ctx, type_name: str, record: bool):
+        """Another type's parameters (no grammar constants: its signals are its own)."""
         params = ctx.params[type_name]
-        key = ("other", type_name, id(params))
+        key = ("other", type_name, id(params), record)
         if key not in self._params:
             declared = ctx.spec.types[type_name]
-            self._params[key] = (params, params_tuple(type_name, declared, params, [], ctx.dt_min, ctx.in_force))
+            values = params_tuple(type_name, declared, params, [], ctx.dt_min, ctx.in_force)
+            self._params[key] = (params, params_record(values) if record else values)
         return self._params[key][1]
 
     def _tables(self, ctx) -> dict:
@@ -57,17 +59,18 @@ class CompiledType:
                                           if isinstance(getattr(params, f.name), np.ndarray)})
         return self._params[key][1]
 
-    def arguments(self, ctx, phase: str, decisions=None) -> tuple:
-        """A phase kernel's arguments this step (its outputs last: the step's arrays over all cells,
-        which this type's kernel writes at its own cells' slots)."""
+    def arguments(self, ctx, phase: str, decisions=None, target: str | None = None) -> tuple:
+        """A phase kernel's arguments this step for `target` (default: the backend's), its outputs
+        last: the step's arrays over all cells, which this type's kernel writes at its own cells' slots."""
         program = self.programs[phase]
         xp = ctx.xp
+        record = (target or targets.target_of(xp)) == "cpu"
         if decisions is None:
             decisions = Decisions(xp, ctx.agents.n)
         tissue, tables = arrays(ctx), self._tables(ctx)  # disjoint names: p_<parameter> are the tables
         return (ctx.agents.n, np.uint64(ctx.seed & 0xFFFFFFFF), np.uint64((ctx.seed >> 32) & 0xFFFFFFFF),
-                np.uint64(ctx.step & 0xFFFFFFFF), np.float64(ctx.dt_min), self._p(ctx, program),
-                *(self._other(ctx, name) for name in program.other_params),
+                np.uint64(ctx.step & 0xFFFFFFFF), np.float64(ctx.dt_min), self._p(ctx, program, record),
+                *(self._other(ctx, name, record) for name in program.other_params),
                 *(tables[name] if name in tables else tissue[name] for name in program.arrays),
                 *(decisions.buffer(o.name, o.dtype) for o in program.outputs))
 
@@ -76,8 +79,8 @@ class CompiledType:
         if phase not in self.programs or ctx.agents.n == 0:
             return
         program = self.programs[phase]
-        arguments = self.arguments(ctx, phase, decisions)
         target = targets.target_of(ctx.xp)
+        arguments = self.arguments(ctx, phase, decisions, target)
         targets.launch(compile_program(program, target), target, arguments, ctx.agents.n, ctx.xp)
         decisions.produced(self.code, program)
         if any(o.name == "move_turn" for o in program.outputs):

@@ -67,7 +67,21 @@ def for_target(source: str, target: str) -> str:
 
 
 def _source(program, target: str) -> str:
-    return for_target(program.source, target)
+    source = for_target(program.source, target)
+    if target == "cpu" and program.phase in ("decide", "secrete"):
+        source = _parameters_from_records(source, ["p", *(f"p_{t}" for t in program.other_params)])
+    return source
+
+
+def _parameters_from_records(source: str, names: list[str]) -> str:
+    """A type's kernel for the CPU takes its parameters as one-element record arrays
+    (params.params_record): `p` arrives as `p_record` and each cell reads `p = p_record[0]` (a
+    pointer: inside the loop, as numba's parallel loops cannot take a record from outside)."""
+    head, loop, body = source.split("\n", 2)
+    start, _, rest = head.partition("(")
+    parameters = [f"{name}_record" if name in names else name for name in rest.rstrip("):").split(", ")]
+    reads = "".join(f"        {name} = {name}_record[0]\n" for name in names)
+    return f"{start}({', '.join(parameters)}):\n{loop}\n{reads}{body}"
 
 
 def kernel_function(program, target: str):
