@@ -112,7 +112,8 @@ def diffuse(field, axes_coefficients, xp=np):
             if sameness == diffusion_numba.ZERO and not _inflow(axes_coefficients):
                 return field  # a sweep would leave every value +0.0: skip it (a field no cell secretes yet)
             if sameness != diffusion_numba.VARIED:
-                return diffuse_uniform(field, axes_coefficients, diffusion_numba.solve_axis)
+                return diffuse_uniform(field, axes_coefficients, diffusion_numba.solve_axis,
+                                       diffusion_numba.constant_line)
             return diffusion_numba.diffuse(field, axes_coefficients)
         if _all_positive_zero(field, axes_coefficients):
             return field
@@ -135,19 +136,27 @@ def diffuse_fields(fields, axes_of_fields, xp=np):
     return _cuda.diffuse_fields(list(fields), list(axes_of_fields))
 
 
-def diffuse_uniform(field, axes_coefficients, solve_axis=solve_axis_numpy):
+def _constant_line_numpy(value, n, coefficients, solve_axis=solve_axis_numpy):
+    line = np.full(n, value, dtype=value.dtype)  # value: one of the field's own (its dtype)
+    solve_axis(line, 0, coefficients)
+    return line, bool((line.view(np.uint32) == line[:1].view(np.uint32)).all())
+
+
+def diffuse_uniform(field, axes_coefficients, solve_axis=solve_axis_numpy, constant_line=None):
     """One step of a field whose values are all equal (a cytokine produced everywhere and taken up
     nowhere), in place, with the same bits as sweeping it: the lines along an axis then all hold the
     same values and coefficients, so each comes out as one line solved alone. While that line stays
     uniform the field does too (one value per axis); once it does not, it is broadcast into the field
     and the remaining axes are swept as usual."""
+    if constant_line is None:  # (value, n, coefficients) -> (the line swept, whether it stayed uniform)
+        def constant_line(value, n, coefficients):
+            return _constant_line_numpy(value, n, coefficients, solve_axis)
     value = field.reshape(-1)[:1].copy()
     for axis, coefficients in enumerate(axes_coefficients):
         if coefficients is None:
             continue
-        line = np.full(field.shape[axis], value[0], dtype=field.dtype)
-        solve_axis(line, 0, coefficients)
-        if not (line.view(np.uint32) == line[:1].view(np.uint32)).all():
+        line, uniform = constant_line(value[0], field.shape[axis], coefficients)
+        if not uniform:
             shape = [1] * field.ndim
             shape[axis] = line.shape[0]
             field[...] = line.reshape(shape)

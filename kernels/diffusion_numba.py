@@ -152,6 +152,29 @@ def uniform(field) -> bool:
     return field.size > 0 and sameness(field) != VARIED
 
 
+@njit(cache=True)
+def _constant_line(value, line, inv, upper, r, inflow):
+    """line[:] = value swept alone (as _columns_item sweeps one column); True if it stays uniform."""
+    for k in range(line.shape[0]):
+        line[k] = value
+    _columns_item(line.reshape(line.shape[0], 1), 0, 1, inv, upper, r, inflow)
+    first = line.view(np.uint32)[0]
+    for k in range(1, line.shape[0]):
+        if line.view(np.uint32)[k] != first:
+            return False
+    return True
+
+
+def constant_line(value, n, coefficients):
+    """(line, uniform): a line of n sites all at `value` after one sweep with `coefficients`, and
+    whether its values still share their bits (diffusion.diffuse_uniform's step, compiled)."""
+    line = np.empty(n, dtype=np.float32)
+    uniform = _constant_line(np.float32(value), line, np.ascontiguousarray(coefficients.inv_denominator, dtype=np.float64),
+                             np.ascontiguousarray(coefficients.upper, dtype=np.float64), float(coefficients.r),
+                             float(coefficients.boundary_inflow))
+    return line, uniform
+
+
 def solve_axis(field, axis, coefficients):
     """One implicit sweep along `axis` of a C-contiguous float32 field, in place
     (as `diffusion.solve_axis_numpy`)."""
