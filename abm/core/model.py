@@ -20,7 +20,7 @@ from ..kernels.claims import new_scratch
 from ..kernels.counts import count_codes
 from ..kernels.diffusion import DiffusionOperator, diffuse_fields
 from ..kernels.neighbours import scan_neighbours
-from ..engine.compiled_type import Decisions
+from ..engine.compiled_type import Decisions, arrays as tissue_arrays
 from ..engine.secretion import Secretion
 from .resolution import Resolution, StepEvents
 from ..rules import StepContext
@@ -78,6 +78,7 @@ class TissueModel(mesa.Model):
         self.secretion = Secretion(self.spec, self.config, self.schedule, self.config_source)
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
+        self._secrete_context = None  # this step's, until sensing reuses its arrays
         self._place_cells()
 
         self.totals = {event: 0 for event in self.spec.events}
@@ -149,7 +150,7 @@ class TissueModel(mesa.Model):
     def secrete_and_uptake(self) -> None:
         """Cells add cytokine at their own site and consume some; uniform production (stroma, therapy)."""
         xp = self.xp
-        context = self._context()
+        context = self._secrete_context = self._context()
         decisions = self.schedule.secrete(context)
         self.secretion.apply(context, decisions)
         for name, field_config in self.config.fields.items():
@@ -171,7 +172,11 @@ class TissueModel(mesa.Model):
         category = categorise(xp, cells, self.spec)
         counts, masks = scan_neighbours(lattice.occupancy, category, cells["site"],
                                         lattice.shape, lattice.offsets, self.spec.n_categories, xp=xp)
-        return self._context(counts, masks, category)
+        context = self._context(counts, masks, category)
+        earlier, self._secrete_context = self._secrete_context, None
+        if earlier is not None and earlier.step == context.step:
+            tissue_arrays(context, earlier)  # the secrete phase's arrays, with what sensing added
+        return context
 
     def decide(self, context: StepContext) -> Decisions:
         """Each type's rules, in order, for its own cells (types without cells are skipped)."""

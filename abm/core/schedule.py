@@ -32,6 +32,7 @@ class Schedule:
         for rule in config.rules:
             by_behaviour.setdefault((rule.cell_type, rule.behaviour), []).append(rule)
         self.types: dict[str, TypeSchedule] = {}
+        self._pools = {"secrete": {}, "decide": {}}  # each phase's decision arrays, kept across steps
         for name, declared in spec.types.items():
             driven = {}  # rule name -> [(Behaviour, [GrammarRule])] that the grammar drives
             for (type_name, behaviour_name), rules in by_behaviour.items():
@@ -70,15 +71,16 @@ class Schedule:
 
     def secrete(self, ctx: StepContext) -> Decisions:
         """What every type's cells secrete and take up this step, per cell."""
-        decisions = Decisions(ctx.xp, ctx.agents.n)
+        decisions = Decisions(ctx.xp, ctx.agents.n, self._pools["secrete"])
         for t in self.types.values():
             if t.compiled is not None and _has_cells(ctx, t.compiled.code):
                 t.compiled.run(ctx, "secrete", decisions)
         return decisions
 
     def decide(self, ctx: StepContext) -> Decisions:
-        """Each type's rules, in order, for its own cells (a depleted type's rules do not run)."""
-        decisions = Decisions(ctx.xp, ctx.agents.n)
+        """Each type's rules, in order, for its own cells (a depleted type's rules do not run); the
+        arrays are reused by the next step's decide."""
+        decisions = Decisions(ctx.xp, ctx.agents.n, self._pools["decide"])
         depleted = self.depleted(ctx.in_force)
         for t in self.types.values():
             if t.compiled is not None and t.compiled.code not in depleted and _has_cells(ctx, t.compiled.code):

@@ -92,15 +92,24 @@ class Decisions:
     written by the types that produce it at their own cells' slots (other entries are undefined),
     and, per output name, the type codes that wrote it (resolution reads only those)."""
 
-    def __init__(self, xp, n: int):
-        self.xp, self.n = xp, n
+    def __init__(self, xp, n: int, pool: dict | None = None):
+        """`pool`: arrays kept from step to step (name -> array of at least n entries), so that a
+        step allocates none; a Decisions is then valid until the next one made with that pool."""
+        self.xp, self.n, self.pool = xp, n, pool
         self.arrays: dict = {}
         self.by_type: dict = {}  # output name -> [type code]
         self.order: dict = {}  # type code -> its outputs, in its rules' order
 
     def buffer(self, name: str, dtype):
         if name not in self.arrays:
-            self.arrays[name] = self.xp.empty(self.n, dtype=dtype)
+            if self.pool is None:
+                self.arrays[name] = self.xp.empty(self.n, dtype=dtype)
+            else:
+                kept = self.pool.get(name)
+                if kept is None or kept.shape[0] < self.n or kept.dtype != dtype:
+                    kept = self.pool[name] = self.xp.empty(max(self.n, 1024, 0 if kept is None else 2 * kept.shape[0]),
+                                                           dtype=dtype)
+                self.arrays[name] = kept[:self.n]
         return self.arrays[name]
 
     def produced(self, code: int, program) -> None:
@@ -141,11 +150,23 @@ def take_turns(ctx, code: int, out, target: str) -> None:
                                            lattice.offsets.shape[0], out["move_to"]), xp)
 
 
-def arrays(ctx) -> dict:
-    """The tissue's arrays a compiled rule may read, by the names the kernels take (once per phase)."""
+SENSED = (("categories", "category"), ("neighbour_counts", "neighbour_counts"), ("neighbour_masks", "neighbour_masks"))
+
+
+def arrays(ctx, earlier=None) -> dict:
+    """The tissue's arrays a compiled rule may read, by the names the kernels take (once per phase).
+    `earlier`: a context of the same step whose cells and fields are still these (the secrete
+    phase's): its arrays are taken with what sensing added."""
     cached = getattr(ctx, "_arrays", None)
     if cached is not None:
         return cached
+    known = getattr(earlier, "_arrays", None)
+    if known is not None and earlier.agents is ctx.agents and earlier.agents.n == ctx.agents.n:
+        values = dict(known)
+        values.update((name, getattr(ctx, attribute)) for name, attribute in SENSED
+                      if getattr(ctx, attribute) is not None)
+        ctx._arrays = values
+        return values
     xp, spec, agents, lattice = ctx.xp, ctx.spec, ctx.agents, ctx.lattice
     n_columns = spec.n_categories + 1
     values = {f"col_{name}": agents[name] for name in agents.columns}
@@ -160,10 +181,7 @@ def arrays(ctx) -> dict:
                              "neighbour_masks": xp.zeros((0, n_columns), dtype=xp.uint32),
                              "no_field": xp.zeros(0, dtype=xp.float32)}  # a field the config does not simulate
     values.update(lattice.no_arrays)
-    for name, value in (("categories", ctx.category), ("neighbour_counts", ctx.neighbour_counts),
-                        ("neighbour_masks", ctx.neighbour_masks)):
-        if value is not None:
-            values[name] = value
+    values.update((name, getattr(ctx, attribute)) for name, attribute in SENSED if getattr(ctx, attribute) is not None)
     values["offsets"], values["lattice_shape"], values["contact_table"] = lattice.kernel_tables
     for name, flat in ctx.fields_flat.items():
         values[f"field_{name}"] = flat
