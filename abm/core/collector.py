@@ -24,8 +24,10 @@ class DataCollector(mesa.DataCollector):
     """Mesa's DataCollector for reporters that each return an immutable number."""
 
     def collect(self, model):
-        functions = all(isinstance(r, types.LambdaType | partial) for r in self.model_reporters.values())
-        if self.agent_reporters or self.agenttype_reporters or not self._validated or not functions:
+        reporters = tuple(self.model_reporters.values())
+        if getattr(self, "_checked", (None,))[0] != reporters:  # asked again only when the reporters change
+            self._checked = (reporters, all(isinstance(r, types.LambdaType | partial) for r in reporters))
+        if self.agent_reporters or self.agenttype_reporters or not self._validated or not self._checked[1]:
             return super().collect(model)  # the first call checks the reporters, as Mesa's does
         for name, reporter in self.model_reporters.items():
             self.model_vars[name].append(reporter(model))

@@ -292,7 +292,9 @@ class TissueModel(mesa.Model):
         """Cells per (type, state); `histogram` (host, flat type * MAX_STATES + state) if already counted."""
         if histogram is None:
             histogram = self.backend.to_host(self._histogram())
-        return {(cell_type, state): int(histogram[flat]) for cell_type, state, flat in self.spec.count_columns()}
+        if getattr(self, "_count_columns", None) is None:  # the spec is fixed once the model is built
+            self._count_columns = self.spec.count_columns()
+        return {(cell_type, state): int(histogram[flat]) for cell_type, state, flat in self._count_columns}
 
     def _histogram(self):
         """Cells per (type, state) on the device, flat index type * MAX_STATES + state (int64)."""
