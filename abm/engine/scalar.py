@@ -9,21 +9,56 @@ promote the product to float64), hence the explicit casts.
 from __future__ import annotations
 
 import numpy as np
-from ..kernels._numba import jitable
+from ..kernels._numba import AVAILABLE as numba_available_now, jitable
 
-from ..kernels.philox_numba import philox_block
+from ..kernels.philox_numba import philox_block, trace
 
 TWO_TO_32 = 4294967296.0
 
 
 @jitable
+def philox_input(seed_lo, seed_hi, step, purpose, agent):
+    """Philox's counter (id low, id high, step, purpose) and key (seed low, high), from uint64s."""
+    low, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
+    return agent & low, agent >> shift, step & low, purpose & low, seed_lo, seed_hi
+
+
 def philox(seed_lo, seed_hi, step, purpose, cell_id):
     """The four uint32 words (as uint64) of one cell for (seed, step, purpose): Philox4x32-10,
-    kernels/philox_numba.philox_block with counter (id low, id high, step, purpose), key (seed low, high)."""
-    low, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
-    agent = np.uint64(cell_id)
-    return philox_block(agent & low, agent >> shift, np.uint64(step) & low, np.uint64(purpose) & low,
-                        np.uint64(seed_lo), np.uint64(seed_hi))
+    kernels/philox_numba.philox_block of philox_input. Compiled for the GPU as written; on the CPU
+    the same two functions are traced into the kernel (_philox_in_ir)."""
+    return philox_block(*philox_input(np.uint64(seed_lo), np.uint64(seed_hi), np.uint64(step), np.uint64(purpose),
+                                      np.uint64(cell_id)))
+
+
+def _register_philox() -> None:
+    """philox for numba-cuda as written (NVVM inlines it); for the CPU, a call of _philox_in_ir
+    inlined into the kernel."""
+    if not numba_available_now:
+        return
+    from numba import types
+    from numba.core.extending import intrinsic, overload
+
+    @intrinsic
+    def _philox_in_ir(typingctx, seed_lo, seed_hi, step, purpose, cell_id):
+        def codegen(context, builder, signature, arguments):
+            words = [context.cast(builder, value, kind, types.uint64) for value, kind in zip(arguments, signature.args)]
+            return context.make_tuple(builder, signature.return_type,
+                                      trace(philox_block, builder, *trace(philox_input, builder, *words)))
+        return types.UniTuple(types.uint64, 4)(seed_lo, seed_hi, step, purpose, cell_id), codegen
+
+    @overload(philox, jit_options={"_nrt": False}, inline="always", strict=False, target="cpu")
+    def _on_the_cpu(seed_lo, seed_hi, step, purpose, cell_id):
+        return lambda seed_lo, seed_hi, step, purpose, cell_id: _philox_in_ir(seed_lo, seed_hi, step, purpose, cell_id)
+
+    try:
+        from numba.cuda.extending import register_jitable as register_for_cuda
+    except ImportError:  # no numba-cuda: the CPU only
+        return
+    register_for_cuda(philox)
+
+
+_register_philox()
 
 
 @jitable
