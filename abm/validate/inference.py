@@ -117,7 +117,14 @@ def count_model(a, b, direction: str) -> Inference:
     p_less = float(stats.norm.cdf(coef / se))
     return Inference(_one_sided(p_less, direction), float(np.exp(coef)), float(np.exp(coef - Z95 * se)),
                      float(np.exp(coef + Z95 * se)), "rate ratio (Poisson GLM)",
-                     note="no overdispersion: the negative binomial fit did not converge")
+                     note="no overdispersion: the negative binomial fit's dispersion ran to 0")
+
+
+# A negative binomial fit whose dispersion runs below this has found no overdispersion: its variance
+# exceeds the Poisson's by under 1e-6 mu^2. Whether the optimiser then reports convergence depends on
+# the machine's floating point (the same runs gave "converged" on an AMD EPYC, not on an Intel Xeon),
+# so such a fit is taken as Poisson on every machine.
+NO_OVERDISPERSION = 1e-6
 
 
 def _negative_binomial(a, b):
@@ -136,7 +143,7 @@ def _negative_binomial(a, b):
         except (np.linalg.LinAlgError, ValueError):
             return None
     coef, se, alpha = float(fit.params[1]), float(fit.bse[1]), float(fit.params[2])
-    if not (fit.mle_retvals.get("converged", False) and np.isfinite(se) and se > 0):
+    if alpha < NO_OVERDISPERSION or not (fit.mle_retvals.get("converged", False) and np.isfinite(se) and se > 0):
         return None
     return coef, se, alpha
 
