@@ -27,6 +27,7 @@ import numpy as np
 from ..engine import targets
 from ..engine.step_kernels import apply_program, births_program, compact_program, launch_fixed, launch_step_kernel
 from ..errors import ConfigError
+from ..kernels._numba import njit
 from ..spec import FRAMEWORK_PURPOSES
 from .state import EMPTY
 
@@ -47,8 +48,8 @@ class StepEvents:
 
     def part(self, name: str):
         k = len(self.names)
-        return {"tallies": self.statistics[:k], "births": self.statistics[k:k + 1],
-                "n_cells": self.statistics[k + 1:k + 2], "histogram": self.statistics[k + 2:]}[name]
+        start, stop = {"tallies": (0, k), "births": (k, k + 1), "n_cells": (k + 1, k + 2), "histogram": (k + 2, None)}[name]
+        return self.statistics[start:stop]
 
 
 class Resolution:
@@ -104,6 +105,15 @@ class Resolution:
             array = self.xp.empty(max(n, 2 * (0 if array is None else array.shape[0]), 1024), dtype=dtype)
             self._buffers[name] = array
         return array[:n]
+
+    def running_count(self, flags, name: str):
+        """How many flags are set up to and including each entry (int64). On the CPU a compiled loop
+        into a kept buffer (NumPy's cumsum allocates, and costs more host time than the counting)."""
+        if targets.target_of(self.xp) != "cpu":
+            return self.xp.cumsum(flags, dtype=self.xp.int64)
+        out = self.buffer(name, np.int64, flags.shape[0])
+        _running_count(flags, out)
+        return out
 
     def __call__(self, seed, step, dt_min, lattice, agents, decisions, scratch, depleted) -> tuple:
         """Apply the decisions; returns (StepEvents, keep mask over slots [0, n + births))."""
@@ -161,7 +171,7 @@ class Resolution:
         their number lands in `births` on the device (the host reads it with the step's statistics).
         Returns the running count of mothers (inclusive), which the leaving kernel reads."""
         xp, n = self.xp, agents.n
-        born_before = xp.cumsum(b["born"], dtype=xp.int64)
+        born_before = self.running_count(b["born"], "born_before")
         col = agents.columns
         arguments = (n, np.int64(agents.next_id), b["born"], born_before, b["claim_birth"], daughter_state, occupancy,
                      births, *(col[name] for name in self.spec.columns))
@@ -174,7 +184,7 @@ class Resolution:
         xp, bound = self.xp, keep.shape[0]
         if bound == 0:
             return
-        kept_before = xp.cumsum(keep, dtype=xp.int64)
+        kept_before = self.running_count(keep, "kept_before")
         target = targets.target_of(xp)
         in_place = target in ("cpu", "python")  # one thread walks the cells in order: no spare columns
         to = agents.columns if in_place else agents.spare()
@@ -184,6 +194,14 @@ class Resolution:
         launch_step_kernel(self.compaction, target, bound, arguments, xp)
         if not in_place:
             agents.swap_in(to)
+
+
+@njit(cache=True, _nrt=False)
+def _running_count(flags, out):
+    total = 0
+    for i in range(flags.shape[0]):
+        total += flags[i]
+        out[i] = total
 
 
 def _outputs(schedule_type) -> tuple:
