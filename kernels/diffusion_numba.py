@@ -158,11 +158,7 @@ def _constant_line(value, line, inv, upper, r, inflow):
     for k in range(line.shape[0]):
         line[k] = value
     _columns_item(line.reshape(line.shape[0], 1), 0, 1, inv, upper, r, inflow)
-    first = line.view(np.uint32)[0]
-    for k in range(1, line.shape[0]):
-        if line.view(np.uint32)[k] != first:
-            return False
-    return True
+    return _sameness(line.view(np.uint32)) != VARIED
 
 
 def constant_line(value, n, coefficients):

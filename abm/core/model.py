@@ -79,6 +79,7 @@ class TissueModel(mesa.Model):
         self._params_cache: dict = {}
         self._claim_scratch = new_scratch(self.lattice.n_sites, xp)
         self._secrete_context = None  # this step's, until sensing reuses its arrays
+        self._count_columns = self.spec.count_columns()  # (type, state, flat index): the spec is fixed now
         self._place_cells()
 
         self.totals = {event: 0 for event in self.spec.events}
@@ -292,8 +293,6 @@ class TissueModel(mesa.Model):
         """Cells per (type, state); `histogram` (host, flat type * MAX_STATES + state) if already counted."""
         if histogram is None:
             histogram = self.backend.to_host(self._histogram())
-        if getattr(self, "_count_columns", None) is None:  # the spec is fixed once the model is built
-            self._count_columns = self.spec.count_columns()
         return {(cell_type, state): int(histogram[flat]) for cell_type, state, flat in self._count_columns}
 
     def _histogram(self):
